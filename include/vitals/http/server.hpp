@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vitals/http/handler.hpp"
+
+namespace vitals::http {
+
+/// Limits and addresses of the built-in HTTP/1.1 server. Defaults are safe for the open
+/// internet; probes from kubelet or a load balancer never come near them.
+struct server_options {
+  std::string address = "127.0.0.1";
+  /// 0 = pick a free port (see server::port()).
+  std::uint16_t port = 8081;
+  std::size_t io_threads = 1;
+  /// Connections beyond this are accepted and closed at once.
+  std::size_t max_connections = 1024;
+  /// Request line plus headers; over it: 431 (414 if the request line alone is too long).
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_request_line = 4 * 1024;
+  /// Time allowed to receive a complete request head once its first byte arrived (slowloris).
+  std::chrono::milliseconds header_timeout = std::chrono::seconds{10};
+  /// Time a keep-alive connection may stay idle between requests.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
+  /// Pipelined requests answered per read before the server waits for the client to drain.
+  std::size_t max_pipelined = 16;
+};
+
+/// The built-in server: keep-alive, bounded pipelining, hard limits, no request bodies.
+///
+///     vitals::http::server http{svc, {.port = 8081}};
+///     http.start();   // non-blocking: serves on its own I/O threads
+class server {
+ public:
+  /// Serves a handler owned by the server.
+  server(service& svc, server_options options = {}, handler_options handler_opts = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and starts the I/O threads. Throws std::system_error if the address can't be bound.
+  void start();
+  /// Closes the listener and every connection, joins the I/O threads. Idempotent.
+  void stop();
+  /// The bound port (useful with port 0).
+  [[nodiscard]] std::uint16_t port() const noexcept;
+  /// Connections currently open.
+  [[nodiscard]] std::size_t connections() const noexcept;
+
+  [[nodiscard]] const handler& get_handler() const noexcept;
+
+  class impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vitals::http

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "vitals/clock.hpp"
+#include "vitals/registry.hpp"
+#include "vitals/snapshot.hpp"
+
+namespace vitals {
+
+/// One line worth logging: a status transition, a timeout, a late completion, shutdown.
+/// Emitted once per event, never once per probe. Texts are already redacted.
+struct event {
+  enum class type : std::uint8_t { transition, timeout, late_result, shutdown, error };
+  type what = type::transition;
+  std::string check;  ///< empty for service-level events
+  status from = status::unknown;
+  status to = status::unknown;
+  failure_kind kind = failure_kind::none;
+  std::string message{};
+};
+
+struct service_options {
+  service_info info{};
+  /// Upper bound of the pool that runs blocking checks. 0 = one per check, at most 64.
+  /// A hung check holds one thread; at most one run per check is ever in flight, so the pool
+  /// never grows past this bound.
+  std::size_t max_threads = 0;
+  /// Injected time source; null = real clocks.
+  std::shared_ptr<vitals::clock> clock{};
+  /// Receives every event (transitions, timeouts). Null = one line per event on stderr.
+  std::function<void(const event&)> on_event{};
+  /// Seed of the jitter generator (0 = random).
+  std::uint64_t seed = 0;
+};
+
+/// The engine: owns the checks, runs them in the background, publishes immutable snapshots.
+///
+///     vitals::service svc{std::move(reg), {.info = {.service_id = "orders"}}};
+///     svc.start();
+///     auto snap = svc.current();            // lock-free, never runs a check
+///     svc.begin_shutdown();                 // readiness fails at once, liveness stays up
+class service {
+ public:
+  explicit service(registry reg, service_options options = {});
+  ~service();
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+
+  /// Starts the scheduler thread. Idempotent.
+  void start();
+  /// Stops the scheduler and cancels runs in flight (their late results are discarded).
+  /// Threads stuck in a check that ignores cancellation are detached, never joined forever.
+  void stop();
+  /// Readiness fails from now on; liveness is unaffected. Idempotent.
+  void begin_shutdown();
+  [[nodiscard]] bool shutting_down() const noexcept;
+
+  /// The latest snapshot. If its `valid_until` has passed, a re-judged snapshot (stale results
+  /// turned into `fail/stale`) is published first. Never blocks on a check.
+  [[nodiscard]] std::shared_ptr<const snapshot> current() const;
+
+  /// Asks for on-demand checks of these probes whose TTL has expired to run in the background.
+  /// Returns at once; concurrent requests are coalesced (one run per check in flight).
+  void request(probe_set probes) const;
+  /// Same for one check by name; false if there is no such check.
+  bool request(std::string_view check) const;
+
+  /// Does all work that is due at the clock's current time (starts due runs, enforces
+  /// deadlines, applies staleness) and returns when the next work is due. The background
+  /// thread calls this; tests using a manual clock call it by hand instead of start().
+  std::chrono::steady_clock::time_point poll();
+
+  /// The clock in use.
+  [[nodiscard]] const vitals::clock& clock() const noexcept;
+
+  class impl;
+
+ private:
+  std::shared_ptr<impl> impl_{};
+};
+
+}  // namespace vitals
