@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, builds three ways and runs
+# every test against real servers started on loopback.
+#   1. TSan build: the engine and the HTTP layer (label `engine`)
+#   2. ASan+UBSan build: every test
+#   3. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary
+# Environment: JOBS (parallel build jobs, default nproc), VITALS_TEST_DIR (server data, default
+# /tmp/vitals-test-servers), VITALS_SKIP_SANITIZERS=1 to run only the plain build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+JOBS=${JOBS:-$(nproc)}
+
+scripts/install-deps.sh build test
+
+export VITALS_TEST_DIR=${VITALS_TEST_DIR:-/tmp/vitals-test-servers}
+cleanup() { "$root/scripts/test-servers.sh" stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+scripts/test-servers.sh start
+# shellcheck disable=SC1091
+source "$VITALS_TEST_DIR/env.sh"
+export VITALS_REQUIRE_SERVERS=1
+
+configure() {  # dir, extra args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja -DVITALS_WERROR=ON "$@" >/dev/null
+}
+
+if [[ "${VITALS_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== TSan: engine and HTTP layer"
+  configure build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITALS_SANITIZE=thread \
+    -DVITALS_BUILD_CHECKS=OFF -DVITALS_BUILD_APPS=OFF -DVITALS_BUILD_BENCH=OFF \
+    -DVITALS_BUILD_EXAMPLES=OFF
+  cmake --build build/tsan -j"$JOBS"
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir build/tsan -L engine -j"$JOBS" --output-on-failure --timeout 300
+
+  echo "== ASan+UBSan: every test"
+  configure build/asan -DCMAKE_BUILD_TYPE=Debug -DVITALS_SANITIZE=address,undefined \
+    -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF
+  cmake --build build/asan -j"$JOBS"
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
+    ctest --test-dir build/asan -LE package -j"$JOBS" --output-on-failure --timeout 300
+fi
+
+echo "== Release build: every test"
+configure build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build/release -j"$JOBS"
+ctest --test-dir build/release -j"$JOBS" --output-on-failure --timeout 300
