@@ -1,0 +1,242 @@
+#include "common/net.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "common/resolver.hpp"
+#include "common/url.hpp"
+
+namespace vitals::checks::detail {
+
+result to_result(const net_error& e) { return vitals::fail(e.message, e.kind); }
+
+failure_kind kind_from_errno(int err) noexcept {
+  switch (err) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+      return failure_kind::refused;
+    case ETIMEDOUT:
+      return failure_kind::timeout;
+    default:
+      return failure_kind::internal;
+  }
+}
+
+failure_kind kind_from_gai(int rc) noexcept {
+  switch (rc) {
+    case EAI_MEMORY:
+    case EAI_SYSTEM:
+    case EAI_BADFLAGS:
+    case EAI_SOCKTYPE:
+    case EAI_SERVICE:
+      return failure_kind::internal;
+    default:
+      return failure_kind::dns;
+  }
+}
+
+std::string errno_text(int err) {
+  char buf[256] = {};
+  // GNU strerror_r returns the message pointer (possibly static), not necessarily buf.
+  std::string s = ::strerror_r(err, buf, sizeof buf);
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+std::string format_duration(std::chrono::nanoseconds d) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(d + microseconds{500}).count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  if (ms >= 120'000 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  const long tenths = std::lround(static_cast<double>(ms) / 100.0);
+  std::string out = std::to_string(tenths / 10);
+  if (tenths % 10 != 0) out.append(".").append(std::to_string(tenths % 10));
+  return out + "s";
+}
+
+std::chrono::milliseconds remaining(steady_time deadline) noexcept {
+  const auto left = deadline - std::chrono::steady_clock::now();
+  if (left <= std::chrono::steady_clock::duration::zero()) return std::chrono::milliseconds{0};
+  // Round up so a wait never ends a hair before the deadline and spins.
+  return std::chrono::ceil<std::chrono::milliseconds>(left);
+}
+
+socket_fd& socket_fd::operator=(socket_fd&& o) noexcept {
+  if (this != &o) {
+    reset();
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+void socket_fd::reset() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::string resolved_address::text() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&storage);
+    ::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+  } else if (storage.ss_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    ::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
+std::uint16_t resolved_address::port() const noexcept {
+  if (storage.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  }
+  if (storage.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  }
+  return 0;
+}
+
+void resolved_address::set_port(std::uint16_t port) noexcept {
+  if (storage.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&storage)->sin_port = htons(port);
+  } else if (storage.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port = htons(port);
+  }
+}
+
+std::optional<resolved_address> numeric_address(std::string_view host, std::uint16_t port) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string h(host);
+  resolved_address a;
+  auto* sin = reinterpret_cast<sockaddr_in*>(&a.storage);
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+  if (::inet_pton(AF_INET, h.c_str(), &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    a.length = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, h.c_str(), &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    a.length = sizeof(sockaddr_in6);
+  } else {
+    return std::nullopt;
+  }
+  a.set_port(port);
+  return a;
+}
+
+std::optional<net_error> wait_fd(int fd, short events, steady_time deadline) {
+  while (true) {
+    pollfd p{fd, events, 0};
+    const auto left = remaining(deadline);
+    if (left.count() == 0) return net_error{failure_kind::timeout, "timed out"};
+    const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+    if (rc > 0) return std::nullopt;  // readiness or error: the next syscall tells which
+    if (rc == 0) continue;            // re-check the deadline rather than trusting poll's clock
+    if (errno == EINTR) continue;
+    return net_error{failure_kind::internal, "poll: " + errno_text(errno)};
+  }
+}
+
+std::optional<net_error> send_all(int fd, std::string_view data, steady_time deadline) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (auto e = wait_fd(fd, POLLOUT, deadline)) return e;
+      continue;
+    }
+    const int err = errno;
+    return net_error{kind_from_errno(err), errno_text(err)};
+  }
+  return std::nullopt;
+}
+
+recv_result recv_some(int fd, char* buf, std::size_t size, steady_time deadline) {
+  while (true) {
+    const ssize_t n = ::recv(fd, buf, size, 0);
+    if (n >= 0) return {static_cast<std::size_t>(n), std::nullopt};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (auto e = wait_fd(fd, POLLIN, deadline)) return {0, e};
+      continue;
+    }
+    const int err = errno;
+    return {0, net_error{kind_from_errno(err), errno_text(err)}};
+  }
+}
+
+connect_result connect_tcp(bounded_resolver& resolver, const std::string& host, std::uint16_t port,
+                           steady_time deadline) {
+  const auto started = std::chrono::steady_clock::now();
+  connect_result out;
+  auto looked_up = resolver.resolve(host, port, deadline);
+  if (!looked_up) {
+    out.error = *looked_up.error;
+    return out;
+  }
+  const auto timed_out = [&] {
+    return net_error{failure_kind::timeout,
+                     "timed out after " +
+                         format_duration(std::chrono::steady_clock::now() - started) +
+                         " connecting to " + host_port(host, port)};
+  };
+  std::optional<net_error> last;
+  for (const auto& addr : looked_up.addresses) {
+    socket_fd fd{::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+    if (!fd) {
+      const int err = errno;
+      last = net_error{failure_kind::internal, "socket: " + errno_text(err)};
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int err = 0;
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr.storage), addr.length) != 0) {
+      err = errno;
+      if (err == EINPROGRESS || err == EINTR) {
+        if (wait_fd(fd.get(), POLLOUT, deadline)) {
+          out.error = timed_out();
+          return out;
+        }
+        socklen_t len = sizeof err;
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      }
+    }
+    if (err == 0) {
+      out.fd = std::move(fd);
+      out.peer = addr;
+      return out;
+    }
+    last = net_error{kind_from_errno(err),
+                     errno_text(err) + " (" + host_port(addr.text(), port) + ")"};
+    if (remaining(deadline).count() == 0) {
+      out.error = timed_out();
+      return out;
+    }
+  }
+  out.error = last.value_or(net_error{failure_kind::dns, "no address for " + host});
+  return out;
+}
+
+}  // namespace vitals::checks::detail

@@ -1,0 +1,120 @@
+#pragma once
+// Deadline-bounded socket helpers and failure classification for the built-in checks. Private to
+// vitals_checks. Blocking checks use these so that a run returns by ctx.deadline() on its own,
+// whatever the peer does: every wait is a poll() bounded by the remaining time.
+//
+//     auto c = connect_tcp(resolver, "127.0.0.1", 6379, ctx.deadline());
+//     if (!c) return vitals::fail(c.error.message, c.error.kind);
+//     if (auto e = send_all(c.fd.get(), "PING\r\n", ctx.deadline())) return to_result(*e);
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vitals/result.hpp"
+#include "vitals/status.hpp"
+
+namespace vitals::checks::detail {
+
+class bounded_resolver;
+
+using steady_time = std::chrono::steady_clock::time_point;
+
+/// A classified failure: what every helper returns instead of throwing.
+struct net_error {
+  failure_kind kind = failure_kind::internal;
+  std::string message;  ///< short, human, never contains secrets (callers' hosts only)
+};
+
+/// `vitals::fail(e.message, e.kind)`.
+[[nodiscard]] result to_result(const net_error& e);
+
+/// ECONNREFUSED/ECONNRESET/EPIPE/unreachable → refused; ETIMEDOUT → timeout; else internal.
+[[nodiscard]] failure_kind kind_from_errno(int err) noexcept;
+/// getaddrinfo() codes: name/data/again/fail → dns; memory/system → internal.
+[[nodiscard]] failure_kind kind_from_gai(int rc) noexcept;
+/// Short text for an errno: ECONNREFUSED → "connection refused" (strerror, lower-cased).
+[[nodiscard]] std::string errno_text(int err);
+
+/// Compact human duration: 2s, 250ms, 1.5s, 3m.
+[[nodiscard]] std::string format_duration(std::chrono::nanoseconds d);
+/// Time left until `deadline` (never negative).
+[[nodiscard]] std::chrono::milliseconds remaining(steady_time deadline) noexcept;
+
+/// An owned file descriptor, closed on destruction.
+class socket_fd {
+ public:
+  socket_fd() noexcept = default;
+  explicit socket_fd(int fd) noexcept : fd_(fd) {}
+  socket_fd(socket_fd&& o) noexcept : fd_(o.release()) {}
+  socket_fd& operator=(socket_fd&& o) noexcept;
+  socket_fd(const socket_fd&) = delete;
+  socket_fd& operator=(const socket_fd&) = delete;
+  ~socket_fd() { reset(); }
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept { return valid(); }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset() noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+/// One resolved address, ready for connect().
+struct resolved_address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  /// Numeric form, "127.0.0.1" or "::1".
+  [[nodiscard]] std::string text() const;
+  [[nodiscard]] int family() const noexcept { return storage.ss_family; }
+  [[nodiscard]] std::uint16_t port() const noexcept;
+  void set_port(std::uint16_t port) noexcept;
+};
+
+/// The numeric address if `host` is an IPv4/IPv6 literal (brackets allowed), else nullopt.
+[[nodiscard]] std::optional<resolved_address> numeric_address(std::string_view host,
+                                                              std::uint16_t port);
+
+struct connect_result {
+  socket_fd fd{};           ///< non-blocking, connected; invalid on failure
+  resolved_address peer{};  ///< the address that answered
+  net_error error{};        ///< set when !fd
+  explicit operator bool() const noexcept { return fd.valid(); }
+};
+
+/// Resolves `host` through `resolver` (literals bypass it) and connects to each address in turn
+/// until one accepts or `deadline` passes. The socket is non-blocking and has TCP_NODELAY.
+/// Messages: "connection refused (127.0.0.1:5432)", "timed out after 2s connecting to
+/// db:5432", "could not resolve \"db\": Name or service not known".
+[[nodiscard]] connect_result connect_tcp(bounded_resolver& resolver, const std::string& host,
+                                         std::uint16_t port, steady_time deadline);
+
+/// Waits until `fd` is ready for `events` (POLLIN/POLLOUT) or the deadline. Returns nothing when
+/// ready; on timeout, kind `timeout` with message "timed out" (callers add context).
+[[nodiscard]] std::optional<net_error> wait_fd(int fd, short events, steady_time deadline);
+
+/// Writes all of `data` before the deadline.
+[[nodiscard]] std::optional<net_error> send_all(int fd, std::string_view data,
+                                                steady_time deadline);
+
+/// Reads what is available (at least one byte) into `buf` before the deadline; returns the
+/// number of bytes read, 0 on orderly close. Errors as net_error.
+struct recv_result {
+  std::size_t bytes = 0;
+  std::optional<net_error> error{};
+};
+[[nodiscard]] recv_result recv_some(int fd, char* buf, std::size_t size, steady_time deadline);
+
+}  // namespace vitals::checks::detail

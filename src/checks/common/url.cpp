@@ -1,0 +1,231 @@
+#include "common/url.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include "vitals/redact.hpp"
+
+namespace vitals::checks::detail {
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+[[noreturn]] void invalid(std::string_view text, std::string_view why) {
+  throw std::invalid_argument("invalid URL \"" + mask_userinfo(text) + "\": " + std::string(why));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+      const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+      if (i + 2 >= text.size() || hi < 0 || lo < 0) {
+        throw std::invalid_argument("malformed percent-escape");
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string host_port(std::string_view host, std::uint16_t port) {
+  std::string out;
+  if (host.find(':') != std::string_view::npos) {
+    out.append("[").append(host).append("]");
+  } else {
+    out.append(host);
+  }
+  out.append(":").append(std::to_string(port));
+  return out;
+}
+
+std::string mask_userinfo(std::string_view text) {
+  const auto scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(text);
+  const auto auth_begin = scheme_end + 3;
+  auto auth_end = text.find_first_of("/?#", auth_begin);
+  if (auth_end == std::string_view::npos) auth_end = text.size();
+  const auto at = text.substr(0, auth_end).rfind('@');
+  if (at == std::string_view::npos || at < auth_begin) return std::string(text);
+  std::string out(text.substr(0, auth_begin));
+  out.append("***").append(text.substr(at));
+  return out;
+}
+
+bool url::host_is_ipv6() const noexcept { return host.find(':') != std::string::npos; }
+
+std::string url::authority() const {
+  if (port == 0) return host_is_ipv6() ? "[" + host + "]" : host;
+  return host_port(host, port);
+}
+
+std::string url::target() const {
+  std::string out = path.empty() ? "/" : path;
+  if (!query.empty()) out.append("?").append(query);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> url::query_params() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view item = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      out.emplace_back(percent_decode(item, true), std::string{});
+    } else {
+      out.emplace_back(percent_decode(item.substr(0, eq), true),
+                       percent_decode(item.substr(eq + 1), true));
+    }
+  }
+  return out;
+}
+
+std::string url::redacted() const {
+  std::string out = scheme + "://";
+  if (!user.empty() || has_password) {
+    out.append(user);
+    if (has_password) out.append(":***");
+    out.append("@");
+  }
+  out.append(authority()).append(path);
+  if (!query.empty()) {
+    // Mask values of secret-looking parameters (?password=..., ?token=...) without decoding the
+    // rest, so the redacted form stays as close to the original as possible.
+    std::string q;
+    std::string_view rest = query;
+    while (true) {
+      const auto amp = rest.find('&');
+      const std::string_view item = rest.substr(0, amp);
+      const auto eq = item.find('=');
+      if (eq != std::string_view::npos && vitals::redactor::is_secret_key(item.substr(0, eq))) {
+        q.append(item.substr(0, eq)).append("=***");
+      } else {
+        q.append(item);
+      }
+      if (amp == std::string_view::npos) break;
+      q.push_back('&');
+      rest = rest.substr(amp + 1);
+    }
+    out.append("?").append(q);
+  }
+  if (!fragment.empty()) out.append("#").append(fragment);
+  return out;
+}
+
+url parse_url(std::string_view text) {
+  url u;
+  const auto scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0) invalid(text, "missing scheme://");
+  const std::string_view scheme = text.substr(0, scheme_end);
+  if (!std::isalpha(static_cast<unsigned char>(scheme[0])) ||
+      !std::all_of(scheme.begin(), scheme.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+      })) {
+    invalid(text, "bad scheme");
+  }
+  u.scheme = lower(scheme);
+
+  const std::size_t auth_begin = scheme_end + 3;
+  std::size_t auth_end = text.find_first_of("/?#", auth_begin);
+  if (auth_end == std::string_view::npos) auth_end = text.size();
+  std::string_view authority = text.substr(auth_begin, auth_end - auth_begin);
+
+  try {
+    // The last '@' ends the userinfo: passwords are often pasted without escaping their '@'.
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+      const std::string_view userinfo = authority.substr(0, at);
+      authority = authority.substr(at + 1);
+      const auto colon = userinfo.find(':');
+      u.user = percent_decode(userinfo.substr(0, colon));
+      if (colon != std::string_view::npos) {
+        u.has_password = true;
+        u.password = percent_decode(userinfo.substr(colon + 1));
+      }
+    }
+  } catch (const std::invalid_argument&) {
+    invalid(text, "malformed percent-escape in userinfo");
+  }
+
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) invalid(text, "unterminated '[' in IPv6 host");
+    const std::string_view host = authority.substr(1, close - 1);
+    if (host.find(':') == std::string_view::npos) invalid(text, "bracketed host is not IPv6");
+    try {
+      u.host = percent_decode(host);  // zone ids are written %25eth0
+    } catch (const std::invalid_argument&) {
+      invalid(text, "malformed percent-escape in host");
+    }
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') invalid(text, "unexpected text after IPv6 host");
+      port_text = after.substr(1);
+    }
+  } else {
+    const auto colon = authority.find(':');
+    try {
+      u.host = percent_decode(authority.substr(0, colon));
+    } catch (const std::invalid_argument&) {
+      invalid(text, "malformed percent-escape in host");
+    }
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (u.host.find_first_of(" \t\r\n/\\") != std::string::npos) invalid(text, "bad host");
+  }
+  if (!port_text.empty()) {
+    unsigned value = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
+        value > 65535) {
+      invalid(text, "port must be a number in 1-65535");
+    }
+    u.port = static_cast<std::uint16_t>(value);
+  }
+
+  std::string_view rest = text.substr(auth_end);
+  if (const auto hash = rest.find('#'); hash != std::string_view::npos) {
+    u.fragment = std::string(rest.substr(hash + 1));
+    rest = rest.substr(0, hash);
+  }
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    u.query = std::string(rest.substr(q + 1));
+    rest = rest.substr(0, q);
+  }
+  u.path = std::string(rest);
+  if (u.path.find_first_of(" \t\r\n") != std::string::npos ||
+      u.query.find_first_of(" \t\r\n") != std::string::npos) {
+    invalid(text, "whitespace in path or query (percent-encode it)");
+  }
+  return u;
+}
+
+}  // namespace vitals::checks::detail
