@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Throw-away PostgreSQL, MariaDB, Redis and memcached instances on loopback for the integration
+# and fault tests. Installs nothing (the install script provides the Debian packages:
+# postgresql postgresql-contrib mariadb-server redis-server memcached).
+#
+#   scripts/test-servers.sh start    # init data dirs (once), start, wait until ready, write env.sh
+#   . "${VITALS_TEST_DIR:-/tmp/vitals-test-servers}/env.sh"
+#   scripts/test-servers.sh status
+#   scripts/test-servers.sh stop     # stops exactly the processes recorded in the PID files
+#
+# Environment (all optional): VITALS_TEST_DIR, VITALS_TEST_PG_PORT (55432),
+# VITALS_TEST_MYSQL_PORT (53306), VITALS_TEST_REDIS_PORT (56379), VITALS_TEST_MEMCACHED_PORT
+# (51211), VITALS_TEST_SERVERS ("pg mysql redis memcached": the subset to manage),
+# VITALS_TEST_READY_TIMEOUT (seconds to wait for each server, 60).
+set -euo pipefail
+
+DIR=${VITALS_TEST_DIR:-/tmp/vitals-test-servers}
+PG_PORT=${VITALS_TEST_PG_PORT:-55432}
+MYSQL_PORT=${VITALS_TEST_MYSQL_PORT:-53306}
+REDIS_PORT=${VITALS_TEST_REDIS_PORT:-56379}
+MEMCACHED_PORT=${VITALS_TEST_MEMCACHED_PORT:-51211}
+SERVERS=${VITALS_TEST_SERVERS:-pg mysql redis memcached}
+READY_TIMEOUT=${VITALS_TEST_READY_TIMEOUT:-60}
+HOST=127.0.0.1
+
+log() { printf '[test-servers] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+wants() { [[ " $SERVERS " == *" $1 "* ]]; }
+
+# Run a command as an unprivileged system user when we are root (postgres refuses root).
+as_user() {
+  local user=$1; shift
+  if [[ $(id -u) -eq 0 ]]; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+# pid_alive <pidfile>: true if the recorded process exists.
+pid_alive() {
+  [[ -s $1 ]] || return 1
+  local pid; pid=$(head -n1 "$1" | tr -dc '0-9')
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+}
+pid_of() { head -n1 "$1" | tr -dc '0-9'; }
+
+# wait_until <what> <command...>: polls the command until it succeeds, bounded in time.
+wait_until() {
+  local what=$1; shift
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "$what not ready after ${READY_TIMEOUT}s (logs in $DIR)"
+    sleep 0.2
+  done
+}
+
+# Passwords are random per data directory and kept (mode 600) so restarts reuse them.
+secret() {
+  local f=$DIR/secrets/$1
+  if [[ ! -s $f ]]; then
+    mkdir -p "$DIR/secrets"; chmod 700 "$DIR/secrets"
+    (umask 077; head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$f")
+  fi
+  cat "$f"
+}
+
+pg_bin() {
+  local v
+  v=$(ls -1 /usr/lib/postgresql 2>/dev/null | sort -n | tail -n1)
+  [[ -n $v && -x /usr/lib/postgresql/$v/bin/postgres ]] || die "PostgreSQL server not installed"
+  echo "/usr/lib/postgresql/$v/bin"
+}
+
+# Stops a recorded process: SIGCONT first (a fault test may have left it stopped), then TERM,
+# then KILL after a bounded wait.
+stop_pid() {
+  local name=$1 pidfile=$2
+  if ! pid_alive "$pidfile"; then rm -f "$pidfile"; return 0; fi
+  local pid; pid=$(pid_of "$pidfile")
+  kill -CONT "$pid" 2>/dev/null || true
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 20))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name (pid $pid) ignored SIGTERM, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  log "$name stopped"
+}
+
+# ---------------------------------------------------------------------------------- PostgreSQL
+pg_start() {
+  local bin; bin=$(pg_bin)
+  local d=$DIR/pg
+  mkdir -p "$d/run"
+  chown -R postgres:postgres "$d" 2>/dev/null || true
+  if [[ ! -s $d/data/PG_VERSION ]]; then
+    log "initialising PostgreSQL in $d/data"
+    rm -rf "$d/data"
+    as_user postgres "$bin/initdb" -D "$d/data" -U postgres --auth-local=trust \
+      --auth-host=scram-sha-256 --encoding=UTF8 --locale=C >"$d/initdb.log" 2>&1 ||
+      die "initdb failed (see $d/initdb.log)"
+  fi
+  if pid_alive "$d/data/postmaster.pid"; then
+    log "PostgreSQL already running (pid $(pid_of "$d/data/postmaster.pid"))"
+  else
+    as_user postgres "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t "$READY_TIMEOUT" \
+      -o "-c listen_addresses=$HOST -p $PG_PORT -c unix_socket_directories=$d/run \
+          -c shared_preload_libraries=pg_stat_statements -c max_connections=200 \
+          -c log_connections=on -c fsync=off -c synchronous_commit=off" \
+      start >/dev/null || die "PostgreSQL did not start (see $d/postgres.log)"
+  fi
+  wait_until PostgreSQL as_user postgres "$bin/pg_isready" -h "$d/run" -p "$PG_PORT" -U postgres
+  local pw; pw=$(secret pg)
+  export PGOPTIONS="-c client_min_messages=warning"
+  local psql=("$bin/psql" -h "$d/run" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+  # Idempotent user/database/extension setup; the password is fed on stdin, never argv.
+  as_user postgres "${psql[@]}" -d postgres >/dev/null <<SQL
+SELECT 'CREATE ROLE vitals LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'vitals')
+\gexec
+ALTER ROLE vitals WITH LOGIN PASSWORD '$pw';
+SELECT 'CREATE DATABASE vitals OWNER vitals'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'vitals')
+\gexec
+GRANT pg_read_all_stats TO vitals;
+SQL
+  as_user postgres "${psql[@]}" -d vitals -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+    >/dev/null
+  log "PostgreSQL ready on $HOST:$PG_PORT (pid $(pid_of "$d/data/postmaster.pid"))"
+}
+
+pg_stop() {
+  local d=$DIR/pg
+  [[ -s $d/data/postmaster.pid ]] || { log "PostgreSQL not running"; return 0; }
+  if pid_alive "$d/data/postmaster.pid"; then
+    local pid; pid=$(pid_of "$d/data/postmaster.pid")
+    # Children may have been SIGSTOPped by a fault test too.
+    pkill -CONT -P "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true
+    as_user postgres "$(pg_bin)/pg_ctl" -D "$d/data" -m fast -w -t 20 stop >/dev/null 2>&1 ||
+      stop_pid PostgreSQL "$d/data/postmaster.pid"
+    log "PostgreSQL stopped"
+  fi
+}
+
+# ------------------------------------------------------------------------------------- MariaDB
+mysql_start() {
+  local d=$DIR/mysql
+  mkdir -p "$d"
+  chown -R mysql:mysql "$d" 2>/dev/null || true
+  local user; user=$( [[ $(id -u) -eq 0 ]] && echo mysql || id -un )
+  if [[ ! -d $d/data/mysql ]]; then
+    log "initialising MariaDB in $d/data"
+    rm -rf "$d/data"
+    mariadb-install-db --no-defaults --datadir="$d/data" --user="$user" \
+      --auth-root-authentication-method=socket --skip-test-db >"$d/install.log" 2>&1 ||
+      die "mariadb-install-db failed (see $d/install.log)"
+  fi
+  if pid_alive "$d/mysqld.pid"; then
+    log "MariaDB already running (pid $(pid_of "$d/mysqld.pid"))"
+  else
+    rm -f "$d/mysqld.sock"
+    # Started directly (not through mysqld_safe) so the PID in the file is the server itself,
+    # which the fault tests SIGSTOP.
+    setsid mariadbd --no-defaults --datadir="$d/data" --user="$user" --bind-address=$HOST \
+      --port="$MYSQL_PORT" --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" \
+      --log-error="$d/mysqld.err" --skip-name-resolve --max-connections=200 \
+      --innodb-buffer-pool-size=32M --skip-log-bin </dev/null >/dev/null 2>&1 &
+  fi
+  wait_until MariaDB mariadb-admin --no-defaults --socket="$d/mysqld.sock" -u root ping
+  wait_until "MariaDB pid file" test -s "$d/mysqld.pid"
+  local pw; pw=$(secret mysql)
+  mariadb --no-defaults --socket="$d/mysqld.sock" -u root <<SQL
+CREATE DATABASE IF NOT EXISTS vitals;
+CREATE USER IF NOT EXISTS 'vitals'@'127.0.0.1' IDENTIFIED BY '$pw';
+CREATE USER IF NOT EXISTS 'vitals'@'localhost' IDENTIFIED BY '$pw';
+ALTER USER 'vitals'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER 'vitals'@'localhost' IDENTIFIED BY '$pw';
+GRANT ALL ON vitals.* TO 'vitals'@'127.0.0.1';
+GRANT ALL ON vitals.* TO 'vitals'@'localhost';
+GRANT PROCESS ON *.* TO 'vitals'@'127.0.0.1';
+FLUSH PRIVILEGES;
+SQL
+  log "MariaDB ready on $HOST:$MYSQL_PORT (pid $(pid_of "$d/mysqld.pid"))"
+}
+
+mysql_stop() { stop_pid MariaDB "$DIR/mysql/mysqld.pid"; }
+
+# --------------------------------------------------------------------------------------- Redis
+redis_start() {
+  local d=$DIR/redis
+  mkdir -p "$d"
+  local pw acl_pw; pw=$(secret redis); acl_pw=$(secret redis-acl)
+  # Rewritten on every start so a changed port applies; mode 600: it holds the passwords.
+  (umask 077; cat >"$d/redis.conf" <<CONF
+bind $HOST
+port $REDIS_PORT
+protected-mode yes
+daemonize yes
+pidfile $d/redis.pid
+logfile $d/redis.log
+dir $d
+save ""
+appendonly no
+requirepass $pw
+user vitals on >$acl_pw ~* &* +@all
+CONF
+  )
+  if pid_alive "$d/redis.pid"; then
+    log "Redis already running (pid $(pid_of "$d/redis.pid"))"
+  else
+    redis-server "$d/redis.conf" || die "redis-server failed (see $d/redis.log)"
+  fi
+  wait_until Redis env REDISCLI_AUTH="$pw" redis-cli --no-auth-warning -h $HOST -p "$REDIS_PORT" ping
+  wait_until "Redis pid file" test -s "$d/redis.pid"
+  log "Redis ready on $HOST:$REDIS_PORT (pid $(pid_of "$d/redis.pid"))"
+}
+
+redis_stop() { stop_pid Redis "$DIR/redis/redis.pid"; }
+
+# ------------------------------------------------------------------------------------ memcached
+memcached_start() {
+  local d=$DIR/memcached
+  mkdir -p "$d"
+  # memcached writes its PID file after dropping privileges.
+  [[ $(id -u) -eq 0 ]] && chown memcache "$d"
+  if pid_alive "$d/memcached.pid"; then
+    log "memcached already running (pid $(pid_of "$d/memcached.pid"))"
+  else
+    local user=(); [[ $(id -u) -eq 0 ]] && user=(-u memcache)
+    memcached -d "${user[@]}" -l $HOST -p "$MEMCACHED_PORT" -U 0 -m 64 -c 1024 \
+      -P "$d/memcached.pid" || die "memcached failed to start"
+  fi
+  wait_until memcached bash -c "exec 3<>/dev/tcp/$HOST/$MEMCACHED_PORT && printf 'version\r\n' >&3 \
+    && read -r -t 2 line <&3 && [[ \$line == VERSION* ]]"
+  wait_until "memcached pid file" test -s "$d/memcached.pid"
+  log "memcached ready on $HOST:$MEMCACHED_PORT (pid $(pid_of "$d/memcached.pid"))"
+}
+
+memcached_stop() { stop_pid memcached "$DIR/memcached/memcached.pid"; }
+
+# -------------------------------------------------------------------------------------- env.sh
+write_env() {
+  local f=$DIR/env.sh
+  (umask 077; {
+    echo "# Generated by scripts/test-servers.sh — holds test passwords; do not commit."
+    if wants pg && pid_alive "$DIR/pg/data/postmaster.pid"; then
+      echo "export VITALS_TEST_PG_URL='postgres://vitals:$(secret pg)@$HOST:$PG_PORT/vitals'"
+      echo "export VITALS_TEST_PG_PID=$(pid_of "$DIR/pg/data/postmaster.pid")"
+    fi
+    if wants mysql && pid_alive "$DIR/mysql/mysqld.pid"; then
+      echo "export VITALS_TEST_MYSQL_URL='mysql://vitals:$(secret mysql)@$HOST:$MYSQL_PORT/vitals'"
+      echo "export VITALS_TEST_MYSQL_PID=$(pid_of "$DIR/mysql/mysqld.pid")"
+    fi
+    if wants redis && pid_alive "$DIR/redis/redis.pid"; then
+      echo "export VITALS_TEST_REDIS_URL='redis://vitals:$(secret redis-acl)@$HOST:$REDIS_PORT/0'"
+      echo "export VITALS_TEST_REDIS_PASSWORD_URL='redis://:$(secret redis)@$HOST:$REDIS_PORT/0'"
+      echo "export VITALS_TEST_REDIS_PID=$(pid_of "$DIR/redis/redis.pid")"
+    fi
+    if wants memcached && pid_alive "$DIR/memcached/memcached.pid"; then
+      echo "export VITALS_TEST_MEMCACHED_ADDR='$HOST:$MEMCACHED_PORT'"
+      echo "export VITALS_TEST_MEMCACHED_PID=$(pid_of "$DIR/memcached/memcached.pid")"
+    fi
+  } >"$f")
+  log "environment written to $f"
+}
+
+status_line() {
+  local name=$1 pidfile=$2 port=$3
+  if pid_alive "$pidfile"; then
+    local pid state; pid=$(pid_of "$pidfile")
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo '?')
+    [[ $state == T ]] && state="stopped (SIGSTOP)" || state=running
+    printf '%-10s %-20s pid %-8s %s:%s\n' "$name" "$state" "$pid" "$HOST" "$port"
+  else
+    printf '%-10s %-20s\n' "$name" "down"
+  fi
+}
+
+cmd=${1:-}
+case $cmd in
+  start)
+    mkdir -p "$DIR"; chmod 755 "$DIR"
+    wants pg && pg_start
+    wants mysql && mysql_start
+    wants redis && redis_start
+    wants memcached && memcached_start
+    write_env
+    ;;
+  stop)
+    wants memcached && memcached_stop
+    wants redis && redis_stop
+    wants mysql && mysql_stop
+    wants pg && pg_stop
+    rm -f "$DIR/env.sh"
+    ;;
+  status)
+    wants pg && status_line postgres "$DIR/pg/data/postmaster.pid" "$PG_PORT"
+    wants mysql && status_line mariadb "$DIR/mysql/mysqld.pid" "$MYSQL_PORT"
+    wants redis && status_line redis "$DIR/redis/redis.pid" "$REDIS_PORT"
+    wants memcached && status_line memcached "$DIR/memcached/memcached.pid" "$MEMCACHED_PORT"
+    ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac
