@@ -76,6 +76,15 @@ class service {
   /// thread calls this; tests using a manual clock call it by hand instead of start().
   std::chrono::steady_clock::time_point poll();
 
+  /// Blocks until a snapshot newer than `generation` has been published, or `timeout` (real
+  /// time) has passed; true if one was. For tools that wait for a state (`vitals wait`) and for
+  /// tests that drive a manual clock, without sleeping.
+  ///
+  ///     auto g = svc.current()->generation;
+  ///     clk->advance(5s); svc.poll();
+  ///     svc.wait_for_update(g, 1s);
+  bool wait_for_update(std::uint64_t generation, std::chrono::milliseconds timeout) const;
+
   /// The clock in use.
   [[nodiscard]] const vitals::clock& clock() const noexcept;
 
