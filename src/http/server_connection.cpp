@@ -1,0 +1,410 @@
+#include "server_connection.hpp"
+
+#include <boost/asio/write.hpp>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+namespace vitals::http::detail {
+
+namespace {
+
+namespace beast_http = boost::beast::http;
+
+// Fixed error answers: always followed by Date, "Connection: close" and the blank line.
+constexpr std::string_view bad_request = "HTTP/1.1 400 Bad Request\r\n";
+constexpr std::string_view too_large = "HTTP/1.1 413 Content Too Large\r\n";
+constexpr std::string_view uri_too_long = "HTTP/1.1 414 URI Too Long\r\n";
+constexpr std::string_view fields_too_large = "HTTP/1.1 431 Request Header Fields Too Large\r\n";
+constexpr std::string_view not_implemented = "HTTP/1.1 501 Not Implemented\r\n";
+constexpr std::string_view unavailable = "HTTP/1.1 503 Service Unavailable\r\n";
+
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view connection_close = "Connection: close\r\n";
+constexpr std::string_view connection_keep_alive = "Connection: keep-alive\r\n";
+
+// A response that a batch of pipelined probes would not reach; above it the write buffer is
+// given back after the batch so one large /health answer does not pin memory forever.
+constexpr std::size_t wbuf_keep = 16 * 1024;
+constexpr std::size_t wbuf_initial = 2 * 1024;
+// Bytes a closing connection reads and drops before giving up on a clean close.
+constexpr std::size_t linger_max = 64 * 1024;
+// Pooled connections kept per worker for reuse (each holds its buffers).
+constexpr std::size_t free_max = 256;
+
+void append_error(std::string& out, std::string_view status_line, std::string_view body,
+                  std::string_view date) {
+  out.append(status_line);
+  out.append("Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n");
+  out.append("Content-Length: ");
+  out.append(std::to_string(body.size()));
+  out.append(crlf);
+  out.append(date);
+  out.append(connection_close);
+  out.append(crlf);
+  out.append(body);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// connection
+
+connection::connection(worker& w)
+    : worker_(w),
+      shared_(w.shared()),
+      socket_(w.io()),
+      rbuf_(new char[std::max<std::size_t>(shared_.options.max_header_bytes, 1024)]),
+      rcap_(std::max<std::size_t>(shared_.options.max_header_bytes, 1024)) {
+  wbuf_.reserve(wbuf_initial);
+}
+
+void connection::start(tcp::socket socket) {
+  socket_ = std::move(socket);
+  boost::system::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  // Writes are attempted inline first (see advance()); only a full socket buffer goes async.
+  socket_.non_blocking(true, ec);
+  rbeg_ = rpos_ = rend_ = 0;
+  wbuf_.clear();
+  lingered_ = 0;
+  head_started_ = false;
+  need_more_ = false;
+  close_after_write_ = false;
+  parser_.emplace(shared_.options.max_request_line, shared_.options.max_header_bytes);
+  read();
+}
+
+void connection::expire() noexcept {
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+void connection::read() {
+  const auto now = steady::now();
+  if (rbeg_ == rend_) {
+    deadline_ = now + shared_.options.idle_timeout;
+  } else if (!head_started_) {
+    // Part of the next request is already here: its header clock runs from now.
+    head_started_ = true;
+    deadline_ = now + shared_.options.header_timeout;
+  }
+  socket_.async_read_some(
+      asio::buffer(rbuf_.get() + rend_, rcap_ - rend_),
+      [this](const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); });
+}
+
+void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
+  if (ec || !socket_.is_open()) {
+    release();
+    return;
+  }
+  if (!head_started_) {
+    // The header deadline is set once, at the first byte: trickling bytes never extend it.
+    head_started_ = true;
+    deadline_ = steady::now() + shared_.options.header_timeout;
+  }
+  rend_ += n;
+  need_more_ = false;
+  advance();
+}
+
+void connection::advance() {
+  for (;;) {
+    const parse_result r = need_more_ ? parse_result::need_more : parse_batch();
+    if (wbuf_.empty()) {
+      // Nothing to answer yet: make room for the rest of the head and wait for it.
+      compact();
+      read();
+      return;
+    }
+    std::size_t sent = 0;
+    if (socket_.is_open()) {
+      // The common case: the whole batch fits in the socket buffer, so one send(2) completes
+      // it and no write operation goes through the reactor.
+      boost::system::error_code wec;
+      sent = socket_.write_some(asio::buffer(wbuf_), wec);
+      if (wec && wec != asio::error::would_block && wec != asio::error::try_again) {
+        release();
+        return;
+      }
+    }
+    if (sent < wbuf_.size()) {
+      // The client is not reading fast enough: wait for the socket to drain, bounded by the
+      // idle timeout, before parsing anything more (bounded pipelining).
+      deadline_ = steady::now() + shared_.options.idle_timeout;
+      asio::async_write(
+          socket_, asio::buffer(wbuf_.data() + sent, wbuf_.size() - sent),
+          [this](const boost::system::error_code& ec, std::size_t) { on_written(ec); });
+      return;
+    }
+    wbuf_.clear();
+    if (close_after_write_) {
+      start_linger();
+      return;
+    }
+    if (r == parse_result::need_more) {
+      compact();
+      read();
+      return;
+    }
+    // batch_full: more requests may be buffered; answer them now that the batch is out.
+  }
+}
+
+void connection::on_written(const boost::system::error_code& ec) {
+  if (ec || !socket_.is_open()) {
+    release();
+    return;
+  }
+  if (wbuf_.capacity() > wbuf_keep) {
+    std::string{}.swap(wbuf_);
+    wbuf_.reserve(wbuf_initial);
+  } else {
+    wbuf_.clear();
+  }
+  if (close_after_write_) {
+    start_linger();
+    return;
+  }
+  if (need_more_) {
+    compact();
+    read();
+    return;
+  }
+  advance();
+}
+
+connection::parse_result connection::parse_batch() {
+  const auto& opt = shared_.options;
+  std::size_t answered = 0;
+  while (answered < opt.max_pipelined) {
+    if (rpos_ == rend_ && rbeg_ == rend_) {
+      need_more_ = true;
+      return parse_result::need_more;
+    }
+    boost::beast::error_code ec;
+    const std::size_t used =
+        parser_->put(asio::const_buffer(rbuf_.get() + rpos_, rend_ - rpos_), ec);
+    rpos_ += used;
+    if (ec == beast_http::error::need_more) {
+      const std::size_t head = rend_ - rbeg_;
+      if (!parser_->request_line_done() && head > opt.max_request_line) {
+        refuse(uri_too_long, "request line too long\n");
+        return parse_result::close;
+      }
+      if (head >= opt.max_header_bytes || head >= rcap_) {
+        refuse(fields_too_large, "request header too large\n");
+        return parse_result::close;
+      }
+      need_more_ = true;
+      return parse_result::need_more;
+    }
+    if (ec == beast_http::error::header_limit) {
+      if (parser_->request_line_too_long() || !parser_->request_line_done()) {
+        refuse(uri_too_long, "request line too long\n");
+      } else {
+        refuse(fields_too_large, "request header too large\n");
+      }
+      return parse_result::close;
+    }
+    if (ec == beast_http::error::body_limit) {
+      refuse(too_large, "request bodies are not accepted\n");
+      return parse_result::close;
+    }
+    if (ec) {
+      refuse(bad_request, "bad request\n");
+      return parse_result::close;
+    }
+    if (!parser_->is_header_done()) {
+      // put() consumed a part of the head and wants more; loop to feed it the rest.
+      if (rpos_ == rend_) {
+        need_more_ = true;
+        return parse_result::need_more;
+      }
+      continue;
+    }
+    // A complete head. Bodies are refused without being read: their framing can't be trusted
+    // to skip them safely, so the connection closes after the answer.
+    if (parser_->has_transfer_encoding()) {
+      refuse(not_implemented, "request bodies are not accepted\n");
+      return parse_result::close;
+    }
+    if (const auto length = parser_->content_length(); length && *length > 0) {
+      refuse(too_large, "request bodies are not accepted\n");
+      return parse_result::close;
+    }
+    answer_current();
+    ++answered;
+    if (close_after_write_) return parse_result::close;
+    next_request();
+  }
+  return parse_result::batch_full;
+}
+
+void connection::answer_current() {
+  const request_parser& p = *parser_;
+  const bool keep_alive = p.keep_alive();
+  const wire_response w = shared_.serve->serve(p.method(), p.target(), p.authorization());
+  wbuf_.append(w.head);
+  wbuf_.append(worker_.date().line());
+  if (!keep_alive) {
+    wbuf_.append(connection_close);
+    close_after_write_ = true;
+  } else if (p.version() == 10) {
+    wbuf_.append(connection_keep_alive);
+  }
+  wbuf_.append(crlf);
+  if (p.method() != "HEAD") wbuf_.append(w.body);
+}
+
+void connection::refuse(std::string_view status_line, std::string_view body) {
+  append_error(wbuf_, status_line, body, worker_.date().line());
+  close_after_write_ = true;
+}
+
+void connection::next_request() noexcept {
+  rbeg_ = rpos_;
+  head_started_ = false;
+  parser_.emplace(shared_.options.max_request_line, shared_.options.max_header_bytes);
+  if (rbeg_ == rend_) rbeg_ = rpos_ = rend_ = 0;
+}
+
+void connection::compact() noexcept {
+  if (rbeg_ == 0) return;
+  const std::size_t keep = rend_ - rbeg_;
+  std::memmove(rbuf_.get(), rbuf_.get() + rbeg_, keep);
+  parser_->shift(static_cast<std::ptrdiff_t>(rbeg_));
+  rpos_ -= rbeg_;
+  rend_ = keep;
+  rbeg_ = 0;
+}
+
+void connection::start_linger() {
+  // Close gracefully: stop sending, then drain what the client still sends for a short while.
+  // Closing with unread bytes would make the kernel send a reset that can destroy the answer
+  // we just wrote before the client reads it.
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) {
+    release();
+    return;
+  }
+  deadline_ = steady::now() + shared_.linger_timeout;
+  socket_.async_read_some(
+      asio::buffer(rbuf_.get(), rcap_),
+      [this](const boost::system::error_code& rec, std::size_t n) { on_linger_read(rec, n); });
+}
+
+void connection::on_linger_read(const boost::system::error_code& ec, std::size_t n) {
+  lingered_ += n;
+  if (ec || !socket_.is_open() || lingered_ > linger_max) {
+    release();
+    return;
+  }
+  socket_.async_read_some(
+      asio::buffer(rbuf_.get(), rcap_),
+      [this](const boost::system::error_code& rec, std::size_t m) { on_linger_read(rec, m); });
+}
+
+void connection::release() noexcept {
+  boost::system::error_code ec;
+  socket_.close(ec);
+  worker_.recycle(this);
+}
+
+// ---------------------------------------------------------------------------------------------
+// worker
+
+worker::worker(server_shared& shared)
+    : shared_(shared),
+      // One thread per io_context: Asio may drop the scheduler's and the reactor's per-socket
+      // locking. Scheduler and registration locks stay, since other threads post to us.
+      io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      sweep_timer_(io_) {}
+
+worker::~worker() {
+  while (head_ != nullptr) {
+    connection* c = head_;
+    head_ = c->next;
+    delete c;
+  }
+  free_.clear();
+}
+
+void worker::adopt(tcp::socket socket) {
+  connection* c = nullptr;
+  if (!free_.empty()) {
+    c = free_.back().release();
+    free_.pop_back();
+  } else {
+    c = new connection(*this);
+  }
+  c->prev = nullptr;
+  c->next = head_;
+  if (head_ != nullptr) head_->prev = c;
+  head_ = c;
+  c->start(std::move(socket));
+}
+
+void worker::refuse_busy(tcp::socket socket) {
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  std::string answer;
+  append_error(answer, unavailable, "too many connections\n", date_.line());
+  // Best effort: the socket buffer of a fresh connection always has room for this; what the
+  // client already sent is dropped so the close is a FIN rather than a reset if possible.
+  socket.write_some(asio::buffer(answer), ec);
+  char sink[1024];
+  socket.read_some(asio::buffer(sink), ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+void worker::recycle(connection* c) noexcept {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    head_ = c->next;
+  }
+  if (c->next != nullptr) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  shared_.open.fetch_sub(1, std::memory_order_relaxed);
+  if (free_.size() < free_max) {
+    free_.emplace_back(c);
+  } else {
+    delete c;
+  }
+}
+
+void worker::run_thread() {
+  arm_sweep();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void worker::stop_and_join() {
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void worker::arm_sweep() {
+  sweep_timer_.expires_after(shared_.sweep_period);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    sweep();
+    arm_sweep();
+  });
+}
+
+void worker::sweep() noexcept {
+  // One coarse timer per thread instead of one timer operation per request: a timer per
+  // request costs a heap operation and a cancel on every probe, while deadlines here only need
+  // sweep-period precision. Expired connections are closed; their pending operation completes
+  // with an error and releases them.
+  const auto now = steady::now();
+  for (connection* c = head_; c != nullptr; c = c->next) {
+    if (c->deadline() <= now) c->expire();
+  }
+}
+
+}  // namespace vitals::http::detail
