@@ -20,6 +20,15 @@ namespace vitals::checks::detail {
 
 result to_result(const net_error& e) { return vitals::fail(e.message, e.kind); }
 
+result scrubbed(result r, const vitals::redactor& secrets) {
+  r.output = secrets.scrub(r.output);
+  for (auto& [key, value] : r.details) value = secrets.scrub(value);
+  if (r.observed) {
+    if (auto* s = std::get_if<std::string>(&r.observed->value)) *s = secrets.scrub(*s);
+  }
+  return r;
+}
+
 failure_kind kind_from_errno(int err) noexcept {
   switch (err) {
     case ECONNREFUSED:

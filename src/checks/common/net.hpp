@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/redact.hpp"
 #include "vitals/result.hpp"
 #include "vitals/status.hpp"
 
@@ -34,6 +35,10 @@ struct net_error {
 
 /// `vitals::fail(e.message, e.kind)`.
 [[nodiscard]] result to_result(const net_error& e);
+
+/// `r` with its output and detail values scrubbed by `secrets` (a check's own passwords and
+/// URLs), so a check is correct on its own before the engine scrubs again.
+[[nodiscard]] result scrubbed(result r, const vitals::redactor& secrets);
 
 /// ECONNREFUSED/ECONNRESET/EPIPE/unreachable → refused; ETIMEDOUT → timeout; else internal.
 [[nodiscard]] failure_kind kind_from_errno(int err) noexcept;
