@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "rig.hpp"
 
@@ -108,6 +110,33 @@ TEST(Cache, CachedProbesAllocateNothing) {
   counting = false;
   EXPECT_GT(allocations, 0U);
   EXPECT_EQ(excluded.body, "ok");
+}
+
+TEST(Cache, ConcurrentReadersSeeWholeRenderingsAcrossGenerations) {
+  cache_rig r;
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const auto w = r.serve("/readyz");
+        const bool ok =
+            (w.status == 200 && w.body == "ok") ||
+            (w.status == 503 && w.body == "[-]db failed: reason withheld\nreadyz check failed\n");
+        const bool head_ok =
+            w.head.ends_with("Content-Length: " + std::to_string(w.body.size()) + "\r\n");
+        if (!ok || !head_ok) bad.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    r.at("db").set(i % 2 == 0 ? vitals::fail("down") : vitals::pass());
+    r.run();
+  }
+  stop.store(true);
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 }  // namespace
