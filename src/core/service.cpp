@@ -139,6 +139,7 @@ class service::impl : public std::enable_shared_from_this<service::impl> {
   void dispatch(launch l);
   void complete(std::size_t index, std::uint64_t run_id, result r);
   void flush_events();
+  void deliver_locked();  // requires events_mu_
   void wake_scheduler();
   void scheduler_loop();
   [[nodiscard]] std::shared_ptr<const snapshot> latest() const;
@@ -256,6 +257,15 @@ void service::impl::wake_scheduler() {
 void service::impl::stop() {
   std::lock_guard stop_lock(stop_mu_);
   {
+    // Taking the delivery lock waits for a delivery in progress on another thread; draining
+    // under it tells everything that happened before stop(). Once stopped_ is set, later
+    // deliveries drop their events: on_event is never called after stop() returns, so the
+    // host may free whatever the callback uses.
+    std::unique_lock el(events_mu_, std::defer_lock);
+    if (tl_delivering != this) {
+      el.lock();
+      deliver_locked();
+    }
     std::lock_guard lk(mu_);
     if (stopped_) return;
     stopped_ = true;
@@ -580,30 +590,34 @@ void service::impl::flush_events() {
   for (;;) {
     {
       std::lock_guard lk(mu_);
-      if (pending_events_.empty()) return;
+      if (pending_events_.empty() || stopped_) return;
     }
     // Another thread is delivering: it drains the queue, including our events, in order.
     std::unique_lock el(events_mu_, std::try_to_lock);
     if (!el.owns_lock()) return;
-    tl_delivering = this;
-    for (;;) {
-      std::vector<event> batch;
-      {
-        std::lock_guard lk(mu_);
-        batch.swap(pending_events_);
-      }
-      if (batch.empty()) break;
-      for (const auto& e : batch) {
-        try {
-          on_event_(e);
-        } catch (...) {
-          // A logging callback must not take the engine down.
-        }
+    deliver_locked();
+    // Loop: events queued between the last drain and the unlock would otherwise wait.
+  }
+}
+
+void service::impl::deliver_locked() {
+  tl_delivering = this;
+  for (;;) {
+    std::vector<event> batch;
+    {
+      std::lock_guard lk(mu_);
+      if (!stopped_) batch.swap(pending_events_);
+    }
+    if (batch.empty()) break;
+    for (const auto& e : batch) {
+      try {
+        on_event_(e);
+      } catch (...) {
+        // A logging callback must not take the engine down.
       }
     }
-    tl_delivering = nullptr;
-    // Loop: events queued between our last drain and the unlock would otherwise wait.
   }
+  tl_delivering = nullptr;
 }
 
 void service::impl::dispatch(launch l) {

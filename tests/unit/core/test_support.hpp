@@ -76,7 +76,15 @@ class recorder {
     return [this](const event& e) {
       std::lock_guard lk(mu_);
       events_.push_back(e);
+      cv_.notify_all();
     };
+  }
+  /// Events are delivered just after the snapshot that they describe is published: wait for
+  /// them (bounded) rather than racing the delivering thread.
+  bool wait_count(event::type t, const std::string& check, std::size_t n,
+                  std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return count_locked(t, check) >= n; });
   }
   std::vector<event> events() {
     std::lock_guard lk(mu_);
@@ -84,14 +92,19 @@ class recorder {
   }
   std::size_t count(event::type t, const std::string& check = {}) {
     std::lock_guard lk(mu_);
+    return count_locked(t, check);
+  }
+
+ private:
+  std::size_t count_locked(event::type t, const std::string& check) const {
     std::size_t n = 0;
     for (const auto& e : events_)
       if (e.what == t && (check.empty() || e.check == check)) ++n;
     return n;
   }
 
- private:
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<event> events_;
 };
 
