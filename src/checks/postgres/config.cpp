@@ -1,0 +1,25 @@
+// YAML keys of the postgres check (compiled into vitals::config, registered by the generated
+// list).
+#include "config/schema.hpp"
+#include "vitals/checks/postgres.hpp"
+
+namespace vitals::config::detail {
+
+void register_postgres(type_registry& types) {
+  using o = checks::postgres_options;
+  type_builder<o> b{"postgres", "PostgreSQL: connect once, then run a query on every check."};
+  b.key("url", &o::url, "postgres://user:password@host:port/db (set url or conninfo).",
+        {.secret = true});
+  b.key("conninfo", &o::conninfo, "host=... user=... password=... (alternative to url).",
+        {.secret = true});
+  b.custom("sslmode", value_kind::string, "Overrides the connection string's sslmode.",
+           [](o& opts, const value& v) { opts.sslmode = std::get<std::string>(v); }, std::nullopt,
+           {}, {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"});
+  b.key("sslrootcert", &o::sslrootcert, "CA bundle for verify-ca / verify-full.");
+  b.key("query", &o::query, "Query run on every check (empty = an empty query).");
+  b.key("keep_connection", &o::keep_connection, "Keep one connection between runs.");
+  b.key("application_name", &o::application_name, "Shown in pg_stat_activity.");
+  types.add(b.build([](o opts) { return checks::postgres(std::move(opts)); }));
+}
+
+}  // namespace vitals::config::detail

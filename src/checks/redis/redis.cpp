@@ -1,0 +1,330 @@
+#include "vitals/checks/redis.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/net.hpp"
+#include "common/resolver.hpp"
+#include "common/url.hpp"
+#include "redis/redis_detail.hpp"
+#include "vitals/redact.hpp"
+
+namespace vitals::checks {
+namespace detail {
+
+redis_target parse_redis_target(std::string_view text, std::string_view username,
+                                std::string_view password, std::string_view expect_role) {
+  const url u = parse_url(text);  // throws with the userinfo masked
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument("redis: invalid URL \"" + u.redacted() + "\": " + why);
+  };
+  if (u.scheme == "rediss") {
+    throw bad(
+        "rediss:// (TLS) is not supported: the hiredis 0.14 in use has no TLS; put a TLS proxy "
+        "(stunnel, spiped) in front or use redis:// on a trusted network");
+  }
+  if (u.scheme != "redis") throw bad("scheme must be redis://");
+  if (u.host.empty()) throw bad("missing host");
+  redis_target t;
+  t.host = u.host;
+  t.port = u.port_or(6379);
+  t.username = username.empty() ? u.user : std::string(username);
+  t.has_password = !password.empty() || u.has_password;
+  t.password = password.empty() ? u.password : std::string(password);
+  if (!t.has_password && !t.username.empty()) {
+    throw bad("a user without a password (use redis://user:password@host)");
+  }
+  std::string_view db = u.path;
+  if (db.starts_with('/')) db.remove_prefix(1);
+  if (!db.empty()) {
+    const auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), t.db);
+    if (ec != std::errc{} || p != db.data() + db.size() || t.db < 0) {
+      throw bad("database must be a number (redis://host:6379/0)");
+    }
+  }
+  if (expect_role == "master" || expect_role == "primary") {
+    t.expect_role = "master";
+  } else if (expect_role == "replica" || expect_role == "slave") {
+    t.expect_role = "slave";
+  } else if (!expect_role.empty()) {
+    throw std::invalid_argument("redis: expect_role must be \"master\" or \"replica\", not \"" +
+                                std::string(expect_role) + "\"");
+  }
+  return t;
+}
+
+std::string resp_command(const std::vector<std::string_view>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto a : args) {
+    out += "$" + std::to_string(a.size()) + "\r\n";
+    out += a;
+    out += "\r\n";
+  }
+  return out;
+}
+
+failure_kind kind_of_redis_error(std::string_view e) {
+  if (e.starts_with("NOAUTH") || e.starts_with("WRONGPASS") || e.starts_with("NOPERM") ||
+      e.find("invalid password") != std::string_view::npos ||
+      e.find("invalid username-password") != std::string_view::npos ||
+      e.find("without any password configured") != std::string_view::npos) {
+    return failure_kind::auth;
+  }
+  if (e.starts_with("LOADING") || e.starts_with("BUSY") || e.starts_with("MASTERDOWN") ||
+      e.starts_with("TRYAGAIN")) {
+    return failure_kind::refused;
+  }
+  return failure_kind::assertion;
+}
+
+std::string redis_version_from_info(std::string_view info) {
+  constexpr std::string_view key = "redis_version:";
+  const auto at = info.find(key);
+  if (at == std::string_view::npos) return {};
+  const auto from = at + key.size();
+  const auto end = info.find_first_of("\r\n", from);
+  return std::string(info.substr(from, end == std::string_view::npos ? end : end - from));
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::net_error;
+using detail::steady_time;
+
+struct reply_deleter {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+struct reader_deleter {
+  void operator()(redisReader* r) const noexcept { redisReaderFree(r); }
+};
+
+// Why not redisConnectWithTimeout + redisCommand: hiredis' blocking calls resolve names without
+// a bound, write() without MSG_NOSIGNAL (SIGPIPE on a reset peer) and apply their timeout per
+// syscall, not per run. Our own socket gives one absolute deadline; hiredis still parses RESP.
+class redis_check final : public vitals::check {
+ public:
+  redis_check(detail::redis_target t, std::string url)
+      : target_(std::move(t)),
+        where_(detail::host_port(target_.host, target_.port)),
+        url_(std::move(url)) {
+    redactor_.add_secret(target_.password);
+    redactor_.add_secret(url_);
+  }
+
+  check_traits traits() const override {
+    check_traits t{.type = "redis",
+                   .component_type = "datastore",
+                   .measurement = "responseTime",
+                   .dependency = true,
+                   .secrets = {url_}};
+    if (!target_.password.empty()) t.secrets.push_back(target_.password);
+    return t;
+  }
+
+  result run(const context& ctx) override {
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (!lock) return vitals::fail("previous run still in progress", failure_kind::internal);
+    const auto start = std::chrono::steady_clock::now();
+    const bool reused = fd_.valid();
+    auto r = attempt(ctx.deadline(), start);
+    // The server may have closed a kept connection since the last run (restart, `timeout`
+    // setting, CLIENT KILL): retry once on a fresh connection before reporting it down.
+    if (r.status != status::pass && reused && r.kind == failure_kind::refused &&
+        std::chrono::steady_clock::now() < ctx.deadline()) {
+      r = attempt(ctx.deadline(), start);
+    }
+    if (r.status != status::pass) {
+      r.output = redactor_.scrub(r.output);
+      return r;
+    }
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    auto out = vitals::pass().observe(took.count(), "ms").detail("address", where_);
+    if (!version_.empty()) out.detail("server_version", version_);
+    if (!role_.empty()) out.detail("role", role_ == "slave" ? "replica" : role_);
+    return out;
+  }
+
+ private:
+  result failed(failure_kind kind, std::string message) {
+    fd_.reset();
+    reader_.reset();
+    return vitals::fail(std::move(message), kind);
+  }
+
+  result timed_out(steady_time deadline, steady_time start, std::string_view doing) {
+    const auto budget = std::chrono::round<std::chrono::milliseconds>((deadline - start) / 10) * 10;
+    return failed(failure_kind::timeout, "timed out after " + detail::format_duration(budget) +
+                                             " " + std::string(doing) + " " + where_);
+  }
+
+  // Sends `commands` (already RESP-encoded, pipelined) and collects `count` replies.
+  std::optional<result> exchange(const std::string& commands, std::size_t count,
+                                 std::vector<reply_ptr>& replies, steady_time deadline,
+                                 steady_time start) {
+    if (auto e = detail::send_all(fd_.get(), commands, deadline)) {
+      if (e->kind == failure_kind::timeout) return timed_out(deadline, start, "sending to");
+      return failed(e->kind, e->message + " (" + where_ + ")");
+    }
+    bool got_any = false;
+    while (replies.size() < count) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+        return failed(failure_kind::protocol,
+                      "not a Redis reply from " + where_ + ": " + std::string(reader_->errstr));
+      }
+      if (raw != nullptr) {
+        replies.emplace_back(static_cast<redisReply*>(raw));
+        continue;
+      }
+      char buf[4096];
+      const auto r = detail::recv_some(fd_.get(), buf, sizeof buf, deadline);
+      if (r.error) {
+        if (r.error->kind == failure_kind::timeout) {
+          return timed_out(deadline, start, "waiting for a reply from");
+        }
+        return failed(r.error->kind, r.error->message + " (" + where_ + ")");
+      }
+      if (r.bytes == 0) {
+        return failed(got_any ? failure_kind::protocol : failure_kind::refused,
+                      "connection closed by server (" + where_ + ")");
+      }
+      got_any = true;
+      redisReaderFeed(reader_.get(), buf, r.bytes);
+    }
+    return std::nullopt;
+  }
+
+  static std::string reply_text(const redisReply& r) {
+    if (r.type == REDIS_REPLY_STRING || r.type == REDIS_REPLY_STATUS ||
+        r.type == REDIS_REPLY_ERROR) {
+      return std::string(r.str, r.len);
+    }
+    return {};
+  }
+
+  std::optional<result> connect(steady_time deadline, steady_time start) {
+    auto c = detail::connect_tcp(resolver_, target_.host, target_.port, deadline);
+    if (!c) return failed(c.error.kind, c.error.message);
+    fd_ = std::move(c.fd);
+    reader_.reset(redisReaderCreate());
+    if (!reader_) return failed(failure_kind::internal, "out of memory");
+    // AUTH, SELECT and INFO once per connection, pipelined in one round trip.
+    std::string cmds;
+    std::size_t n = 0;
+    const bool auth = target_.has_password;
+    if (auth) {
+      cmds += target_.username.empty()
+                  ? detail::resp_command({"AUTH", target_.password})
+                  : detail::resp_command({"AUTH", target_.username, target_.password});
+      ++n;
+    }
+    const std::string db = std::to_string(target_.db);
+    if (target_.db != 0) {
+      cmds += detail::resp_command({"SELECT", db});
+      ++n;
+    }
+    cmds += detail::resp_command({"INFO", "server"});
+    ++n;
+    std::vector<reply_ptr> replies;
+    if (auto f = exchange(cmds, n, replies, deadline, start)) return f;
+    std::size_t i = 0;
+    if (auth) {
+      const auto& r = *replies[i++];
+      if (r.type == REDIS_REPLY_ERROR) {
+        const std::string e = reply_text(r);
+        auto kind = detail::kind_of_redis_error(e);
+        if (kind == failure_kind::assertion) kind = failure_kind::auth;  // any AUTH refusal
+        const std::string who =
+            target_.username.empty() ? std::string{} : " for user \"" + target_.username + "\"";
+        return failed(kind, "authentication failed" + who + ": " + e);
+      }
+    }
+    if (target_.db != 0) {
+      const auto& r = *replies[i++];
+      if (r.type == REDIS_REPLY_ERROR) {
+        const std::string e = reply_text(r);
+        return failed(detail::kind_of_redis_error(e), "SELECT " + db + " failed: " + e);
+      }
+    }
+    const auto& info = *replies[i];
+    version_ = info.type == REDIS_REPLY_STRING ? detail::redis_version_from_info(reply_text(info))
+                                               : std::string{};
+    return std::nullopt;
+  }
+
+  result attempt(steady_time deadline, steady_time start) {
+    if (!fd_.valid()) {
+      if (auto f = connect(deadline, start)) return std::move(*f);
+    }
+    std::string cmds = detail::resp_command({"PING"});
+    std::size_t n = 1;
+    if (!target_.expect_role.empty()) {
+      cmds += detail::resp_command({"ROLE"});
+      ++n;
+    }
+    std::vector<reply_ptr> replies;
+    if (auto f = exchange(cmds, n, replies, deadline, start)) return std::move(*f);
+    const auto& ping = *replies[0];
+    if (ping.type == REDIS_REPLY_ERROR) {
+      const std::string e = reply_text(ping);
+      // The connection is fine; the server just won't serve it. Keep it.
+      return vitals::fail("PING failed: " + e, detail::kind_of_redis_error(e));
+    }
+    if (ping.type != REDIS_REPLY_STATUS || reply_text(ping) != "PONG") {
+      return failed(failure_kind::protocol, "unexpected reply to PING from " + where_);
+    }
+    role_.clear();
+    if (!target_.expect_role.empty()) {
+      const auto& role = *replies[1];
+      if (role.type == REDIS_REPLY_ERROR) {
+        const std::string e = reply_text(role);
+        return vitals::fail("ROLE failed: " + e, detail::kind_of_redis_error(e));
+      }
+      if (role.type != REDIS_REPLY_ARRAY || role.elements == 0 ||
+          role.element[0]->type != REDIS_REPLY_STRING) {
+        return failed(failure_kind::protocol, "unexpected reply to ROLE from " + where_);
+      }
+      role_ = reply_text(*role.element[0]);
+      if (role_ != target_.expect_role) {
+        const auto name = [](const std::string& r) { return r == "slave" ? "replica" : r; };
+        return vitals::fail("role is " + name(role_) + ", expected " + name(target_.expect_role),
+                            failure_kind::assertion)
+            .detail("role", name(role_));
+      }
+    }
+    return vitals::pass();
+  }
+
+  detail::redis_target target_;
+  std::string where_;
+  std::string url_;
+  vitals::redactor redactor_;
+  std::mutex mu_;
+  detail::bounded_resolver resolver_;
+  detail::socket_fd fd_;
+  std::unique_ptr<redisReader, reader_deleter> reader_;
+  std::string version_;
+  std::string role_;
+};
+
+}  // namespace
+
+std::shared_ptr<vitals::check> redis(redis_options options) {
+  auto target = detail::parse_redis_target(options.url, options.username, options.password,
+                                           options.expect_role);
+  return std::make_shared<redis_check>(std::move(target), std::move(options.url));
+}
+
+}  // namespace vitals::checks

@@ -1,0 +1,103 @@
+#include "vitals/checks/redis.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "redis/redis_detail.hpp"
+
+namespace {
+
+using vitals::failure_kind;
+using vitals::checks::detail::kind_of_redis_error;
+using vitals::checks::detail::parse_redis_target;
+using vitals::checks::detail::redis_version_from_info;
+using vitals::checks::detail::resp_command;
+
+std::string construction_error(vitals::checks::redis_options o) {
+  try {
+    (void)vitals::checks::redis(std::move(o));
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "<no exception>";
+}
+
+TEST(redis_url, acl_user_password_and_db) {
+  const auto t = parse_redis_target("redis://vitals:s%3Acret@cache:6380/3", "", "", "");
+  EXPECT_EQ(t.host, "cache");
+  EXPECT_EQ(t.port, 6380);
+  EXPECT_EQ(t.username, "vitals");
+  EXPECT_EQ(t.password, "s:cret");
+  EXPECT_TRUE(t.has_password);
+  EXPECT_EQ(t.db, 3);
+}
+
+TEST(redis_url, requirepass_form_defaults_and_overrides) {
+  const auto p = parse_redis_target("redis://:pw@127.0.0.1", "", "", "replica");
+  EXPECT_EQ(p.username, "");
+  EXPECT_EQ(p.password, "pw");
+  EXPECT_EQ(p.port, 6379);
+  EXPECT_EQ(p.db, 0);
+  EXPECT_EQ(p.expect_role, "slave");
+  const auto n = parse_redis_target("redis://[::1]:7000", "", "", "primary");
+  EXPECT_EQ(n.host, "::1");
+  EXPECT_FALSE(n.has_password);
+  EXPECT_EQ(n.expect_role, "master");
+  const auto o = parse_redis_target("redis://h", "ops", "from-vault", "");
+  EXPECT_EQ(o.username, "ops");
+  EXPECT_EQ(o.password, "from-vault");
+}
+
+TEST(redis_options, bad_input_is_rejected_without_the_password) {
+  for (const auto& o :
+       {vitals::checks::redis_options{.url = "rediss://a:hunter2pw@h:6379"},
+        vitals::checks::redis_options{.url = "http://a:hunter2pw@h"},
+        vitals::checks::redis_options{.url = "redis://a:hunter2pw@h/notanumber"},
+        vitals::checks::redis_options{.url = "redis://a:hunter2pw@/0"},
+        vitals::checks::redis_options{.url = "redis://a:hunter2pw@h", .expect_role = "leader"}}) {
+    const auto e = construction_error(o);
+    EXPECT_NE(e, "<no exception>") << o.url;
+    EXPECT_EQ(e.find("hunter2pw"), std::string::npos) << e;
+  }
+  EXPECT_NE(construction_error({.url = "rediss://h"}).find("TLS"), std::string::npos);
+}
+
+TEST(redis_traits, declares_a_datastore_dependency_and_its_secrets) {
+  const std::string url = "redis://vitals:s3cret-pw@127.0.0.1:6379/0";
+  const auto t = vitals::checks::redis({.url = url})->traits();
+  EXPECT_EQ(t.type, "redis");
+  EXPECT_EQ(t.component_type, "datastore");
+  EXPECT_TRUE(t.dependency);
+  EXPECT_NE(std::find(t.secrets.begin(), t.secrets.end(), url), t.secrets.end());
+  EXPECT_NE(std::find(t.secrets.begin(), t.secrets.end(), "s3cret-pw"), t.secrets.end());
+  const auto o = vitals::checks::redis({.url = "redis://h", .password = "vault-pw"})->traits();
+  EXPECT_NE(std::find(o.secrets.begin(), o.secrets.end(), "vault-pw"), o.secrets.end());
+}
+
+TEST(redis_resp, encodes_bulk_strings) {
+  EXPECT_EQ(resp_command({"PING"}), "*1\r\n$4\r\nPING\r\n");
+  EXPECT_EQ(resp_command({"AUTH", "u", "p w"}), "*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$3\r\np w\r\n");
+  EXPECT_EQ(resp_command({"SELECT", ""}), "*2\r\n$6\r\nSELECT\r\n$0\r\n\r\n");
+}
+
+TEST(redis_classify, error_replies) {
+  EXPECT_EQ(kind_of_redis_error("NOAUTH Authentication required."), failure_kind::auth);
+  EXPECT_EQ(kind_of_redis_error("WRONGPASS invalid username-password pair or user is disabled."),
+            failure_kind::auth);
+  EXPECT_EQ(kind_of_redis_error("ERR invalid password"), failure_kind::auth);
+  EXPECT_EQ(kind_of_redis_error("LOADING Redis is loading the dataset in memory"),
+            failure_kind::refused);
+  EXPECT_EQ(kind_of_redis_error("ERR DB index is out of range"), failure_kind::assertion);
+}
+
+TEST(redis_info, extracts_the_version) {
+  EXPECT_EQ(redis_version_from_info("# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:0\r\n"),
+            "7.0.15");
+  EXPECT_EQ(redis_version_from_info("# Server\r\nredis_version:6.2.1"), "6.2.1");
+  EXPECT_EQ(redis_version_from_info("# Server\r\n"), "");
+}
+
+}  // namespace
