@@ -94,6 +94,14 @@ void connection::read() {
       [this](const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); });
 }
 
+void connection::read_later() {
+  // A client that waits for each answer sends its next request only after receiving this one,
+  // so a read attempted right now would nearly always fail with EAGAIN (Asio tries reads
+  // speculatively before waiting). Queued behind the other connections that are ready in this
+  // round, the read usually finds the next request already there: one recv(2) per request.
+  asio::post(worker_.io(), [this] { read(); });
+}
+
 void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (ec || !socket_.is_open()) {
     release();
@@ -144,8 +152,12 @@ void connection::advance() {
       return;
     }
     if (r == parse_result::need_more) {
-      compact();
-      read();
+      if (rbeg_ == rend_) {
+        read_later();
+      } else {
+        compact();
+        read();
+      }
       return;
     }
     // batch_full: more requests may be buffered; answer them now that the batch is out.

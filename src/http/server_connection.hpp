@@ -62,6 +62,7 @@ class connection {
   enum class parse_result : std::uint8_t { need_more, batch_full, close };
 
   void read();
+  void read_later();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   /// Parses and answers what is buffered, writes, and loops until it must wait for the network.
   void advance();

@@ -1,0 +1,3 @@
+module vitals/bench/peer
+
+go 1.19
