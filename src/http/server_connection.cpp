@@ -2,6 +2,7 @@
 
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <exception>
 #include <string_view>
 #include <utility>
 
@@ -17,6 +18,7 @@ constexpr std::string_view too_large = "HTTP/1.1 413 Content Too Large\r\n";
 constexpr std::string_view uri_too_long = "HTTP/1.1 414 URI Too Long\r\n";
 constexpr std::string_view fields_too_large = "HTTP/1.1 431 Request Header Fields Too Large\r\n";
 constexpr std::string_view not_implemented = "HTTP/1.1 501 Not Implemented\r\n";
+constexpr std::string_view internal_error = "HTTP/1.1 500 Internal Server Error\r\n";
 constexpr std::string_view unavailable = "HTTP/1.1 503 Service Unavailable\r\n";
 
 constexpr std::string_view crlf = "\r\n";
@@ -257,7 +259,14 @@ connection::parse_result connection::parse_batch() {
 void connection::answer_current() {
   const request_parser& p = *parser_;
   const bool keep_alive = p.keep_alive();
-  const wire_response w = shared_.serve->serve(p.method(), p.target(), p.authorization());
+  wire_response w;
+  try {
+    w = shared_.serve->serve(p.method(), p.target(), p.authorization());
+  } catch (const std::exception&) {
+    // The host must never go down because one answer could not be rendered (e.g. bad_alloc).
+    refuse(internal_error, "internal error\n");
+    return;
+  }
   wbuf_.append(w.head);
   wbuf_.append(worker_.date().line());
   if (!keep_alive) {
@@ -391,7 +400,16 @@ void worker::recycle(connection* c) noexcept {
 
 void worker::run_thread() {
   arm_sweep();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception&) {
+        // Handlers do not throw by design; if one ever does, keep serving the others.
+      }
+    }
+  });
 }
 
 void worker::stop_and_join() {
