@@ -318,6 +318,13 @@ class mysql_check final : public vitals::check {
       return f;
     }
     if (ret == nullptr) return mysql_failure(true);
+    // Connector/C 3.3 accepts MYSQL_OPT_SSL_ENFORCE and still goes on in clear text when the
+    // server offers no TLS: enforce it here.
+    if (target_.ssl != mysql_ssl::disabled && target_.ssl != mysql_ssl::preferred &&
+        mysql_get_ssl_cipher(m) == nullptr) {
+      return failed(failure_kind::tls,
+                    "TLS required (ssl_mode) but the server does not offer it (" + where_ + ")");
+    }
     const char* v = mysql_get_server_info(m);
     version_ = v != nullptr ? v : "";
     return std::nullopt;
