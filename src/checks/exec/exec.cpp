@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,8 +65,19 @@ struct spawn_actions {
   spawn_actions& operator=(const spawn_actions&) = delete;
 };
 
+/// A descriptor that polls readable when `pid` exits (Linux >= 5.3), or -1. Called through
+/// syscall(): glibc 2.36's <sys/pidfd.h> lacks C linkage for C++ callers.
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
 std::string human_duration(std::chrono::nanoseconds d) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  const auto ms = std::chrono::round<std::chrono::milliseconds>(d).count();
   if (ms < 1000 || ms % 1000 != 0) {
     return std::to_string(ms) + "ms";
   }
@@ -90,8 +101,7 @@ std::string clean_output(std::string_view text, std::size_t max, bool& truncated
     const auto u = static_cast<unsigned char>(c);
     out.push_back(u < 0x20 && c != '\n' && c != '\t' ? '?' : u == 0x7F ? '?' : c);
   }
-  while (!out.empty() &&
-         (out.back() == '\n' || out.back() == ' ' || out.back() == '\t' || out.back() == '?')) {
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '\t')) {
     out.pop_back();
   }
   return out;
@@ -141,7 +151,14 @@ class exec_check final : public vitals::check {
       sigset_t none;
       sigset_t all;
       sigemptyset(&none);
-      sigfillset(&all);
+      sigemptyset(&all);
+      // Every signal but glibc's internal ones (32, 33), which it keeps to itself.
+      for (int sig = 1; sig < 32; ++sig) {
+        sigaddset(&all, sig);
+      }
+      for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) {
+        sigaddset(&all, sig);
+      }
       // Own process group so the deadline can kill everything the command started; the
       // engine's thread may block or ignore signals (SIGPIPE, SIGTERM): the child must not.
       ::posix_spawnattr_setflags(
@@ -183,7 +200,7 @@ class exec_check final : public vitals::check {
     wr.reset();  // else we would never see EOF
 
     // A pidfd lets poll() wake up on exit; without one (old kernel) poll in short slices.
-    unique_fd pidfd{::pidfd_open(pid, 0)};
+    unique_fd pidfd{open_pidfd(pid)};
 
     std::string captured;
     const std::size_t keep = options_.max_output + longest_secret_ + 256;
