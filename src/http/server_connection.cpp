@@ -1,5 +1,6 @@
 #include "server_connection.hpp"
 
+#include <algorithm>
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <exception>
@@ -70,6 +71,7 @@ void connection::start(tcp::socket socket) {
   rbeg_ = rpos_ = rend_ = 0;
   wbuf_.clear();
   lingered_ = 0;
+  served_ = 0;
   head_started_ = false;
   need_more_ = false;
   close_after_write_ = false;
@@ -85,7 +87,11 @@ void connection::expire() noexcept {
 void connection::read() {
   const auto now = steady::now();
   if (rbeg_ == rend_) {
-    deadline_ = now + shared_.options.idle_timeout;
+    // A connection that has not sent a first request yet gets the shorter of the two timeouts:
+    // silent connections are the cheapest way to exhaust the connection cap.
+    deadline_ =
+        now + (served_ == 0 ? std::min(shared_.options.idle_timeout, shared_.options.header_timeout)
+                            : shared_.options.idle_timeout);
   } else if (!head_started_) {
     // Part of the next request is already here: its header clock runs from now.
     head_started_ = true;
@@ -250,6 +256,7 @@ connection::parse_result connection::parse_batch() {
     }
     answer_current();
     ++answered;
+    ++served_;
     if (close_after_write_) return parse_result::close;
     next_request();
   }

@@ -88,6 +88,7 @@ class connection {
   std::optional<request_parser> parser_{};
   steady::time_point deadline_{};
   std::size_t lingered_ = 0;
+  std::uint64_t served_ = 0;
   bool head_started_ = false;
   bool need_more_ = false;
   bool close_after_write_ = false;

@@ -192,6 +192,21 @@ TEST_F(server_test, idle_keep_alive_connections_are_closed) {
   EXPECT_TRUE(eventually([&] { return srv_->connections() == 0; }));
 }
 
+TEST_F(server_test, silent_new_connections_get_the_header_timeout_not_the_idle_one) {
+  ASSERT_NO_FATAL_FAILURE(start({.header_timeout = 300ms, .idle_timeout = 30s}));
+  client silent = connect();
+  const auto t0 = clk::now();
+  ASSERT_TRUE(silent.wait_closed(3s));
+  EXPECT_GE(clk::now() - t0, 280ms);
+  EXPECT_LE(clk::now() - t0, 1s);
+
+  // Once a request has been served, the connection may idle for the idle timeout.
+  client used = connect();
+  ASSERT_TRUE(used.send(get("/livez")));
+  ASSERT_TRUE(used.read_reply());
+  EXPECT_FALSE(used.wait_closed(700ms));
+}
+
 TEST_F(server_test, connection_cap_refuses_the_excess_and_recovers) {
   ASSERT_NO_FATAL_FAILURE(start({.max_connections = 4}));
   std::vector<client> held;
