@@ -7,13 +7,14 @@
 #   bench/run.sh                      # build if needed, run everything, print a markdown table
 #   DURATION=5s PEERS="vitals nginx" bench/run.sh
 #
-# Environment: DURATION (10s), WARMUP (2s), PEERS ("vitals nginx go aiohttp"), CONNS ("50 1"),
+# Environment: DURATION (10s), ROUNDS (3), WARMUP (2s), PEERS ("vitals nginx go aiohttp"), CONNS ("50 1"),
 # SERVER_CPU (0), CLIENT_CPU (1), BUILD_DIR (build-bench), VITALS_BENCH_SERVER (prebuilt binary).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
 PEERS=${PEERS:-"vitals nginx go aiohttp"}
 CONNS=${CONNS:-"50 1"}
@@ -93,11 +94,6 @@ start_peer() {  # name -> starts it pinned to SERVER_CPU, appends its PID
   exit 1
 }
 
-stop_peer() {  # pid
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
 rss_kb() {  # total VmRSS of a process and its children
   local pid=$1 total=0 kb child
   kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
@@ -127,36 +123,52 @@ to_us() {  # wrk latency ("512.00us", "1.20ms", "2.00s") -> microseconds
   }'
 }
 
-declare -A rps p50 p99 rss cpu
+declare -A rps p50 p99 rss cpu peer_pid
 for name in $PEERS; do
   start_peer "$name"
-  pid=${pids[-1]}
-  url="http://127.0.0.1:${port[$name]}/readyz"
+  peer_pid[$name]=${pids[-1]}
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Rounds alternate the peers, so that a burst of other load on the machine hits all of them
+# alike; the table shows the median of the rounds.
+for round in $(seq 1 "$ROUNDS"); do
   for c in $CONNS; do
-    taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$WARMUP" "$url" >/dev/null
-    t0=$(cpu_ticks "$pid")
-    out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$DURATION" --latency "$url")
-    t1=$(cpu_ticks "$pid")
-    requests=$(awk '/requests in/ {print $1}' <<<"$out")
-    # Server CPU per request: robust to other load on the machine, unlike req/s.
-    cpu[$name,$c]=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$requests" \
-      'BEGIN { if (n > 0) printf "%.2f", t * 1000000 / hz / n; else print "-" }')
-    if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
-      echo "$name c$c: errors during the run:" >&2
-      grep "Non-2xx\|Socket errors" <<<"$out" >&2
-    fi
-    rps[$name,$c]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    p50[$name,$c]=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-    p99[$name,$c]=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-    rss[$name,$c]=$(rss_kb "$pid")
+    for name in $PEERS; do
+      pid=${peer_pid[$name]}
+      url="http://127.0.0.1:${port[$name]}/readyz"
+      taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$WARMUP" "$url" >/dev/null
+      t0=$(cpu_ticks "$pid")
+      out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$DURATION" --latency "$url")
+      t1=$(cpu_ticks "$pid")
+      if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
+        echo "$name c$c: errors during the run:" >&2
+        grep "Non-2xx\|Socket errors" <<<"$out" >&2
+      fi
+      requests=$(awk '/requests in/ {print $1}' <<<"$out")
+      rps[$name,$c]+=" $(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+      p50[$name,$c]+=" $(to_us "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
+      p99[$name,$c]+=" $(to_us "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+      # Server CPU per request: robust to other load on the machine, unlike req/s.
+      cpu[$name,$c]+=" $(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$requests" \
+        'BEGIN { if (n > 0) printf "%.2f", t * 1000000 / hz / n; else print 0 }')"
+      rss[$name,$c]=$(rss_kb "$pid")
+    done
   done
-  stop_peer "$pid"
+done
+for key in "${!rps[@]}"; do
+  rps[$key]=$(median <<<"${rps[$key]}")
+  p50[$key]=$(median <<<"${p50[$key]}")
+  p99[$key]=$(median <<<"${p99[$key]}")
+  cpu[$key]=$(median <<<"${cpu[$key]}")
 done
 
 # --- report ---------------------------------------------------------------------------------
 echo
 echo "wrk -t1 -d$DURATION --latency http://127.0.0.1:<port>/readyz; servers on core $SERVER_CPU," \
-  "wrk on core $CLIENT_CPU; $(nproc) cores, $(uname -r)"
+  "wrk on core $CLIENT_CPU; median of $ROUNDS alternating rounds; $(nproc) cores, $(uname -r)," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 for c in $CONNS; do
   base=${rps[nginx,$c]:-}
