@@ -79,7 +79,8 @@ class process_check final : public vitals::check {
     if (auto text = slurp(dir + "/comm", 256)) {
       comm = std::string(trim(*text));
     }
-    if (!options_.name.empty() && comm != options_.name) {
+    // The kernel keeps only the first 15 bytes of the program name in comm.
+    if (!options_.name.empty() && comm != std::string_view(options_.name).substr(0, 15)) {
       return vitals::fail(origin + " is " + quoted(comm) + ", expected " + quoted(options_.name))
           .observe(pid);
     }

@@ -69,6 +69,12 @@ TEST_F(process_check, odd_names_with_parentheses_and_spaces_parse) {
   EXPECT_EQ(run({.pid = 78}).status, vitals::status::pass);
 }
 
+TEST_F(process_check, long_names_match_the_15_bytes_the_kernel_keeps) {
+  fake_process(90, "postgres_export", 'S');
+  EXPECT_EQ(run({.pid = 90, .name = "postgres_exporter"}).status, vitals::status::pass);
+  EXPECT_EQ(run({.pid = 90, .name = "postgres_exp"}).status, vitals::status::fail);
+}
+
 TEST_F(process_check, dead_process_fails) {
   write(pid_file_, "999\n");
   auto r = run({.pid_file = pid_file_});
