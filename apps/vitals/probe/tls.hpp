@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstddef>
+
+namespace vitals::cli {
+
+/// OpenSSL, loaded with dlopen() only when a probe asks for https://. Plain-http probes never
+/// map libssl/libcrypto: that is most of the probe's startup budget (see docs/cli.md).
+class tls_client {
+ public:
+  enum class io { ok, want_read, want_write, closed, error };
+
+  /// Loads libssl.so.3 and builds a client context. False (with `error()` set) if OpenSSL is
+  /// missing or the CA file can't be loaded.
+  bool init(bool verify, const char* ca_file) noexcept;
+  /// Starts a session on a connected non-blocking socket; `host` is used for SNI and for
+  /// certificate name (or IP address) verification.
+  bool attach(int fd, const char* host) noexcept;
+  /// One non-blocking handshake step.
+  io handshake() noexcept;
+  io write(const char* data, std::size_t len, std::size_t& written) noexcept;
+  io read(char* data, std::size_t cap, std::size_t& got) noexcept;
+
+  /// The reason of the last failure, e.g. "certificate verify failed: self-signed certificate".
+  [[nodiscard]] const char* error() const noexcept { return error_; }
+  /// True if the last error came from the network (reset, EOF) rather than from TLS itself.
+  [[nodiscard]] bool network_error() const noexcept { return network_error_; }
+
+ private:
+  io classify(int ret) noexcept;
+  void set_error(const char* prefix) noexcept;
+
+  void* ctx_ = nullptr;
+  void* ssl_ = nullptr;
+  char error_[256] = {};
+  bool network_error_ = false;
+};
+
+}  // namespace vitals::cli
