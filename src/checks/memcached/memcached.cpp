@@ -74,7 +74,7 @@ std::string printable_excerpt(std::string_view bytes, std::size_t max) {
       break;
     }
     const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
       out += ch;
     } else {
       out += "\\x";
@@ -164,7 +164,7 @@ class memcached_check final : public vitals::check {
       return failed({e->kind, e->message + " (" + where_ + ")"});
     }
     // One reply line; anything longer than this is not a memcached answer to `version`.
-    constexpr std::size_t max_line = 512;
+    constexpr std::size_t max_line = 256;
     for (;;) {
       if (const auto eol = buffer_.find("\r\n"); eol != std::string::npos) {
         const std::string line = buffer_.substr(0, eol);
@@ -177,7 +177,12 @@ class memcached_check final : public vitals::check {
                                                    ": \"" + detail::printable_excerpt(line) +
                                                    "\""});
       }
-      if (buffer_.size() > max_line) {
+      // A peer that does not start with "VERSION " (and no full line yet) is not answering
+      // `version`: say so now rather than wait for a line end that may never come.
+      constexpr std::string_view expected = "VERSION ";
+      const bool on_track =
+          expected.starts_with(std::string_view(buffer_).substr(0, expected.size()));
+      if (!on_track || buffer_.size() > max_line) {
         return failed({failure_kind::protocol, "unexpected reply to version from " + where_ +
                                                    ": \"" + detail::printable_excerpt(buffer_) +
                                                    "\""});
