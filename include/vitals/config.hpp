@@ -1,0 +1,123 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vitals/check.hpp"
+#include "vitals/http/handler.hpp"
+#include "vitals/http/server.hpp"
+#include "vitals/registry.hpp"
+#include "vitals/snapshot.hpp"
+
+/// The YAML configuration of `vitalsd` (and of `vitals validate`): file → validated, ready-to-run
+/// checks and server settings. Every check type owns its YAML keys next to its code
+/// (src/checks/<type>/config.cpp); this layer adds the common keys, `${ENV}` substitution,
+/// `*_file` secrets, hostile-input limits and precise diagnostics.
+///
+///     try {
+///       vitals::config::daemon_config cfg = vitals::config::load_file("/etc/vitals/vitalsd.yaml");
+///       vitals::service svc{vitals::config::build_registry(cfg), {.info = cfg.info}};
+///     } catch (const vitals::config::error& e) {
+///       std::cerr << e.what();   // every problem, one per line: file:line:col: path: message
+///     }
+namespace vitals::config {
+
+/// One problem found in a configuration, with its position.
+struct diagnostic {
+  std::string file{};
+  int line = 0;        ///< 1-based; 0 when the problem has no position (e.g. unreadable file)
+  int column = 0;      ///< 1-based
+  std::string path{};  ///< YAML path, e.g. `checks[2].timeout`; `(document)` for the whole file
+  std::string message{};
+
+  /// `file:line:column: path: message` (secrets never appear in it).
+  [[nodiscard]] std::string to_string() const;
+};
+
+/// Thrown by the loaders with every problem found (not only the first). `what()` is the list of
+/// diagnostics, one per line.
+class error : public std::runtime_error {
+ public:
+  explicit error(std::vector<diagnostic> diagnostics);
+  [[nodiscard]] const std::vector<diagnostic>& diagnostics() const noexcept { return diags_; }
+
+ private:
+  std::vector<diagnostic> diags_;
+};
+
+/// One configured check, built and validated.
+struct check_config {
+  std::string name{};
+  std::string type{};
+  check_options options{};
+  std::shared_ptr<vitals::check> impl{};
+  /// Digest of the type, the common options and every type key (secrets included). Two checks
+  /// with the same name and fingerprint are the same check: vitalsd keeps its state on reload.
+  std::string fingerprint{};
+  int line = 0;  ///< where the check is defined
+};
+
+enum class log_format : std::uint8_t { text, json };
+
+struct log_config {
+  log_format format = log_format::text;
+  /// trace, debug, info, warn, error, critical, off
+  std::string level = "info";
+};
+
+struct shutdown_config {
+  /// After SIGTERM: readiness fails at once, serving continues this long (load balancers notice).
+  std::chrono::milliseconds drain_delay = std::chrono::seconds{5};
+  /// Hard bound from SIGTERM to exit.
+  std::chrono::milliseconds grace_period = std::chrono::seconds{30};
+};
+
+/// The whole daemon configuration.
+///
+///     auto cfg = vitals::config::load_string("checks: [{name: mem, type: memory}]", "inline");
+///     cfg.server.port == 8081;
+struct daemon_config {
+  /// Where it came from (file path, or the name given to load_string).
+  std::string source{};
+  /// `listen:` split into server.address / server.port, plus `server:` limits.
+  http::server_options server{};
+  /// `auth:` token, detail policy, status codes, prefix.
+  http::handler_options http{};
+  service_info info{};
+  shutdown_config shutdown{};
+  log_config log{};
+  /// Size of the pool running blocking checks (`engine.max_threads`, 0 = automatic).
+  std::size_t max_threads = 0;
+  std::vector<check_config> checks{};
+};
+
+/// Reads and validates a file. Throws `error` with all diagnostics (file missing, larger than
+/// 1 MiB, syntax, unknown keys, wrong types, ...).
+[[nodiscard]] daemon_config load_file(const std::string& path);
+
+/// Same, from text; `name` is used as the file name in diagnostics.
+[[nodiscard]] daemon_config load_string(std::string_view yaml, std::string_view name = "<string>");
+
+/// A registry holding every configured check (instances are shared with `cfg`).
+[[nodiscard]] registry build_registry(const daemon_config& cfg);
+
+/// The configuration used when vitalsd runs without a file: disk, memory, load and the
+/// process's own event loop, served on 127.0.0.1:8081. Works on a bare machine.
+[[nodiscard]] std::string_view embedded_default();
+
+/// JSON Schema (draft 2020-12) of the configuration file, generated from the same per-type
+/// schemas the loader uses (docs/vitals.schema.json is this text).
+[[nodiscard]] std::string json_schema();
+
+/// Names of the check types compiled in, sorted.
+[[nodiscard]] std::vector<std::string> check_types();
+
+/// Parses "250ms", "5s", "1m30s", "2h", "14d", "0"; throws std::invalid_argument otherwise.
+[[nodiscard]] std::chrono::milliseconds parse_duration(std::string_view text);
+
+}  // namespace vitals::config

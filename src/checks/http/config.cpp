@@ -1,0 +1,29 @@
+// YAML keys of the http check (compiled into vitals::config, registered by the generated list).
+#include "config/schema.hpp"
+#include "vitals/checks/http.hpp"
+
+namespace vitals::config::detail {
+
+void register_http(type_registry& types) {
+  using o = checks::http_options;
+  type_builder<o> b{"http", "An HTTP(S) request whose status, body or JSON must match."};
+  b.key("url", &o::url, "http:// or https:// URL.", {.secret = true, .required = true});
+  b.key("method", &o::method, "Request method (no body).");
+  b.key("headers", &o::headers, "Extra request headers (credential values are never shown).");
+  b.key("expected_status", &o::expected_status, "Accepted codes and ranges, e.g. 200-299,301.");
+  b.key("body_contains", &o::body_contains, "The body must contain this text.");
+  b.key("body_regex", &o::body_regex, "The body must match this ECMAScript regex.");
+  b.key("json_pointer", &o::json_pointer, "RFC 6901 pointer into a JSON body, e.g. /status.");
+  b.key("json_equals", &o::json_equals, "Expected value at json_pointer (JSON or plain text).");
+  b.key("latency_budget", &o::latency_budget, "Slower than this → warn (0 = no budget).");
+  b.key("max_redirects", &o::max_redirects, "Same-host redirects followed.",
+        {.min = 0.0, .max = 20.0});
+  b.key("max_body_bytes", &o::max_body_bytes, "Response bytes read at most.", {.min = 1.0});
+  b.key("ca_file", &o::ca_file, "PEM CAs to trust instead of the system ones.");
+  b.key("client_cert", &o::client_cert, "PEM client certificate (chain).");
+  b.key("client_key", &o::client_key, "PEM client private key.");
+  b.key("insecure", &o::insecure, "Skip certificate and hostname verification (testing only).");
+  types.add(b.build([](o opts) { return checks::http(std::move(opts)); }));
+}
+
+}  // namespace vitals::config::detail

@@ -1,0 +1,284 @@
+#include "config/sections.hpp"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "vitals/config.hpp"
+#include "vitals/http/handler.hpp"
+#include "vitals/http/server.hpp"
+#include "vitals/registry.hpp"
+#include "vitals/snapshot.hpp"
+
+namespace vitals::config::detail {
+namespace {
+
+using std::chrono::milliseconds;
+
+probe_set to_probes(const value& v) {
+  probe_set set;
+  for (const auto& p : std::get<std::vector<std::string>>(v)) {
+    if (p == "live") set |= vitals::live;
+    if (p == "ready") set |= vitals::ready;
+    if (p == "startup") set |= vitals::startup;
+  }
+  return set;
+}
+
+std::vector<std::string> from_probes(probe_set set) {
+  std::vector<std::string> out;
+  if (set.contains(probe::live)) out.emplace_back("live");
+  if (set.contains(probe::ready)) out.emplace_back("ready");
+  if (set.contains(probe::startup)) out.emplace_back("startup");
+  return out;
+}
+
+section_builder<check_options> common_keys(std::string name, std::string doc, bool all) {
+  section_builder<check_options> b{std::move(name), std::move(doc)};
+  b.custom(
+      "probes", value_kind::string_list,
+      "Probes the check counts in: live, ready, startup. `live` only takes process-local checks.",
+      [](check_options& o, const value& v) { o.probes = to_probes(v); },
+      value{from_probes(check_options{}.probes)}, {}, {"live", "ready", "startup"});
+  b.key("critical", &check_options::critical,
+        "A failure fails the probe; non-critical failures only make it warn (HTTP 200).");
+  b.choice("mode", &check_options::mode,
+           {{"background", schedule::background}, {"on_demand", schedule::on_demand}},
+           "background: runs on its interval; on_demand: runs when a probe asks and the last "
+           "result is older than its TTL.");
+  b.key("interval", &check_options::interval, "Time between the end of a run and the next.");
+  b.key("timeout", &check_options::timeout,
+        "Enforced by the runner: at the deadline the result is fail/timeout. Must be < interval.");
+  b.key("initial_delay", &check_options::initial_delay, "Delay before the first run.");
+  b.key("jitter", &check_options::jitter,
+        "Each interval is stretched by a random fraction in [0, jitter) of itself.",
+        {.min = 0.0, .max = 1.0});
+  b.key("failure_threshold", &check_options::failure_threshold,
+        "Consecutive failures before a passing check is reported failing.", {.min = 1.0});
+  b.key("success_threshold", &check_options::success_threshold,
+        "Consecutive passes before a failing check recovers (the first success counts at once).",
+        {.min = 1.0});
+  b.key("ttl_pass", &check_options::ttl_pass,
+        "on_demand: how long a passing result is reused (0 = interval).");
+  b.key("ttl_fail", &check_options::ttl_fail,
+        "on_demand: how long a failing result is reused (0 = interval).");
+  b.key("max_staleness", &check_options::max_staleness,
+        "A result older than this is reported fail/stale (0 = 2 * interval + timeout).");
+  if (all) {
+    b.key("allow_in_live", &check_options::allow_in_live,
+          "Allow a dependency check (database, cache, network) in the live probe.");
+    b.key("component_type", &check_options::component_type,
+          "Overrides the IETF componentType shown in /health.");
+    b.key("measurement", &check_options::measurement,
+          "Overrides the IETF measurement name shown in /health.");
+  }
+  return b;
+}
+
+}  // namespace
+
+const section_spec& check_common_section() {
+  static const section_spec s =
+      common_keys("check", "Keys every check accepts, whatever its type.", true).section();
+  return s;
+}
+
+const section_spec& defaults_section() {
+  static const section_spec s =
+      common_keys("defaults", "Defaults for every check (each check may override them).", false)
+          .section();
+  return s;
+}
+
+const section_spec& auth_section() {
+  static const section_spec s = [] {
+    section_builder<http::handler_options> b{
+        "auth", "Bearer token that unlocks outputs and details in responses."};
+    b.key("token", &http::handler_options::token,
+          "Bearer token (compared in constant time). Prefer token_file or ${ENV}.",
+          {.secret = true});
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& http_section() {
+  static const section_spec s = [] {
+    section_builder<http::handler_options> b{"http", "What the endpoints show and where."};
+    b.choice("details", &http::handler_options::details,
+             {{"authorized", http::detail_policy::authorized},
+              {"everyone", http::detail_policy::everyone},
+              {"nobody", http::detail_policy::nobody}},
+             "Who sees outputs, observed values and details: authorized (token), everyone, "
+             "nobody. Redaction always applies.");
+    b.key("prefix", &http::handler_options::prefix,
+          "Serve the endpoints under this path prefix, e.g. /_health.");
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& status_codes_section() {
+  static const section_spec s = [] {
+    section_builder<http::status_codes> b{"status_codes", "HTTP status code per probe status."};
+    b.key("pass", &http::status_codes::pass, "Code for pass.", {.min = 100.0, .max = 599.0});
+    b.key("warn", &http::status_codes::warn, "Code for warn.", {.min = 100.0, .max = 599.0});
+    b.key("fail", &http::status_codes::fail, "Code for fail.", {.min = 100.0, .max = 599.0});
+    b.key("unknown", &http::status_codes::unknown, "Code for unknown (no result yet).",
+          {.min = 100.0, .max = 599.0});
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& service_section() {
+  static const section_spec s = [] {
+    section_builder<service_info> b{"service", "Shown in /health (IETF health check fields)."};
+    b.key("id", &service_info::service_id, "serviceId.");
+    b.key("version", &service_info::version, "version.");
+    b.key("release_id", &service_info::release_id, "releaseId.");
+    b.key("description", &service_info::description, "description.");
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& server_section() {
+  static const section_spec s = [] {
+    section_builder<http::server_options> b{"server", "Limits of the built-in HTTP server."};
+    b.key("io_threads", &http::server_options::io_threads, "I/O threads.",
+          {.min = 1.0, .max = 64.0});
+    b.key("max_connections", &http::server_options::max_connections,
+          "Connections beyond this are accepted and closed at once.", {.min = 1.0});
+    b.key("max_header_bytes", &http::server_options::max_header_bytes,
+          "Request line plus headers; over it: 431.", {.min = 256.0});
+    b.key("max_request_line", &http::server_options::max_request_line,
+          "Request line; over it: 414.", {.min = 64.0});
+    b.key("header_timeout", &http::server_options::header_timeout,
+          "Time to receive a complete request head (slowloris).");
+    b.key("idle_timeout", &http::server_options::idle_timeout,
+          "Time a keep-alive connection may stay idle.");
+    b.key("max_pipelined", &http::server_options::max_pipelined,
+          "Pipelined requests answered per read.", {.min = 1.0});
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& engine_section() {
+  static const section_spec s = [] {
+    section_builder<daemon_config> b{"engine", "The check engine."};
+    b.key("max_threads", &daemon_config::max_threads,
+          "Upper bound of the pool running blocking checks (0 = one per check, at most 64).",
+          {.min = 0.0, .max = 1024.0});
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& shutdown_section() {
+  static const section_spec s = [] {
+    section_builder<shutdown_config> b{
+        "shutdown", "SIGTERM/SIGINT: readiness fails at once, liveness stays up, then exit."};
+    b.key("drain_delay", &shutdown_config::drain_delay,
+          "How long to keep serving (readiness failing) after SIGTERM.");
+    b.key("grace_period", &shutdown_config::grace_period,
+          "Hard bound from SIGTERM to exit; must exceed drain_delay.");
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& log_section() {
+  static const section_spec s = [] {
+    section_builder<log_config> b{"log", "Structured logs on stderr."};
+    b.choice("format", &log_config::format,
+             {{"text", log_format::text}, {"json", log_format::json}},
+             "text or json (one object per line).");
+    b.custom("level", value_kind::string, "Minimum level.",
+             [](log_config& o, const value& v) { o.level = std::get<std::string>(v); },
+             value{log_config{}.level}, {},
+             {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    return b.section();
+  }();
+  return s;
+}
+
+const std::vector<top_level_key>& top_level() {
+  static const std::vector<top_level_key> keys = {
+      {.name = "listen",
+       .doc = "Address and port of the HTTP server, \"address:port\" (IPv6 as \"[::1]:8081\")."},
+      {.name = "service", .doc = service_section().doc, .section = &service_section()},
+      {.name = "auth", .doc = auth_section().doc, .section = &auth_section()},
+      {.name = "http",
+       .doc = http_section().doc,
+       .section = &http_section(),
+       .children = {{"status_codes", &status_codes_section()}}},
+      {.name = "server", .doc = server_section().doc, .section = &server_section()},
+      {.name = "engine", .doc = engine_section().doc, .section = &engine_section()},
+      {.name = "shutdown", .doc = shutdown_section().doc, .section = &shutdown_section()},
+      {.name = "log", .doc = log_section().doc, .section = &log_section()},
+      {.name = "defaults", .doc = defaults_section().doc, .section = &defaults_section()},
+      {.name = "checks", .doc = "The checks: a list of mappings with at least name and type."},
+  };
+  return keys;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out += '-';
+    ms = -ms;
+  }
+  const auto days = ms / 86'400'000;
+  ms %= 86'400'000;
+  const auto h = ms / 3'600'000;
+  ms %= 3'600'000;
+  const auto m = ms / 60'000;
+  ms %= 60'000;
+  const auto s = ms / 1000;
+  ms %= 1000;
+  if (days != 0) out += std::to_string(days) + "d";
+  if (h != 0) out += std::to_string(h) + "h";
+  if (m != 0) out += std::to_string(m) + "m";
+  if (s != 0) out += std::to_string(s) + "s";
+  if (ms != 0) out += std::to_string(ms) + "ms";
+  return out;
+}
+
+std::string to_text(const value& v) {
+  struct visitor {
+    std::string operator()(const std::string& s) const { return s; }
+    std::string operator()(std::int64_t n) const { return std::to_string(n); }
+    std::string operator()(double d) const {
+      if (std::abs(d) < 1e15 && d == std::floor(d)) {
+        return std::to_string(static_cast<std::int64_t>(d));
+      }
+      std::string s = std::to_string(d);
+      while (s.size() > 1 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+      return s;
+    }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::chrono::milliseconds d) const { return format_duration(d); }
+    std::string operator()(const std::vector<std::string>& l) const {
+      std::string out = "[";
+      for (const auto& s : l) out += (out.size() > 1 ? ", " : "") + s;
+      return out + "]";
+    }
+    std::string operator()(const std::vector<std::int64_t>& l) const {
+      std::string out = "[";
+      for (auto n : l) out += (out.size() > 1 ? ", " : "") + std::to_string(n);
+      return out + "]";
+    }
+    std::string operator()(const string_pairs& m) const {
+      std::string out = "{";
+      for (const auto& [k, val] : m) out += (out.size() > 1 ? ", " : "") + k + ": " + val;
+      return out + "}";
+    }
+  };
+  return std::visit(visitor{}, v);
+}
+
+}  // namespace vitals::config::detail

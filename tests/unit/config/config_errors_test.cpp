@@ -1,0 +1,318 @@
+// Invalid configurations and their exact diagnostics: what an operator sees must be precise.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "vitals/config.hpp"
+
+namespace {
+
+std::vector<std::string> errors_of(const std::string& yaml) {
+  try {
+    (void)vitals::config::load_string(yaml, "t.yaml");
+  } catch (const vitals::config::error& e) {
+    std::vector<std::string> out;
+    for (const auto& d : e.diagnostics()) out.push_back(d.to_string());
+    return out;
+  }
+  return {};
+}
+
+using list = std::vector<std::string>;
+
+TEST(config_errors, unknown_check_key_suggests_the_closest) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: disk\n"
+                      "    type: disk\n"
+                      "    intervall: 5s\n"),
+            list{"t.yaml:4:5: checks[0].intervall: unknown key \"intervall\" (did you mean "
+                 "\"interval\"?)"});
+}
+
+TEST(config_errors, unknown_type_key_suggests_from_the_type_schema) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: disk\n"
+                      "    type: disk\n"
+                      "    warn_free_precent: 20\n"),
+            list{"t.yaml:4:5: checks[0].warn_free_precent: unknown key \"warn_free_precent\" "
+                 "(did you mean \"warn_free_percent\"?)"});
+}
+
+TEST(config_errors, unknown_top_level_key) {
+  EXPECT_EQ(errors_of("listn: 127.0.0.1:9000\n"),
+            list{"t.yaml:1:1: listn: unknown key \"listn\" (did you mean \"listen\"?)"});
+}
+
+TEST(config_errors, unknown_key_without_close_match_has_no_suggestion) {
+  EXPECT_EQ(errors_of("log:\n  colour: true\n"),
+            list{"t.yaml:2:3: log.colour: unknown key \"colour\""});
+}
+
+TEST(config_errors, unknown_check_type) {
+  EXPECT_EQ(errors_of("checks:\n  - name: m\n    type: memroy\n"),
+            list{"t.yaml:3:11: checks[0].type: unknown check type \"memroy\" (did you mean "
+                 "\"memory\"?)"});
+}
+
+TEST(config_errors, duplicate_check_names) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: m\n"
+                      "    type: memory\n"
+                      "  - name: m\n"
+                      "    type: load\n"),
+            list{"t.yaml:4:11: checks[1].name: duplicate check name \"m\" (first defined at "
+                 "line 2)"});
+}
+
+TEST(config_errors, timeout_not_shorter_than_interval) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: m\n"
+                      "    type: memory\n"
+                      "    interval: 5s\n"
+                      "    timeout: 5s\n"),
+            list{"t.yaml:5:14: checks[0].timeout: timeout (5s) must be shorter than interval "
+                 "(5s)"});
+}
+
+TEST(config_errors, timeout_from_defaults_points_at_defaults) {
+  EXPECT_EQ(errors_of("defaults:\n"
+                      "  timeout: 1m\n"
+                      "checks:\n"
+                      "  - name: m\n"
+                      "    type: memory\n"),
+            list{"t.yaml:2:12: defaults.timeout: timeout (1m) must be shorter than interval "
+                 "(10s)"});
+}
+
+TEST(config_errors, thresholds_below_one) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: m\n"
+                      "    type: memory\n"
+                      "    failure_threshold: 0\n"
+                      "    success_threshold: -2\n"),
+            (list{"t.yaml:4:24: checks[0].failure_threshold: must be at least 1 (got \"0\")",
+                  "t.yaml:5:24: checks[0].success_threshold: must be at least 1 (got \"-2\")"}));
+}
+
+TEST(config_errors, dependency_check_in_live_without_allow_in_live) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: script\n"
+                      "    type: exec\n"
+                      "    command: /bin/true\n"
+                      "    probes: [live, ready]\n"),
+            list{"t.yaml:5:13: checks[0].probes: a exec check depends on something outside the "
+                 "process and is refused in the live probe (a dead dependency would restart "
+                 "every replica); set allow_in_live: true to insist"});
+  EXPECT_TRUE(errors_of("checks:\n"
+                        "  - name: script\n"
+                        "    type: exec\n"
+                        "    command: /bin/true\n"
+                        "    probes: [live, ready]\n"
+                        "    allow_in_live: true\n")
+                  .empty());
+}
+
+TEST(config_errors, wrong_types) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: m\n"
+                      "    type: memory\n"
+                      "    critical: maybe\n"
+                      "    interval: 5\n"
+                      "    jitter: lots\n"
+                      "    probes: {live: true}\n"),
+            (list{"t.yaml:4:15: checks[0].critical: expected true or false (got \"maybe\")",
+                  "t.yaml:5:15: checks[0].interval: expected a duration like \"5s\", \"250ms\" or "
+                  "\"1m30s\" (got \"5\")",
+                  "t.yaml:6:13: checks[0].jitter: expected a number (got \"lots\")",
+                  "t.yaml:7:13: checks[0].probes: expected a list of strings, got a mapping"}));
+}
+
+TEST(config_errors, missing_name_and_type) {
+  EXPECT_EQ(errors_of("checks:\n  - interval: 5s\n"),
+            (list{"t.yaml:2:5: checks[0]: missing required key \"name\"",
+                  "t.yaml:2:5: checks[0]: missing required key \"type\""}));
+}
+
+TEST(config_errors, missing_required_type_key) {
+  EXPECT_EQ(errors_of("checks:\n  - name: hb\n    type: file\n"),
+            list{"t.yaml:2:5: checks[0]: missing required key \"path\""});
+}
+
+TEST(config_errors, unset_environment_variable) {
+  ::unsetenv("VITALS_TEST_NOT_SET");
+  EXPECT_EQ(errors_of("auth:\n  token: ${VITALS_TEST_NOT_SET}\n"),
+            list{"t.yaml:2:10: auth.token: environment variable VITALS_TEST_NOT_SET is not set "
+                 "(write ${VITALS_TEST_NOT_SET:-default} to give a default)"});
+}
+
+TEST(config_errors, unreadable_secret_file) {
+  EXPECT_EQ(errors_of("auth:\n  token_file: /nonexistent/vitals/token\n"),
+            list{"t.yaml:2:15: auth.token_file: cannot read secret file "
+                 "\"/nonexistent/vitals/token\": No such file or directory"});
+}
+
+TEST(config_errors, secret_and_secret_file_together) {
+  EXPECT_EQ(errors_of("auth:\n  token: abc\n  token_file: /dev/null\n"),
+            list{"t.yaml:3:3: auth.token_file: both \"token\" and \"token_file\" are set; use "
+                 "one"});
+}
+
+TEST(config_errors, malformed_listen) {
+  EXPECT_EQ(errors_of("listen: localhost\n"),
+            list{"t.yaml:1:9: listen: expected \"address:port\", e.g. \"127.0.0.1:8081\" or "
+                 "\"[::1]:8081\" (got \"localhost\")"});
+  EXPECT_EQ(errors_of("listen: 127.0.0.1:70000\n"),
+            list{"t.yaml:1:9: listen: port 70000 is out of range (0-65535)"});
+}
+
+TEST(config_errors, bad_choice_suggests) {
+  EXPECT_EQ(errors_of("log:\n  format: jsn\n"),
+            list{"t.yaml:2:11: log.format: must be one of text, json (got \"jsn\"); did you mean "
+                 "\"json\"?"});
+}
+
+TEST(config_errors, bad_probe_name) {
+  EXPECT_EQ(errors_of("checks:\n  - name: m\n    type: memory\n    probes: [ready, startp]\n"),
+            list{"t.yaml:4:21: checks[0].probes: must be one of live, ready, startup (got "
+                 "\"startp\"); did you mean \"startup\"?"});
+}
+
+TEST(config_errors, empty_probe_list) {
+  EXPECT_EQ(errors_of("checks:\n  - name: m\n    type: memory\n    probes: []\n"),
+            list{"t.yaml:4:13: checks[0].probes: must list at least one of live, ready, startup"});
+}
+
+TEST(config_errors, drain_delay_not_shorter_than_grace_period) {
+  EXPECT_EQ(errors_of("shutdown:\n  drain_delay: 30s\n  grace_period: 10s\n"),
+            list{"t.yaml:2:16: shutdown.drain_delay: drain_delay (30s) must be shorter than "
+                 "grace_period (10s)"});
+}
+
+TEST(config_errors, duplicate_yaml_key) {
+  EXPECT_EQ(errors_of("checks:\n"
+                      "  - name: m\n"
+                      "    type: memory\n"
+                      "    interval: 5s\n"
+                      "    interval: 6s\n"),
+            list{"t.yaml:5:5: checks[0].interval: duplicate key (first set at line 4)"});
+}
+
+TEST(config_errors, invalid_check_name) {
+  EXPECT_EQ(errors_of("checks:\n  - name: my check\n    type: memory\n"),
+            list{"t.yaml:2:11: checks[0].name: invalid check name \"my check\" (1 to 64 "
+                 "characters among A-Z a-z 0-9 _ . -)"});
+}
+
+TEST(config_errors, out_of_range_integer) {
+  EXPECT_EQ(errors_of("http:\n  status_codes: {fail: 99}\n"),
+            list{"t.yaml:2:24: http.status_codes.fail: must be at least 100 (got \"99\")"});
+}
+
+TEST(config_errors, factory_rejection_is_reported_at_the_check) {
+  const auto errs = errors_of(
+      "checks:\n"
+      "  - name: d\n"
+      "    type: disk\n"
+      "    warn_free_percent: 5\n"
+      "    fail_free_percent: 20\n");
+  ASSERT_EQ(errs.size(), 1U);
+  EXPECT_EQ(errs[0].rfind("t.yaml:2:5: checks[0]: ", 0), 0U) << errs[0];
+}
+
+TEST(config_errors, syntax_error_has_a_position) {
+  EXPECT_EQ(errors_of("checks:\n  - name: [unclosed\n"),
+            list{"t.yaml:3:1: (document): end of sequence flow not found"});
+}
+
+TEST(config_errors, every_error_is_collected_in_line_order) {
+  const auto errs = errors_of(
+      "listen: nowhere\n"
+      "checks:\n"
+      "  - name: a\n"
+      "    type: memory\n"
+      "    timout: 1s\n"
+      "  - name: b\n"
+      "    type: nosuch\n"
+      "log:\n"
+      "  level: loud\n");
+  ASSERT_EQ(errs.size(), 4U);
+  EXPECT_NE(errs[0].find("t.yaml:1:9: listen:"), std::string::npos);
+  EXPECT_EQ(errs[1],
+            "t.yaml:5:5: checks[0].timout: unknown key \"timout\" (did you mean \"timeout\"?)");
+  EXPECT_NE(errs[2].find("t.yaml:7:11: checks[1].type: unknown check type \"nosuch\" (known "
+                         "types: "),
+            std::string::npos);
+  EXPECT_EQ(errs[3],
+            "t.yaml:9:10: log.level: must be one of trace, debug, info, warn, error, critical, off "
+            "(got \"loud\")");
+}
+
+TEST(config_errors, values_from_the_environment_are_not_echoed) {
+  ::setenv("VITALS_TEST_SECRETISH", "hunter2hunter2", 1);
+  const auto errs = errors_of(
+      "checks:\n  - name: m\n    type: memory\n"
+      "    interval: ${VITALS_TEST_SECRETISH}\n");
+  ASSERT_EQ(errs.size(), 1U);
+  EXPECT_EQ(errs[0].find("hunter2"), std::string::npos) << errs[0];
+  EXPECT_NE(errs[0].find("${VITALS_TEST_SECRETISH}"), std::string::npos) << errs[0];
+}
+
+TEST(config_errors, secret_values_are_never_echoed) {
+  const auto errs = errors_of(
+      "checks:\n  - name: r\n    type: redis\n"
+      "    url: redis://127.0.0.1:6379\n"
+      "    password: [hunter2hunter2]\n");
+  ASSERT_EQ(errs.size(), 1U);
+  EXPECT_EQ(errs[0], "t.yaml:5:15: checks[0].password: expected a string, got a list");
+}
+
+TEST(config_errors, empty_document) {
+  EXPECT_EQ(errors_of(""), list{"t.yaml:1:1: (document): the configuration is empty (expected a "
+                                "mapping with listen, checks, ...)"});
+  EXPECT_EQ(errors_of("- a\n- b\n"),
+            list{"t.yaml:1:1: (document): expected a mapping, got a list"});
+}
+
+// ---- hostile input ---------------------------------------------------------------------------
+
+TEST(config_hostile, file_larger_than_one_mib_is_refused_before_parsing) {
+  std::string big = "# ";
+  big.append(1024 * 1024, 'x');
+  EXPECT_EQ(errors_of(big),
+            list{"t.yaml:0:0: (document): file is 1048578 bytes; the limit is 1 MiB"});
+}
+
+TEST(config_hostile, alias_bomb_is_refused) {
+  // "Billion laughs": 10^9 nodes once expanded, a few hundred bytes of text.
+  std::string y = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    y += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) y += (j == 0 ? "*a" : ", *a") + std::to_string(i - 1);
+    y += "]\n";
+  }
+  const auto errs = errors_of(y);
+  ASSERT_EQ(errs.size(), 1U);
+  EXPECT_NE(errs[0].find("(document): the document expands to more than 100000 nodes (alias "
+                         "bomb?); refused"),
+            std::string::npos)
+      << errs[0];
+}
+
+TEST(config_hostile, deep_nesting_is_refused) {
+  const std::string y = "checks: " + std::string(100, '[') + std::string(100, ']') + "\n";
+  const auto errs = errors_of(y);
+  ASSERT_EQ(errs.size(), 1U);
+  EXPECT_NE(errs[0].find("(document): nesting deeper than 32 levels; refused"), std::string::npos)
+      << errs[0];
+}
+
+TEST(config_hostile, very_deep_nesting_does_not_overflow_the_stack) {
+  const std::string y = "a: " + std::string(200'000, '[') + "\n";
+  const auto errs = errors_of(y);
+  ASSERT_EQ(errs.size(), 1U);
+  EXPECT_NE(errs[0].find("(document): "), std::string::npos) << errs[0];
+}
+
+}  // namespace
