@@ -86,6 +86,29 @@ std::chrono::milliseconds remaining(steady_time deadline) noexcept {
   return std::chrono::ceil<std::chrono::milliseconds>(left);
 }
 
+sigpipe_guard::sigpipe_guard() noexcept {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  // A SIGPIPE already pending belongs to someone else: leave it for them.
+  was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old_);
+}
+
+sigpipe_guard::~sigpipe_guard() {
+  if (!was_pending_) {
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) > 0) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
 socket_fd& socket_fd::operator=(socket_fd&& o) noexcept {
   if (this != &o) {
     reset();

@@ -7,6 +7,7 @@
 //     if (!c) return vitals::fail(c.error.message, c.error.kind);
 //     if (auto e = send_all(c.fd.get(), "PING\r\n", ctx.deadline())) return to_result(*e);
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -75,6 +76,23 @@ class socket_fd {
 
  private:
   int fd_ = -1;
+};
+
+/// Blocks SIGPIPE on this thread for its lifetime and swallows any SIGPIPE raised meanwhile, for
+/// libraries that write to sockets without MSG_NOSIGNAL (OpenSSL on a plain fd, some clients).
+/// A peer hanging up must never kill the host process.
+///
+///     { sigpipe_guard g; SSL_connect(ssl); }
+class sigpipe_guard {
+ public:
+  sigpipe_guard() noexcept;
+  ~sigpipe_guard();
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t old_{};
+  bool was_pending_ = false;
 };
 
 /// One resolved address, ready for connect().

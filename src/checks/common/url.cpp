@@ -64,9 +64,9 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 }
 
 std::string mask_userinfo(std::string_view text) {
+  // Without a scheme ("user:pw@host") the userinfo starts at the beginning.
   const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(text);
-  const auto auth_begin = scheme_end + 3;
+  const auto auth_begin = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
   auto auth_end = text.find_first_of("/?#", auth_begin);
   if (auth_end == std::string_view::npos) auth_end = text.size();
   const auto at = text.substr(0, auth_end).rfind('@');

@@ -172,11 +172,12 @@ class http_check final : public vitals::check {
       }
     }
 
-    tls_.emplace(detail::make_client_context({.ca_file = options_.ca_file,
-                                              .client_cert = options_.client_cert,
-                                              .client_key = options_.client_key,
-                                              .fail_handshake_on_bad_cert = !options_.insecure})
-                     .release());
+    // Loading the system CA store costs ~100 ms: plain-http checks only pay it if a redirect
+    // leads to https. Files given explicitly are loaded now, so mistakes surface at startup.
+    if (url_.scheme == "https" || !options_.ca_file.empty() || !options_.client_cert.empty() ||
+        !options_.client_key.empty()) {
+      make_tls_context();
+    }
   }
 
   [[nodiscard]] check_traits traits() const override {
@@ -271,6 +272,14 @@ class http_check final : public vitals::check {
     return vitals::pass();
   }
 
+  void make_tls_context() {
+    tls_.emplace(detail::make_client_context({.ca_file = options_.ca_file,
+                                              .client_cert = options_.client_cert,
+                                              .client_key = options_.client_key,
+                                              .fail_handshake_on_bad_cert = !options_.insecure})
+                     .release());
+  }
+
   request_type make_request(const url& target) const {
     request_type req;
     req.version(11);
@@ -312,6 +321,14 @@ class http_check final : public vitals::check {
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
     if (https) {
+      if (!tls_) {
+        try {
+          make_tls_context();
+        } catch (const std::exception& e) {
+          out.error = net_error{failure_kind::internal, e.what()};
+          return out;
+        }
+      }
       secure.emplace(ioc, *tls_);
       if (!options_.insecure && !detail::set_peer_name(secure->native_handle(), target.host)) {
         out.error = net_error{failure_kind::internal,
@@ -381,6 +398,10 @@ class http_check final : public vitals::check {
       const auto kind = detail::kind_from_error(ec);
       if (kind == failure_kind::refused) {
         return {kind, detail::error_text(ec) + " during TLS handshake (" + peer + ")"};
+      }
+      if (ec == ssl::error::stream_truncated || ec == asio::error::eof) {
+        return {failure_kind::tls,
+                "TLS handshake with " + peer + " failed: connection closed by peer"};
       }
       return {failure_kind::tls,
               "TLS handshake with " + peer + " failed: " + detail::error_text(ec)};

@@ -101,6 +101,9 @@ class tls_check final : public vitals::check {
     if (!conn) return detail::to_result(conn.error);
     const std::string peer = detail::host_port(conn.peer.text(), options_.port);
 
+    // OpenSSL writes to the fd without MSG_NOSIGNAL: a peer that hangs up mid-handshake would
+    // otherwise kill the process with SIGPIPE.
+    const detail::sigpipe_guard no_sigpipe;
     ERR_clear_error();
     std::unique_ptr<SSL, ssl_deleter> ssl{SSL_new(ctx_.get())};
     if (!ssl || SSL_set_fd(ssl.get(), conn.fd.get()) != 1 ||
@@ -125,7 +128,8 @@ class tls_check final : public vitals::check {
       if (rc == 1) return std::nullopt;
       const int err = SSL_get_error(ssl, rc);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (detail::wait_fd(SSL_get_fd(ssl), err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+        if (detail::remaining(deadline).count() == 0 ||
+            detail::wait_fd(SSL_get_fd(ssl), err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
                             deadline)) {
           return net_error{failure_kind::timeout,
                            "timed out after " +
