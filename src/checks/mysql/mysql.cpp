@@ -144,14 +144,7 @@ void library_init_once() {
 }
 
 struct mysql_deleter {
-  void operator()(MYSQL* m) const noexcept {
-    // Closing may be asked while an operation is half done (deadline) and the peer frozen:
-    // shut the socket first so the COM_QUIT that mysql_close sends fails at once instead of
-    // waiting on a full send buffer.
-    const auto fd = mysql_get_socket(m);
-    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-    mysql_close(m);
-  }
+  void operator()(MYSQL* m) const noexcept { mysql_close(m); }
 };
 using mysql_ptr = std::unique_ptr<MYSQL, mysql_deleter>;
 
@@ -207,6 +200,12 @@ class mysql_check final : public vitals::check {
   }
 
   result timed_out(steady_time deadline, steady_time start, std::string_view doing) {
+    // The operation is abandoned half-way and the peer may be frozen: shut the socket first so
+    // that the COM_QUIT mysql_close() sends fails at once instead of waiting on a full buffer.
+    if (conn_) {
+      const auto fd = mysql_get_socket(conn_.get());
+      if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    }
     const auto budget = std::chrono::round<std::chrono::milliseconds>((deadline - start) / 10) * 10;
     return failed(failure_kind::timeout, "timed out after " + detail::format_duration(budget) +
                                              " " + std::string(doing) + " " + where_);
