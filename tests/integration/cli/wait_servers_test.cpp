@@ -1,4 +1,5 @@
-// `vitals wait` against the real servers of scripts/test-servers.sh. Skipped when the variable
+// `vitals wait` against the real servers of scripts/test-servers.sh (compiled once per server;
+// VITALS_CLI_SUITE names the suite so that test names stay unique). Skipped when the variable
 // is absent, unless VITALS_REQUIRE_SERVERS=1 (then it fails).
 #include <gtest/gtest.h>
 
@@ -34,7 +35,7 @@ std::string password_of(const std::string& url) {
   return url.substr(colon + 1, at - colon - 1);
 }
 
-TEST(cli_wait_server, up_server_passes_at_once_and_secrets_stay_hidden) {
+TEST(VITALS_CLI_SUITE, up_server_passes_at_once_and_secrets_stay_hidden) {
   const std::string url = server_url();
   if (url.empty()) {
     if (require_servers()) FAIL() << VITALS_CLI_SERVER_ENV " is not set";
@@ -51,7 +52,7 @@ TEST(cli_wait_server, up_server_passes_at_once_and_secrets_stay_hidden) {
   }
 }
 
-TEST(cli_wait_server, wrong_password_is_reported_not_hidden_behind_a_timeout) {
+TEST(VITALS_CLI_SUITE, wrong_password_is_reported_not_hidden_behind_a_timeout) {
   const std::string url = server_url();
   if (url.empty()) {
     if (require_servers()) FAIL() << VITALS_CLI_SERVER_ENV " is not set";
