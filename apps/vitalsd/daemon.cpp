@@ -1,0 +1,282 @@
+#include "daemon.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "carry.hpp"
+
+namespace vitalsd {
+namespace {
+
+using namespace std::chrono_literals;
+using vitals::config::daemon_config;
+
+/// Swaps the engine a running server reads, if the server supports it: keeps the listener and
+/// every connection. Detected at compile time so vitalsd builds against either server API.
+template <class Server>
+bool rebind(Server& server, const std::shared_ptr<vitals::service>& svc) {
+  if constexpr (requires { server.rebind(svc); }) {
+    server.rebind(svc);
+    return true;
+  } else if constexpr (requires { server.rebind(*svc); }) {
+    server.rebind(*svc);
+    return true;
+  } else {
+    return false;
+  }
+}
+
+bool same_http_settings(const daemon_config& a, const daemon_config& b) {
+  const auto& x = a.server;
+  const auto& y = b.server;
+  const auto& h = a.http;
+  const auto& k = b.http;
+  return x.address == y.address && x.port == y.port && x.io_threads == y.io_threads &&
+         x.max_connections == y.max_connections && x.max_header_bytes == y.max_header_bytes &&
+         x.max_request_line == y.max_request_line && x.header_timeout == y.header_timeout &&
+         x.idle_timeout == y.idle_timeout && x.max_pipelined == y.max_pipelined &&
+         h.token == k.token && h.details == k.details && h.prefix == k.prefix &&
+         h.codes.pass == k.codes.pass && h.codes.warn == k.codes.warn &&
+         h.codes.fail == k.codes.fail && h.codes.unknown == k.codes.unknown;
+}
+
+std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+
+}  // namespace
+
+daemon::daemon(daemon_options options, daemon_config initial)
+    : options_(std::move(options)),
+      cfg_(std::move(initial)),
+      log_(std::make_shared<log>(cfg_.log)) {}
+
+daemon::~daemon() {
+  if (http_) http_->stop();
+  if (svc_) svc_->stop();
+  if (retired_) retired_->stop();
+}
+
+void daemon::block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+std::shared_ptr<vitals::service> daemon::make_engine(const daemon_config& cfg,
+                                                     const vitals::snapshot* previous) const {
+  vitals::registry reg;
+  std::size_t carried = 0;
+  for (const auto& c : cfg.checks) {
+    std::shared_ptr<vitals::check> impl = c.impl;
+    if (previous != nullptr) {
+      const vitals::check_state* old = previous->find(c.name);
+      auto it = std::find_if(cfg_.checks.begin(), cfg_.checks.end(),
+                             [&](const auto& o) { return o.name == c.name; });
+      if (old != nullptr && it != cfg_.checks.end() && it->fingerprint == c.fingerprint &&
+          old->reported.status != vitals::status::unknown) {
+        impl = carry_over(impl, old->reported);
+        ++carried;
+      }
+    }
+    reg.add(c.name, impl, c.options);
+  }
+  auto logger = log_;
+  vitals::service_options so{
+      .info = cfg.info,
+      .max_threads = cfg.max_threads,
+      .on_event = [logger](const vitals::event& e) { logger->event(e); },
+  };
+  if (previous != nullptr) {
+    log_->write(
+        log::level::debug, "engine built",
+        {{"checks", std::to_string(cfg.checks.size())}, {"kept_state", std::to_string(carried)}});
+  }
+  return std::make_shared<vitals::service>(std::move(reg), std::move(so));
+}
+
+void daemon::wait_first_results(const vitals::service& svc, const daemon_config& cfg) const {
+  // New checks start `unknown` (not ready): give background checks without an initial delay one
+  // timeout to report before the new engine is exposed, so a reload does not flap readiness.
+  std::chrono::milliseconds budget{0};
+  for (const auto& c : cfg.checks) {
+    if (c.options.mode == vitals::schedule::background &&
+        c.options.initial_delay == std::chrono::milliseconds{0}) {
+      budget = std::max(budget, c.options.timeout + 100ms);
+    }
+  }
+  budget = std::min<std::chrono::milliseconds>(budget, 5s);
+  const auto until = std::chrono::steady_clock::now() + budget;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto snap = svc.current();
+    bool all = true;
+    for (const auto& c : snap->checks) {
+      if (c.options.mode == vitals::schedule::background &&
+          c.options.initial_delay == std::chrono::milliseconds{0} &&
+          c.reported.status == vitals::status::unknown) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+void daemon::start_server() {
+  http_ = std::make_unique<vitals::http::server>(*svc_, cfg_.server, cfg_.http);
+  http_->start();
+}
+
+void daemon::log_summary(std::string_view what) const {
+  std::string names;
+  for (const auto& c : cfg_.checks) {
+    if (!names.empty()) names += ',';
+    names += c.name + ":" + c.type;
+  }
+  log_->write(log::level::info, what,
+              {{"version", options_.version},
+               {"config", options_.config_path.empty() ? "<embedded>" : options_.config_path},
+               {"listen", cfg_.server.address + ":" + std::to_string(http_ ? http_->port() : 0)},
+               {"checks", std::to_string(cfg_.checks.size())},
+               {"names", names},
+               {"auth", cfg_.http.token.empty() ? "none" : "token"},
+               {"pid", std::to_string(::getpid())}});
+}
+
+void daemon::reload() {
+  ++reloads_;
+  daemon_config next;
+  try {
+    next = options_.config_path.empty()
+               ? vitals::config::load_string(vitals::config::embedded_default(), "<embedded>")
+               : vitals::config::load_file(options_.config_path);
+  } catch (const vitals::config::error& e) {
+    for (const auto& d : e.diagnostics()) {
+      log_->write(log::level::error, "reload rejected: invalid configuration",
+                  {{"error", d.to_string()}});
+    }
+    log_->write(log::level::warn, "keeping the running configuration",
+                {{"reload", std::to_string(reloads_)}});
+    return;
+  } catch (const std::exception& e) {
+    log_->write(log::level::error, "reload rejected", {{"error", e.what()}});
+    return;
+  }
+
+  const auto previous = svc_->current();
+  std::shared_ptr<vitals::service> fresh;
+  try {
+    fresh = make_engine(next, previous.get());
+  } catch (const std::exception& e) {
+    log_->write(log::level::error, "reload rejected", {{"error", e.what()}});
+    return;
+  }
+  fresh->start();
+  wait_first_results(*fresh, next);
+
+  const bool same_http = same_http_settings(cfg_, next);
+  bool swapped = same_http && rebind(*http_, fresh);
+  if (!swapped) {
+    // Listener settings changed (or the server cannot swap engines): a new server, same port
+    // unless the port itself changed. Open connections are closed.
+    log_->write(log::level::warn, "restarting the HTTP server",
+                {{"reason", same_http ? "server cannot swap engines"
+                                      : "listen/server/http/auth "
+                                        "settings changed"}});
+    http_->stop();
+    http_.reset();
+  }
+  if (retired_) retired_->stop();
+  retired_ = std::exchange(svc_, fresh);
+  retired_->stop();
+  cfg_ = std::move(next);
+  log_->configure(cfg_.log);
+  if (!swapped) {
+    try {
+      start_server();
+    } catch (const std::exception& e) {
+      log_->write(log::level::error, "cannot start the HTTP server", {{"error", e.what()}});
+      throw;
+    }
+  }
+  log_summary("configuration reloaded");
+}
+
+int daemon::shut_down() {
+  const auto t0 = std::chrono::steady_clock::now();
+  svc_->begin_shutdown();
+  log_->write(log::level::info, "shutting down: readiness failing, still serving",
+              {{"drain_delay", ms_text(cfg_.shutdown.drain_delay)},
+               {"grace_period", ms_text(cfg_.shutdown.grace_period)}});
+
+  // The grace period is a hard bound: if stopping hangs (a check ignoring cancellation, a
+  // client holding a connection), the process exits anyway.
+  const auto grace = cfg_.shutdown.grace_period;
+  std::thread([grace, t0, logger = log_] {
+    std::this_thread::sleep_until(t0 + grace);
+    logger->write(log::level::error, "grace period over: exiting now");
+    std::_Exit(1);
+  }).detach();
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  const auto drain_end = t0 + cfg_.shutdown.drain_delay;
+  while (true) {
+    const auto left = drain_end - std::chrono::steady_clock::now();
+    if (left <= 0ns) break;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    timespec ts{.tv_sec = static_cast<time_t>(ns / 1'000'000'000),
+                .tv_nsec = static_cast<long>(ns % 1'000'000'000)};
+    const int sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log_->write(log::level::warn, "second signal: skipping the rest of the drain delay");
+      break;
+    }
+  }
+  http_->stop();
+  svc_->stop();
+  if (retired_) retired_->stop();
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  log_->write(log::level::info, "stopped", {{"after", ms_text(took)}});
+  return 0;
+}
+
+int daemon::run() {
+  svc_ = make_engine(cfg_, nullptr);
+  svc_->start();
+  start_server();
+  log_summary("vitalsd started");
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload();
+      continue;
+    }
+    log_->write(log::level::info, "signal received", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+    return shut_down();
+  }
+}
+
+}  // namespace vitalsd

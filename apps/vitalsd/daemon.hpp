@@ -1,0 +1,61 @@
+#pragma once
+// The vitalsd process: one HTTP server for its whole life, one engine (vitals::service) per
+// configuration generation. SIGHUP builds the next engine beside the running one and swaps it in;
+// SIGTERM/SIGINT drains and exits.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "log.hpp"
+#include "vitals/config.hpp"
+#include "vitals/http/server.hpp"
+#include "vitals/service.hpp"
+
+namespace vitalsd {
+
+struct daemon_options {
+  /// Empty = the embedded default configuration.
+  std::string config_path{};
+  std::string version{};
+};
+
+class daemon {
+ public:
+  /// Loads nothing yet; `run` does.
+  daemon(daemon_options options, vitals::config::daemon_config initial);
+  ~daemon();
+  daemon(const daemon&) = delete;
+  daemon& operator=(const daemon&) = delete;
+
+  /// Serves until SIGTERM/SIGINT. The caller must have blocked SIGHUP, SIGTERM and SIGINT in every
+  /// thread (block_signals()) before any thread was created. Returns the exit code.
+  int run();
+
+  /// Blocks the daemon's signals in the calling thread (threads created later inherit it).
+  static void block_signals();
+
+ private:
+  void start_engine(vitals::config::daemon_config cfg);
+  void reload();
+  int shut_down();
+  [[nodiscard]] std::shared_ptr<vitals::service> make_engine(
+      const vitals::config::daemon_config& cfg, const vitals::snapshot* previous) const;
+  void wait_first_results(const vitals::service& svc,
+                          const vitals::config::daemon_config& cfg) const;
+  void start_server();
+  void log_summary(std::string_view what) const;
+
+  daemon_options options_;
+  vitals::config::daemon_config cfg_;
+  std::shared_ptr<log> log_;
+  std::shared_ptr<vitals::service> svc_;
+  /// The engine replaced by the last reload, kept until the next one so that a request that
+  /// loaded it just before the swap finishes on a live object.
+  std::shared_ptr<vitals::service> retired_;
+  std::unique_ptr<vitals::http::server> http_;
+  std::uint64_t reloads_ = 0;
+};
+
+}  // namespace vitalsd

@@ -1,0 +1,97 @@
+// vitalsd: health-check sidecar / monitor driven by a YAML file (or its built-in configuration).
+//
+//   vitalsd [--config FILE] [--check-config] [--version]
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "config/reference.hpp"
+#include "daemon.hpp"
+#include "vitals/config.hpp"
+
+#ifndef VITALS_VERSION
+#define VITALS_VERSION "0.0.0"
+#endif
+
+namespace {
+
+vitals::config::daemon_config load(const std::string& path) {
+  return path.empty()
+             ? vitals::config::load_string(vitals::config::embedded_default(), "<embedded>")
+             : vitals::config::load_file(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "vitalsd: health endpoints (/livez /readyz /startupz /health) for a service and "
+      "its dependencies, driven by a YAML file. SIGHUP reloads, SIGTERM drains."};
+  std::string config_path;
+  bool check_only = false;
+  bool version = false;
+  bool print_schema = false;
+  bool print_reference = false;
+  bool print_default = false;
+  app.add_option("-c,--config", config_path,
+                 "Configuration file (default: built-in host checks on 127.0.0.1:8081)");
+  app.add_flag("--check-config", check_only, "Validate the configuration, print every error, exit");
+  app.add_flag("--version", version, "Print the version and exit");
+  app.add_flag("--print-schema", print_schema, "Print the JSON Schema of the configuration");
+  app.add_flag("--print-reference", print_reference, "Print the markdown key reference");
+  app.add_flag("--print-default", print_default, "Print the built-in configuration");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::cout << "vitalsd " << VITALS_VERSION << "\n";
+    return 0;
+  }
+  if (print_schema) {
+    std::cout << vitals::config::json_schema();
+    return 0;
+  }
+  if (print_reference) {
+    std::cout << vitals::config::detail::reference_markdown();
+    return 0;
+  }
+  if (print_default) {
+    std::cout << vitals::config::embedded_default();
+    return 0;
+  }
+
+  // Before any thread exists: every thread inherits the mask and only run() receives them.
+  vitalsd::daemon::block_signals();
+
+  vitals::config::daemon_config cfg;
+  try {
+    cfg = load(config_path);
+  } catch (const vitals::config::error& e) {
+    std::cerr << e.what() << "\n"
+              << e.diagnostics().size() << " error" << (e.diagnostics().size() == 1 ? "" : "s")
+              << " in the configuration; nothing started\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "vitalsd: " << e.what() << "\n";
+    return 1;
+  }
+  if (check_only) {
+    std::cout << (config_path.empty() ? "<embedded>" : config_path) << ": OK, " << cfg.checks.size()
+              << " check" << (cfg.checks.size() == 1 ? "" : "s");
+    for (std::size_t i = 0; i < cfg.checks.size(); ++i) {
+      std::cout << (i == 0 ? " (" : ", ") << cfg.checks[i].name;
+    }
+    std::cout << (cfg.checks.empty() ? "" : ")") << "\n";
+    return 0;
+  }
+
+  try {
+    vitalsd::daemon d{{.config_path = config_path, .version = VITALS_VERSION}, std::move(cfg)};
+    return d.run();
+  } catch (const std::exception& e) {
+    std::cerr << "vitalsd: " << e.what() << "\n";
+    return 1;
+  }
+}
