@@ -11,7 +11,8 @@
 int main(int argc, char** argv) {
   using namespace std::chrono_literals;
   vitals::registry reg;
-  reg.add("self", [](const vitals::context&) { return vitals::pass(); }, {.interval = 1s});
+  reg.add("self", [](const vitals::context&) { return vitals::pass(); },
+          {.interval = 1s, .timeout = 250ms});
   vitals::service svc{std::move(reg)};
   vitals::http::handler health{svc, {.prefix = "/_health"}};
 

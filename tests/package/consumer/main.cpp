@@ -4,16 +4,30 @@
 #include <vitals/http/handler.hpp>
 #include <vitals/testing/manual_clock.hpp>
 #include <vitals/vitals.hpp>
+#ifdef VITALS_CONSUMER_CHECKS
+#include <vitals/checks/disk.hpp>
+#endif
 
 int main() {
   auto clk = std::make_shared<vitals::testing::manual_clock>();
   vitals::registry reg;
   reg.add("self", [](const vitals::context&) { return vitals::pass(); });
+#ifdef VITALS_CONSUMER_CHECKS
+  // A built-in check through the installed vitals::checks (thresholds off: always reachable).
+  reg.add("disk", vitals::checks::disk({.path = "/",
+                                        .warn_free_percent = 0,
+                                        .fail_free_percent = 0,
+                                        .warn_free_inodes_percent = 0,
+                                        .fail_free_inodes_percent = 0}));
+#endif
   vitals::service svc{std::move(reg), {.clock = clk, .on_event = [](const vitals::event&) {}}};
   vitals::http::handler h{svc};
   auto before = h.handle({.method = "GET", .target = "/readyz"});
-  for (int i = 0; i < 200 && h.handle({.method = "GET", .target = "/readyz"}).status != 200; ++i) {
+  // poll() starts the due run on the engine's pool; wait (bounded) for its result to be published.
+  for (int i = 0; i < 50 && h.handle({.method = "GET", .target = "/readyz"}).status != 200; ++i) {
+    auto generation = svc.current()->generation;
     svc.poll();
+    (void)svc.wait_for_update(generation, std::chrono::milliseconds{100});
   }
   auto after = h.handle({.method = "GET", .target = "/readyz"});
   std::printf("before=%d after=%d body=%s\n", before.status, after.status, after.body.c_str());
