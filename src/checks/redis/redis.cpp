@@ -14,8 +14,10 @@
 
 #include "common/net.hpp"
 #include "common/resolver.hpp"
+#include "common/tls_util.hpp"
 #include "common/url.hpp"
 #include "redis/redis_detail.hpp"
+#include "redis/redis_link.hpp"
 #include "vitals/redact.hpp"
 
 namespace vitals::checks {
@@ -27,14 +29,12 @@ redis_target parse_redis_target(std::string_view text, std::string_view username
   auto bad = [&](const std::string& why) {
     return std::invalid_argument("redis: invalid URL \"" + u.redacted() + "\": " + why);
   };
-  if (u.scheme == "rediss") {
-    throw bad(
-        "rediss:// (TLS) is not supported: the hiredis 0.14 in use has no TLS; put a TLS proxy "
-        "(stunnel, spiped) in front or use redis:// on a trusted network");
+  if (u.scheme != "redis" && u.scheme != "rediss") {
+    throw bad("scheme must be redis:// or rediss://");
   }
-  if (u.scheme != "redis") throw bad("scheme must be redis://");
   if (u.host.empty()) throw bad("missing host");
   redis_target t;
+  t.tls = u.scheme == "rediss";
   t.host = u.host;
   t.port = u.port_or(6379);
   t.username = username.empty() ? u.user : std::string(username);
@@ -112,13 +112,16 @@ struct reader_deleter {
 
 // Why not redisConnectWithTimeout + redisCommand: hiredis' blocking calls resolve names without
 // a bound, write() without MSG_NOSIGNAL (SIGPIPE on a reset peer) and apply their timeout per
-// syscall, not per run. Our own socket gives one absolute deadline; hiredis still parses RESP.
+// syscall, not per run; and hiredis 0.14 has no TLS. Our own socket (with OpenSSL on it for
+// rediss://) gives one absolute deadline; hiredis still parses RESP.
 class redis_check final : public vitals::check {
  public:
-  redis_check(detail::redis_target t, std::string url)
+  redis_check(detail::redis_target t, std::string url, detail::ssl_ctx_ptr tls, std::string sni)
       : target_(std::move(t)),
         where_(detail::host_port(target_.host, target_.port)),
-        url_(std::move(url)) {
+        url_(std::move(url)),
+        tls_(std::move(tls)),
+        peer_name_(sni.empty() ? target_.host : std::move(sni)) {
     redactor_.add_secret(target_.password);
     redactor_.add_secret(url_);
   }
@@ -137,7 +140,11 @@ class redis_check final : public vitals::check {
     std::unique_lock lock(mu_, std::try_to_lock);
     if (!lock) return vitals::fail("previous run still in progress", failure_kind::internal);
     const auto start = std::chrono::steady_clock::now();
-    const bool reused = fd_.valid();
+    // OpenSSL writes to the socket without MSG_NOSIGNAL: a peer that hangs up must not kill the
+    // host with SIGPIPE.
+    std::optional<detail::sigpipe_guard> no_sigpipe;
+    if (tls_) no_sigpipe.emplace();
+    const bool reused = link_.valid();
     auto r = attempt(ctx.deadline(), start);
     // The server may have closed a kept connection since the last run (restart, `timeout`
     // setting, CLIENT KILL): retry once on a fresh connection before reporting it down.
@@ -153,12 +160,13 @@ class redis_check final : public vitals::check {
     auto out = vitals::pass().observe(took.count(), "ms").detail("address", where_);
     if (!version_.empty()) out.detail("server_version", version_);
     if (!role_.empty()) out.detail("role", role_ == "slave" ? "replica" : role_);
+    if (!tls_version_.empty()) out.detail("tls", tls_version_);
     return out;
   }
 
  private:
   result failed(failure_kind kind, std::string message) {
-    fd_.reset();
+    link_.reset();
     reader_.reset();
     return vitals::fail(std::move(message), kind);
   }
@@ -173,9 +181,9 @@ class redis_check final : public vitals::check {
   std::optional<result> exchange(const std::string& commands, std::size_t count,
                                  std::vector<reply_ptr>& replies, steady_time deadline,
                                  steady_time start) {
-    if (auto e = detail::send_all(fd_.get(), commands, deadline)) {
+    if (auto e = link_.send_all(commands, deadline)) {
       if (e->kind == failure_kind::timeout) return timed_out(deadline, start, "sending to");
-      return failed(e->kind, e->message + " (" + where_ + ")");
+      return failed(e->kind, link_error(*e));
     }
     bool got_any = false;
     while (replies.size() < count) {
@@ -189,12 +197,12 @@ class redis_check final : public vitals::check {
         continue;
       }
       char buf[4096];
-      const auto r = detail::recv_some(fd_.get(), buf, sizeof buf, deadline);
+      const auto r = link_.recv_some(buf, sizeof buf, deadline);
       if (r.error) {
         if (r.error->kind == failure_kind::timeout) {
           return timed_out(deadline, start, "waiting for a reply from");
         }
-        return failed(r.error->kind, r.error->message + " (" + where_ + ")");
+        return failed(r.error->kind, link_error(*r.error));
       }
       if (r.bytes == 0) {
         return failed(got_any ? failure_kind::protocol : failure_kind::refused,
@@ -204,6 +212,13 @@ class redis_check final : public vitals::check {
       redisReaderFeed(reader_.get(), buf, r.bytes);
     }
     return std::nullopt;
+  }
+
+  // "connection reset by peer (h:6379)"; TLS alerts read "TLS error from h:6379: <reason>".
+  std::string link_error(const net_error& e) const {
+    if (tls_ && e.kind != failure_kind::refused)
+      return "TLS error from " + where_ + ": " + e.message;
+    return e.message + " (" + where_ + ")";
   }
 
   static std::string reply_text(const redisReply& r) {
@@ -217,7 +232,25 @@ class redis_check final : public vitals::check {
   std::optional<result> connect(steady_time deadline, steady_time start) {
     auto c = detail::connect_tcp(resolver_, target_.host, target_.port, deadline);
     if (!c) return failed(c.error.kind, c.error.message);
-    fd_ = std::move(c.fd);
+    link_ = detail::redis_link{std::move(c.fd)};
+    tls_version_.clear();
+    if (tls_) {
+      if (auto e = link_.start_tls(tls_.get(), peer_name_, deadline)) {
+        if (e->kind == failure_kind::timeout) {
+          // A plain-text Redis never answers a ClientHello (its inline parser waits for a line):
+          // say so, but it stays a timeout, as a frozen TLS server looks exactly the same.
+          const bool silent = !link_.heard_from_peer();
+          auto r = timed_out(deadline, start, "in TLS handshake with");
+          if (silent) r.output += " (no answer to the TLS hello: a plain-text port?)";
+          return r;
+        }
+        if (e->kind == failure_kind::refused) {
+          return failed(e->kind, e->message + " during TLS handshake (" + where_ + ")");
+        }
+        return failed(e->kind, "TLS handshake with " + where_ + " failed: " + e->message);
+      }
+      tls_version_ = link_.tls_version();
+    }
     reader_.reset(redisReaderCreate());
     if (!reader_) return failed(failure_kind::internal, "out of memory");
     // AUTH, SELECT and INFO once per connection, pipelined in one round trip.
@@ -265,7 +298,7 @@ class redis_check final : public vitals::check {
   }
 
   result attempt(steady_time deadline, steady_time start) {
-    if (!fd_.valid()) {
+    if (!link_.valid()) {
       if (auto f = connect(deadline, start)) return std::move(*f);
     }
     std::string cmds = detail::resp_command({"PING"});
@@ -312,11 +345,14 @@ class redis_check final : public vitals::check {
   std::string url_;
   vitals::redactor redactor_;
   std::mutex mu_;
+  detail::ssl_ctx_ptr tls_;  ///< null for redis://
+  std::string peer_name_;
   detail::bounded_resolver resolver_;
-  detail::socket_fd fd_;
+  detail::redis_link link_;
   std::unique_ptr<redisReader, reader_deleter> reader_;
   std::string version_;
   std::string role_;
+  std::string tls_version_;
 };
 
 }  // namespace
@@ -324,7 +360,23 @@ class redis_check final : public vitals::check {
 std::shared_ptr<vitals::check> redis(redis_options options) {
   auto target = detail::parse_redis_target(options.url, options.username, options.password,
                                            options.expect_role);
-  return std::make_shared<redis_check>(std::move(target), std::move(options.url));
+  detail::ssl_ctx_ptr tls;
+  if (target.tls) {
+    try {
+      tls = detail::make_client_context({.ca_file = options.ca_file,
+                                         .client_cert = options.client_cert,
+                                         .client_key = options.client_key,
+                                         .fail_handshake_on_bad_cert = !options.insecure});
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("redis: ") + e.what());
+    }
+  } else if (!options.ca_file.empty() || !options.client_cert.empty() ||
+             !options.client_key.empty() || !options.sni.empty() || options.insecure) {
+    throw std::invalid_argument(
+        "redis: ca_file, client_cert, client_key, sni and insecure need a rediss:// URL");
+  }
+  return std::make_shared<redis_check>(std::move(target), std::move(options.url), std::move(tls),
+                                       std::move(options.sni));
 }
 
 }  // namespace vitals::checks

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/net.hpp"
 #include "vitals/status.hpp"
 
 namespace vitals::checks::detail {
@@ -19,10 +20,11 @@ struct redis_target {
   bool has_password = false;
   int db = 0;
   std::string expect_role;  ///< "", "master" or "slave" (the wire name of a replica)
+  bool tls = false;         ///< rediss://
 };
 
-/// Parses `redis://[user[:password]@]host[:port][/db]` and applies overrides. Throws
-/// std::invalid_argument (password masked) for a bad URL, `rediss://`, a bad db or role.
+/// Parses `redis[s]://[user[:password]@]host[:port][/db]` and applies overrides. Throws
+/// std::invalid_argument (password masked) for a bad URL, a bad db or role.
 [[nodiscard]] redis_target parse_redis_target(std::string_view url, std::string_view username,
                                               std::string_view password,
                                               std::string_view expect_role);
@@ -33,6 +35,14 @@ struct redis_target {
 /// The kind of a Redis error reply: NOAUTH / WRONGPASS / "invalid password" → auth, LOADING /
 /// BUSY / MASTERDOWN → refused (alive but not serving), anything else → assertion.
 [[nodiscard]] failure_kind kind_of_redis_error(std::string_view error_reply);
+
+/// What a failed SSL_connect / SSL_read / SSL_write means: `ssl_error` from SSL_get_error(),
+/// `queued` the first queued OpenSSL error (ERR_peek_error), `sys_errno` errno after the call,
+/// `verify_result` SSL_get_verify_result(). The message is the reason only ("certificate verify
+/// failed: self-signed certificate", "peer does not speak TLS (wrong version number)"); callers
+/// add the peer. A reset connection → refused, a non-TLS peer → protocol, anything else → tls.
+[[nodiscard]] net_error classify_tls_failure(int ssl_error, unsigned long queued, int sys_errno,
+                                             long verify_result);
 
 /// `redis_version:7.0.15` out of an `INFO server` reply; empty if absent.
 [[nodiscard]] std::string redis_version_from_info(std::string_view info);

@@ -1,8 +1,12 @@
 #include "vitals/checks/redis.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <stdexcept>
 #include <string>
 
@@ -11,6 +15,7 @@
 namespace {
 
 using vitals::failure_kind;
+using vitals::checks::detail::classify_tls_failure;
 using vitals::checks::detail::kind_of_redis_error;
 using vitals::checks::detail::parse_redis_target;
 using vitals::checks::detail::redis_version_from_info;
@@ -53,7 +58,7 @@ TEST(redis_url, requirepass_form_defaults_and_overrides) {
 
 TEST(redis_options, bad_input_is_rejected_without_the_password) {
   for (const auto& o :
-       {vitals::checks::redis_options{.url = "rediss://a:hunter2pw@h:6379"},
+       {vitals::checks::redis_options{.url = "rediss://a:hunter2pw@h:6379/x"},
         vitals::checks::redis_options{.url = "http://a:hunter2pw@h"},
         vitals::checks::redis_options{.url = "redis://a:hunter2pw@h/notanumber"},
         vitals::checks::redis_options{.url = "redis://a:hunter2pw@/0"},
@@ -62,7 +67,84 @@ TEST(redis_options, bad_input_is_rejected_without_the_password) {
     EXPECT_NE(e, "<no exception>") << o.url;
     EXPECT_EQ(e.find("hunter2pw"), std::string::npos) << e;
   }
-  EXPECT_NE(construction_error({.url = "rediss://h"}).find("TLS"), std::string::npos);
+}
+
+TEST(redis_url, rediss_means_tls_on_the_same_default_port) {
+  const auto t = parse_redis_target("rediss://:pw@cache.internal/1", "", "", "");
+  EXPECT_TRUE(t.tls);
+  EXPECT_EQ(t.host, "cache.internal");
+  EXPECT_EQ(t.port, 6379);
+  EXPECT_EQ(t.db, 1);
+  EXPECT_FALSE(parse_redis_target("redis://h", "", "", "").tls);
+}
+
+TEST(redis_options, tls_options_need_rediss_and_readable_files) {
+  EXPECT_EQ(construction_error({.url = "rediss://h"}), "<no exception>");
+  EXPECT_EQ(construction_error({.url = "rediss://h", .insecure = true}), "<no exception>");
+  EXPECT_NE(construction_error({.url = "redis://h", .ca_file = "/etc/ssl/certs/ca.pem"})
+                .find("need a rediss:// URL"),
+            std::string::npos);
+  EXPECT_NE(construction_error({.url = "redis://h", .insecure = true}).find("rediss://"),
+            std::string::npos);
+  const auto missing =
+      construction_error({.url = "rediss://:hunter2pw@h", .ca_file = "/nonexistent/vitals-ca.pem"});
+  EXPECT_NE(missing.find("/nonexistent/vitals-ca.pem"), std::string::npos) << missing;
+  EXPECT_EQ(missing.find("hunter2pw"), std::string::npos) << missing;
+  EXPECT_NE(construction_error({.url = "rediss://h", .client_cert = "/nonexistent/c.pem"})
+                .find("go together"),
+            std::string::npos);
+}
+
+// SSL_R_* reasons as OpenSSL queues them (library SSL).
+unsigned long ssl_reason(int reason) { return ERR_PACK(ERR_LIB_SSL, 0, reason); }
+
+TEST(redis_tls_classify, verification_failures_name_the_reason) {
+  OPENSSL_init_ssl(0, nullptr);
+  const auto verify_failed = ssl_reason(SSL_R_CERTIFICATE_VERIFY_FAILED);
+  const auto self_signed =
+      classify_tls_failure(SSL_ERROR_SSL, verify_failed, 0, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+  EXPECT_EQ(self_signed.kind, failure_kind::tls);
+  EXPECT_EQ(self_signed.message, "certificate verify failed: self-signed certificate");
+  EXPECT_EQ(
+      classify_tls_failure(SSL_ERROR_SSL, verify_failed, 0, X509_V_ERR_HOSTNAME_MISMATCH).message,
+      "certificate verify failed: hostname mismatch");
+  EXPECT_EQ(
+      classify_tls_failure(SSL_ERROR_SSL, verify_failed, 0, X509_V_ERR_CERT_HAS_EXPIRED).message,
+      "certificate verify failed: certificate has expired");
+  EXPECT_EQ(classify_tls_failure(SSL_ERROR_SSL, verify_failed, 0,
+                                 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
+                .message,
+            "certificate verify failed: unable to get local issuer certificate");
+}
+
+TEST(redis_tls_classify, peers_that_do_not_speak_tls_are_protocol) {
+  OPENSSL_init_ssl(0, nullptr);
+  const auto e =
+      classify_tls_failure(SSL_ERROR_SSL, ssl_reason(SSL_R_WRONG_VERSION_NUMBER), 0, X509_V_OK);
+  EXPECT_EQ(e.kind, failure_kind::protocol);
+  EXPECT_EQ(e.message, "peer does not speak TLS (wrong version number)");
+}
+
+TEST(redis_tls_classify, alerts_resets_and_closes) {
+  OPENSSL_init_ssl(0, nullptr);
+  const auto required = classify_tls_failure(
+      SSL_ERROR_SSL, ssl_reason(SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED), 0, X509_V_OK);
+  EXPECT_EQ(required.kind, failure_kind::tls);
+  EXPECT_NE(required.message.find("client_cert"), std::string::npos) << required.message;
+  const auto alert = classify_tls_failure(
+      SSL_ERROR_SSL, ssl_reason(SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE), 0, X509_V_OK);
+  EXPECT_EQ(alert.kind, failure_kind::tls);
+  EXPECT_EQ(alert.message, "sslv3 alert handshake failure");
+  const auto reset = classify_tls_failure(SSL_ERROR_SYSCALL, 0, ECONNRESET, X509_V_OK);
+  EXPECT_EQ(reset.kind, failure_kind::refused);
+  const auto closed = classify_tls_failure(SSL_ERROR_SYSCALL, 0, 0, X509_V_OK);
+  EXPECT_EQ(closed.kind, failure_kind::tls);
+  EXPECT_EQ(closed.message, "connection closed by peer");
+  // A verify-failed reason without a verify verdict falls back to OpenSSL's own text.
+  EXPECT_EQ(
+      classify_tls_failure(SSL_ERROR_SSL, ssl_reason(SSL_R_CERTIFICATE_VERIFY_FAILED), 0, X509_V_OK)
+          .message,
+      "certificate verify failed");
 }
 
 TEST(redis_traits, declares_a_datastore_dependency_and_its_secrets) {
