@@ -116,12 +116,14 @@ struct reader_deleter {
 // rediss://) gives one absolute deadline; hiredis still parses RESP.
 class redis_check final : public vitals::check {
  public:
-  redis_check(detail::redis_target t, std::string url, detail::ssl_ctx_ptr tls, std::string sni)
+  redis_check(detail::redis_target t, std::string url, detail::ssl_ctx_ptr tls, std::string sni,
+              bool client_cert)
       : target_(std::move(t)),
         where_(detail::host_port(target_.host, target_.port)),
         url_(std::move(url)),
         tls_(std::move(tls)),
-        peer_name_(sni.empty() ? target_.host : std::move(sni)) {
+        peer_name_(sni.empty() ? target_.host : std::move(sni)),
+        client_cert_(client_cert) {
     redactor_.add_secret(target_.password);
     redactor_.add_secret(url_);
   }
@@ -183,6 +185,7 @@ class redis_check final : public vitals::check {
                                  steady_time start) {
     if (auto e = link_.send_all(commands, deadline)) {
       if (e->kind == failure_kind::timeout) return timed_out(deadline, start, "sending to");
+      if (e->kind == failure_kind::refused) return dropped(e->message);
       return failed(e->kind, link_error(*e));
     }
     bool got_any = false;
@@ -202,16 +205,36 @@ class redis_check final : public vitals::check {
         if (r.error->kind == failure_kind::timeout) {
           return timed_out(deadline, start, "waiting for a reply from");
         }
+        if (r.error->kind == failure_kind::refused && !got_any) return dropped(r.error->message);
         return failed(r.error->kind, link_error(*r.error));
       }
       if (r.bytes == 0) {
-        return failed(got_any ? failure_kind::protocol : failure_kind::refused,
-                      "connection closed by server (" + where_ + ")");
+        if (!got_any) return dropped("connection closed by server");
+        return failed(failure_kind::protocol, "connection closed by server (" + where_ + ")");
       }
       got_any = true;
+      fresh_ = false;
       redisReaderFeed(reader_.get(), buf, r.bytes);
     }
     return std::nullopt;
+  }
+
+  // The peer reset or closed the connection before replying. On a kept connection that is the
+  // server going away (refused: the run retries once). On one we just opened, say what is
+  // most likely wrong.
+  result dropped(const std::string& why) {
+    if (!fresh_) return failed(failure_kind::refused, why + " (" + where_ + ")");
+    if (tls_) {
+      // TLS 1.3 completes the client's side of the handshake before the server has judged the
+      // client certificate: a server that refuses it drops the connection on our first request.
+      return failed(failure_kind::tls,
+                    "TLS session with " + where_ + " dropped after the handshake: " + why +
+                        (client_cert_ ? " (was the client certificate rejected?)"
+                                      : " (does the server require a client certificate? set "
+                                        "client_cert and client_key)"));
+    }
+    return failed(failure_kind::refused,
+                  why + " before any reply (" + where_ + "; a TLS-only port? use rediss://)");
   }
 
   // "connection reset by peer (h:6379)"; TLS alerts read "TLS error from h:6379: <reason>".
@@ -233,6 +256,7 @@ class redis_check final : public vitals::check {
     auto c = detail::connect_tcp(resolver_, target_.host, target_.port, deadline);
     if (!c) return failed(c.error.kind, c.error.message);
     link_ = detail::redis_link{std::move(c.fd)};
+    fresh_ = true;
     tls_version_.clear();
     if (tls_) {
       if (auto e = link_.start_tls(tls_.get(), peer_name_, deadline)) {
@@ -347,6 +371,8 @@ class redis_check final : public vitals::check {
   std::mutex mu_;
   detail::ssl_ctx_ptr tls_;  ///< null for redis://
   std::string peer_name_;
+  bool client_cert_ = false;
+  bool fresh_ = false;  ///< connection opened in this run, nothing received from it yet
   detail::bounded_resolver resolver_;
   detail::redis_link link_;
   std::unique_ptr<redisReader, reader_deleter> reader_;
@@ -376,7 +402,7 @@ std::shared_ptr<vitals::check> redis(redis_options options) {
         "redis: ca_file, client_cert, client_key, sni and insecure need a rediss:// URL");
   }
   return std::make_shared<redis_check>(std::move(target), std::move(options.url), std::move(tls),
-                                       std::move(options.sni));
+                                       std::move(options.sni), !options.client_cert.empty());
 }
 
 }  // namespace vitals::checks
