@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "common/connection_check.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/url.hpp"
@@ -97,10 +98,11 @@ using detail::steady_time;
 // way, libmemcached would add a dependency, its own connection pool and timeouts in whole
 // milliseconds per operation rather than one absolute deadline per run, and it hides the errno
 // we classify failures with.
-class memcached_check final : public vitals::check {
+class memcached_check final : public detail::connection_check {
  public:
-  explicit memcached_check(detail::memcached_address a)
-      : address_(std::move(a)), where_(detail::host_port(address_.host, address_.port)) {}
+  explicit memcached_check(detail::memcached_address a) : address_(std::move(a)) {
+    where_ = detail::host_port(address_.host, address_.port);
+  }
 
   check_traits traits() const override {
     return {.type = "memcached",
@@ -110,36 +112,11 @@ class memcached_check final : public vitals::check {
             .secrets = {}};
   }
 
-  result run(const context& ctx) override {
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock) return vitals::fail("previous run still in progress", failure_kind::internal);
-    const auto start = std::chrono::steady_clock::now();
-    const bool reused = fd_.valid();
-    auto outcome = attempt(ctx.deadline(), start);
-    // A kept connection may have been closed by the server (restart, idle timeout) since the
-    // last run: that is not the server being down, so try once more on a fresh connection.
-    if (!outcome.version && reused && outcome.error.kind == failure_kind::refused &&
-        std::chrono::steady_clock::now() < ctx.deadline()) {
-      outcome = attempt(ctx.deadline(), start);
-    }
-    if (!outcome.version) return vitals::fail(outcome.error.message, outcome.error.kind);
-    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-    return vitals::pass()
-        .observe(took.count(), "ms")
-        .detail("server_version", *outcome.version)
-        .detail("address", where_);
-  }
-
  private:
-  struct outcome_t {
-    std::optional<std::string> version{};
-    net_error error{};
-  };
-
-  outcome_t failed(net_error e) {
+  result failed(net_error e) {
     fd_.reset();
     buffer_.clear();
-    return {std::nullopt, std::move(e)};
+    return vitals::fail(std::move(e.message), e.kind);
   }
 
   net_error timed_out(steady_time deadline, steady_time start, std::string_view doing) const {
@@ -152,7 +129,9 @@ class memcached_check final : public vitals::check {
     return std::chrono::round<std::chrono::milliseconds>(d / 10) * 10;
   }
 
-  outcome_t attempt(steady_time deadline, steady_time start) {
+  [[nodiscard]] bool connected() const override { return fd_.valid(); }
+
+  result attempt(steady_time deadline, steady_time start) override {
     if (!fd_.valid()) {
       auto c = detail::connect_tcp(resolver_, address_.host, address_.port, deadline);
       if (!c) return failed(std::move(c.error));
@@ -171,7 +150,7 @@ class memcached_check final : public vitals::check {
         buffer_.erase(0, eol + 2);
         if (auto v = detail::parse_version_line(line)) {
           if (!buffer_.empty()) return failed({failure_kind::protocol, "unexpected extra data"});
-          return {std::move(v), {}};
+          return vitals::pass().detail("server_version", std::move(*v));
         }
         return failed({failure_kind::protocol, "unexpected reply to version from " + where_ +
                                                    ": \"" + detail::printable_excerpt(line) +
@@ -209,8 +188,6 @@ class memcached_check final : public vitals::check {
   }
 
   detail::memcached_address address_;
-  std::string where_;
-  std::mutex mu_;
   detail::bounded_resolver resolver_;
   detail::socket_fd fd_;
   std::string buffer_;

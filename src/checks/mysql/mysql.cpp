@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "common/connection_check.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/url.hpp"
@@ -148,12 +149,11 @@ struct mysql_deleter {
 };
 using mysql_ptr = std::unique_ptr<MYSQL, mysql_deleter>;
 
-class mysql_check final : public vitals::check {
+class mysql_check final : public detail::connection_check {
  public:
   mysql_check(detail::mysql_target t, mysql_options o)
-      : target_(std::move(t)),
-        options_(std::move(o)),
-        where_(detail::host_port(target_.host, target_.port)) {
+      : target_(std::move(t)), options_(std::move(o)) {
+    where_ = detail::host_port(target_.host, target_.port);
     library_init_once();
     redactor_.add_secret(options_.url);
     redactor_.add_secret(target_.password);
@@ -167,30 +167,6 @@ class mysql_check final : public vitals::check {
                    .secrets = {options_.url}};
     if (!target_.password.empty()) t.secrets.push_back(target_.password);
     return t;
-  }
-
-  result run(const context& ctx) override {
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock) return vitals::fail("previous run still in progress", failure_kind::internal);
-    const auto start = std::chrono::steady_clock::now();
-    const bool reused = static_cast<bool>(conn_);
-    auto r = attempt(ctx.deadline(), start);
-    // A kept connection may have been closed since the last run (wait_timeout, restart,
-    // KILL): retry once on a fresh connection before reporting the server down.
-    if (r.status != status::pass && reused && r.kind == failure_kind::refused &&
-        std::chrono::steady_clock::now() < ctx.deadline()) {
-      r = attempt(ctx.deadline(), start);
-    }
-    if (!options_.keep_connection) conn_.reset();
-    if (r.status != status::pass) {
-      r.output = redactor_.scrub(r.output);
-      return r;
-    }
-    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-    return vitals::pass()
-        .observe(took.count(), "ms")
-        .detail("server_version", version_)
-        .detail("address", where_);
   }
 
  private:
@@ -329,7 +305,12 @@ class mysql_check final : public vitals::check {
     return std::nullopt;
   }
 
-  result attempt(steady_time deadline, steady_time start) {
+  [[nodiscard]] bool connected() const override { return static_cast<bool>(conn_); }
+  void after_run() override {
+    if (!options_.keep_connection) conn_.reset();
+  }
+
+  result attempt(steady_time deadline, steady_time start) override {
     if (!conn_) {
       if (auto f = connect(deadline, start)) return std::move(*f);
     }
@@ -343,7 +324,7 @@ class mysql_check final : public vitals::check {
         return std::move(*f);
       }
       if (ret != 0) return mysql_failure(false);
-      return vitals::pass();
+      return vitals::pass().detail("server_version", version_);
     }
     int ret = 0;
     const int status =
@@ -366,7 +347,7 @@ class mysql_check final : public vitals::check {
     } else if (mysql_errno(m) != 0) {
       return query_failure();
     }
-    return vitals::pass();
+    return vitals::pass().detail("server_version", version_);
   }
 
   // A failing query on a healthy connection keeps the connection; a lost one drops it.
@@ -380,9 +361,6 @@ class mysql_check final : public vitals::check {
 
   detail::mysql_target target_;
   mysql_options options_;
-  std::string where_;
-  vitals::redactor redactor_;
-  std::mutex mu_;
   detail::bounded_resolver resolver_;
   mysql_ptr conn_;
   std::string version_;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/connection_check.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/url.hpp"
@@ -121,7 +122,7 @@ bool valid_sslmode(std::string_view m) {
   return std::find(modes.begin(), modes.end(), m) != modes.end();
 }
 
-class postgres_check final : public vitals::check {
+class postgres_check final : public detail::connection_check {
  public:
   explicit postgres_check(postgres_options o) : options_(std::move(o)) {
     if (!options_.url.empty() && !options_.conninfo.empty()) {
@@ -174,30 +175,6 @@ class postgres_check final : public vitals::check {
                    .secrets = {conninfo_}};
     if (!password_.empty()) t.secrets.push_back(password_);
     return t;
-  }
-
-  result run(const context& ctx) override {
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock) return vitals::fail("previous run still in progress", failure_kind::internal);
-    const auto start = std::chrono::steady_clock::now();
-    const bool reused = static_cast<bool>(conn_);
-    auto r = attempt(ctx.deadline(), start);
-    // A kept connection can die between runs (server restart, pg_terminate_backend, idle
-    // timeouts in a proxy): that says nothing about the server now, so retry once on a fresh one.
-    if (r.status != status::pass && reused && r.kind == failure_kind::refused &&
-        std::chrono::steady_clock::now() < ctx.deadline()) {
-      r = attempt(ctx.deadline(), start);
-    }
-    if (!options_.keep_connection) conn_.reset();
-    if (r.status != status::pass) {
-      r.output = redactor_.scrub(r.output);
-      return r;
-    }
-    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-    return vitals::pass()
-        .observe(took.count(), "ms")
-        .detail("server_version", version_)
-        .detail("address", where_);
   }
 
  private:
@@ -289,7 +266,12 @@ class postgres_check final : public vitals::check {
     return std::nullopt;
   }
 
-  result attempt(steady_time deadline, steady_time start) {
+  [[nodiscard]] bool connected() const override { return static_cast<bool>(conn_); }
+  void after_run() override {
+    if (!options_.keep_connection) conn_.reset();
+  }
+
+  result attempt(steady_time deadline, steady_time start) override {
     if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
       conn_.reset();
       if (auto f = connect(deadline, start)) return std::move(*f);
@@ -338,15 +320,12 @@ class postgres_check final : public vitals::check {
       }
       return connection_error("");
     }
-    return outcome ? std::move(*outcome) : vitals::pass();
+    return outcome ? std::move(*outcome) : vitals::pass().detail("server_version", version_);
   }
 
   postgres_options options_;
   std::string conninfo_;
   std::string password_, host_, hostaddr_, port_, user_, dbname_;
-  std::string where_;
-  vitals::redactor redactor_;
-  std::mutex mu_;
   detail::bounded_resolver resolver_;
   conn_ptr conn_;
   std::string version_;
