@@ -256,6 +256,27 @@ TEST(redis_tls, keeps_one_tls_connection_and_reconnects_after_a_kill) {
   EXPECT_EQ(a.total_connections(), before + 1);
 }
 
+TEST(redis_tls, frozen_tls_server_times_out_on_the_kept_session_and_recovers) {
+  vitals::testkit::pki pki;
+  const auto server = pki.issue("server", {});
+  const auto port = vitals::test::closed_port();
+  auto srv = start_tls_redis(port, "pw-frozen", {.server = &server, .ca_file = pki.ca().cert_file});
+  ASSERT_NE(srv, nullptr) << "redis-server (TLS) did not start";
+  auto c = redis({.url = url_for(port, "pw-frozen"), .ca_file = pki.ca().cert_file});
+  ASSERT_EQ(run_once(*c).status, status::pass);
+  {
+    vitals::test::frozen f{{srv->pid()}};
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = run_once(*c, 300ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+    EXPECT_EQ(r.kind, failure_kind::timeout) << r.output;
+    EXPECT_TRUE(contains(r.output, "waiting for a reply from 127.0.0.1:")) << r.output;
+  }
+  // The timed-out session was dropped; the next run handshakes again and passes.
+  const auto back = run_once(*c);
+  EXPECT_EQ(back.status, status::pass) << back.output;
+}
+
 // ------------------------------------------------------------------- peers that are not TLS
 
 TEST(redis_tls, plain_text_redis_on_a_rediss_url_times_out_in_the_handshake) {
