@@ -66,6 +66,8 @@ std::string take_openssl_error(const std::string& fallback) {
   const unsigned long err = ERR_get_error();
   ERR_clear_error();
   if (err == 0) return fallback;
+  // OpenSSL 3 loads reason strings only on request (or as a side effect of other calls).
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr);
   const char* reason = ERR_reason_error_string(err);
   return reason != nullptr ? reason : fallback;
 }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/connection_check.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/tls_util.hpp"
@@ -114,16 +115,16 @@ struct reader_deleter {
 // a bound, write() without MSG_NOSIGNAL (SIGPIPE on a reset peer) and apply their timeout per
 // syscall, not per run; and hiredis 0.14 has no TLS. Our own socket (with OpenSSL on it for
 // rediss://) gives one absolute deadline; hiredis still parses RESP.
-class redis_check final : public vitals::check {
+class redis_check final : public detail::connection_check {
  public:
   redis_check(detail::redis_target t, std::string url, detail::ssl_ctx_ptr tls, std::string sni,
               bool client_cert)
       : target_(std::move(t)),
-        where_(detail::host_port(target_.host, target_.port)),
         url_(std::move(url)),
         tls_(std::move(tls)),
         peer_name_(sni.empty() ? target_.host : std::move(sni)),
         client_cert_(client_cert) {
+    where_ = detail::host_port(target_.host, target_.port);
     redactor_.add_secret(target_.password);
     redactor_.add_secret(url_);
   }
@@ -136,34 +137,6 @@ class redis_check final : public vitals::check {
                    .secrets = {url_}};
     if (!target_.password.empty()) t.secrets.push_back(target_.password);
     return t;
-  }
-
-  result run(const context& ctx) override {
-    std::unique_lock lock(mu_, std::try_to_lock);
-    if (!lock) return vitals::fail("previous run still in progress", failure_kind::internal);
-    const auto start = std::chrono::steady_clock::now();
-    // OpenSSL writes to the socket without MSG_NOSIGNAL: a peer that hangs up must not kill the
-    // host with SIGPIPE.
-    std::optional<detail::sigpipe_guard> no_sigpipe;
-    if (tls_) no_sigpipe.emplace();
-    const bool reused = link_.valid();
-    auto r = attempt(ctx.deadline(), start);
-    // The server may have closed a kept connection since the last run (restart, `timeout`
-    // setting, CLIENT KILL): retry once on a fresh connection before reporting it down.
-    if (r.status != status::pass && reused && r.kind == failure_kind::refused &&
-        std::chrono::steady_clock::now() < ctx.deadline()) {
-      r = attempt(ctx.deadline(), start);
-    }
-    if (r.status != status::pass) {
-      r.output = redactor_.scrub(r.output);
-      return r;
-    }
-    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-    auto out = vitals::pass().observe(took.count(), "ms").detail("address", where_);
-    if (!version_.empty()) out.detail("server_version", version_);
-    if (!role_.empty()) out.detail("role", role_ == "slave" ? "replica" : role_);
-    if (!tls_version_.empty()) out.detail("tls", tls_version_);
-    return out;
   }
 
  private:
@@ -321,7 +294,22 @@ class redis_check final : public vitals::check {
     return std::nullopt;
   }
 
-  result attempt(steady_time deadline, steady_time start) {
+  [[nodiscard]] bool connected() const override { return link_.valid(); }
+
+  result attempt(steady_time deadline, steady_time start) override {
+    // OpenSSL writes to the socket without MSG_NOSIGNAL: a peer that hangs up must not kill the
+    // host with SIGPIPE.
+    std::optional<detail::sigpipe_guard> no_sigpipe;
+    if (tls_) no_sigpipe.emplace();
+    auto r = ping(deadline, start);
+    if (r.status != status::pass) return r;
+    if (!version_.empty()) r.detail("server_version", version_);
+    if (!role_.empty()) r.detail("role", role_ == "slave" ? "replica" : role_);
+    if (!tls_version_.empty()) r.detail("tls", tls_version_);
+    return r;
+  }
+
+  result ping(steady_time deadline, steady_time start) {
     if (!link_.valid()) {
       if (auto f = connect(deadline, start)) return std::move(*f);
     }
@@ -365,10 +353,7 @@ class redis_check final : public vitals::check {
   }
 
   detail::redis_target target_;
-  std::string where_;
   std::string url_;
-  vitals::redactor redactor_;
-  std::mutex mu_;
   detail::ssl_ctx_ptr tls_;  ///< null for redis://
   std::string peer_name_;
   bool client_cert_ = false;

@@ -26,6 +26,8 @@ net_error classify_tls_failure(int ssl_error, unsigned long queued, int sys_errn
       ERR_GET_REASON(queued) == SSL_R_CERTIFICATE_VERIFY_FAILED && verify_result != X509_V_OK) {
     return {failure_kind::tls, "certificate verify failed: " + verify_result_text(verify_result)};
   }
+  // OpenSSL 3 loads reason strings only on request (or as a side effect of other calls).
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, nullptr);
   const char* text = queued != 0 ? ERR_reason_error_string(queued) : nullptr;
   const std::string reason = text != nullptr ? text : "protocol error";
   if (is_not_tls_peer_error(queued)) {
