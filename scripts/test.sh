@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, builds three ways and runs
 # every test against real servers started on loopback.
-#   1. TSan build: the engine and the HTTP layer (label `engine`)
+#   1. TSan build: the engine and the HTTP layer (labels `engine` and `unit`)
 #   2. ASan+UBSan build: every test
 #   3. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary
 # Environment: JOBS (parallel build jobs, default nproc), VITALS_TEST_DIR (server data, default
@@ -33,7 +33,7 @@ if [[ "${VITALS_SKIP_SANITIZERS:-0}" != 1 ]]; then
     -DVITALS_BUILD_EXAMPLES=OFF
   cmake --build build/tsan -j"$JOBS"
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-    ctest --test-dir build/tsan -L engine -j"$JOBS" --output-on-failure --timeout 300
+    ctest --test-dir build/tsan -L "engine|unit" -j"$JOBS" --output-on-failure --timeout 300
 
   echo "== ASan+UBSan: every test"
   configure build/asan -DCMAKE_BUILD_TYPE=Debug -DVITALS_SANITIZE=address,undefined \
