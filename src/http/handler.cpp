@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "auth.hpp"
@@ -37,9 +38,19 @@ std::size_t probe_index(probe p) noexcept {
   return 1;
 }
 
-// Everything that depends only on the snapshot generation, rendered once and shared by every
-// request (GET and HEAD alike) until the next generation.
+// The service a handler serves from. `epoch` is never reused (not even across handlers): a new
+// service restarts its generations, so renderings are keyed by (epoch, generation), and a
+// service allocated where a freed one lived can never be mistaken for it.
+struct binding {
+  std::shared_ptr<service> svc;
+  std::uint64_t epoch = 0;
+};
+std::atomic<std::uint64_t> next_binding_epoch{1};
+
+// Everything that depends only on the snapshot generation of one binding, rendered once and
+// shared by every request (GET and HEAD alike) until the next generation or the next rebind.
 struct rendered_set {
+  std::uint64_t epoch = 0;
   std::uint64_t generation = 0;
   // [probe][verbose][detailed]
   std::array<std::array<std::array<rendered, 2>, 2>, 3> probes{};
@@ -47,13 +58,21 @@ struct rendered_set {
   std::array<rendered, 2> health{};
 };
 
-// Per-thread memo of the rendering last served by each handler, so that the hot path costs one
-// reference-count increment instead of an atomic<shared_ptr> load (a lock bit and a notify in
-// libstdc++ 12: measured at about half the CPU cost of a whole cached serve()). Handlers are told
-// apart by an id that is never reused, so a slot left behind by a destroyed handler can never be
-// mistaken for a live one.
+// Per-thread memo of the binding and the rendering last served by each handler, so that the hot
+// path costs one atomic load and one reference-count increment instead of atomic<shared_ptr>
+// loads (a lock bit and a notify in libstdc++ 12: measured at about half the CPU cost of a whole
+// cached serve()). Handlers are told apart by an id that is never reused, so a slot left behind
+// by a destroyed handler can never be mistaken for a live one.
+//
+// The slot owns its binding: a request that loaded a service keeps it alive until it is done,
+// however many rebinds happen meanwhile, without touching a shared reference count. The cost is
+// that a thread keeps the previous service object until its next request through the handler
+// (or its exit); a `busy` slot is never evicted, should a callback serve through other handlers
+// on the same thread in the middle of a request.
 struct memo_slot {
   std::uint64_t owner = 0;
+  bool busy = false;
+  std::shared_ptr<const binding> bound{};
   std::shared_ptr<const rendered_set> set{};
 };
 constexpr std::size_t memo_slots = 4;
@@ -210,18 +229,84 @@ struct handler::impl::state {
   bool token_unlocks = false;
   std::shared_ptr<const fixed_responses> fixed = std::make_shared<const fixed_responses>();
   const std::uint64_t id = next_handler_id.fetch_add(1, std::memory_order_relaxed);
+  /// Epoch of `bound`: what a memo slot compares against on every request.
+  std::atomic<std::uint64_t> epoch{0};
+  mutable std::mutex bind_mutex{};
+  /// The current binding; guarded by bind_mutex.
+  std::shared_ptr<const binding> bound{};
   std::mutex render_mutex{};
   /// The newest rendering; guarded by render_mutex.
   std::shared_ptr<const rendered_set> latest{};
 
   explicit state(handler_options o) : options(std::move(o)) {}
 
+  ~state() {
+    // Other threads' slots are beyond reach; they are released on reuse or at thread exit.
+    for (auto& s : tl_memo) {
+      if (s.owner == id && !s.busy) s = memo_slot{};
+    }
+  }
+
+  void bind(std::shared_ptr<service> svc) {
+    if (!svc) throw std::invalid_argument("vitals::http::handler: null service");
+    auto b = std::make_shared<const binding>(
+        binding{std::move(svc), next_binding_epoch.fetch_add(1, std::memory_order_relaxed)});
+    std::shared_ptr<const binding> previous;
+    {
+      std::lock_guard lock{bind_mutex};
+      previous = std::exchange(bound, b);
+      epoch.store(b->epoch, std::memory_order_release);
+    }
+    // `previous` is released here, outside the lock: if it was the last reference, the old
+    // service is destroyed on the caller's thread, never on a serving one.
+  }
+
+  [[nodiscard]] std::shared_ptr<service> source() const {
+    std::lock_guard lock{bind_mutex};
+    return bound->svc;
+  }
+
+  /// This thread's memo slot for this handler, taken over from the oldest idle one if needed.
+  [[nodiscard]] memo_slot& slot() const {
+    for (auto& s : tl_memo) {
+      if (s.owner == id) return s;
+    }
+    for (std::size_t i = 0; i < memo_slots; ++i) {
+      memo_slot& s = tl_memo[tl_memo_next];
+      tl_memo_next = (tl_memo_next + 1) % memo_slots;
+      if (s.busy) continue;
+      s = memo_slot{};
+      s.owner = id;
+      return s;
+    }
+    // Every slot is in use by a request nested on this thread: cannot happen with fewer than
+    // memo_slots handlers serving re-entrantly.
+    throw std::runtime_error("vitals::http::handler: too many nested requests on one thread");
+  }
+
+  /// The binding this request is served from; stays valid while `s.busy`.
+  [[nodiscard]] const binding& current(memo_slot& s) const {
+    const std::uint64_t e = epoch.load(std::memory_order_acquire);
+    if (!s.bound || s.bound->epoch != e) {
+      std::shared_ptr<const binding> fresh;
+      {
+        std::lock_guard lock{bind_mutex};
+        fresh = bound;
+      }
+      // Swapped outside the lock: dropping the previous binding may destroy a service.
+      s.bound.swap(fresh);
+    }
+    return *s.bound;
+  }
+
   [[nodiscard]] detail::render_context context(const snapshot& snap, bool detailed) const {
     return detail::render_context{snap, options.codes, scrubber, detailed};
   }
 
-  [[nodiscard]] std::shared_ptr<const rendered_set> render_all(const snapshot& snap) const {
+  [[nodiscard]] std::shared_ptr<const rendered_set> render_all(std::uint64_t bound_epoch,
+                                                               const snapshot& snap) const {
     auto set = std::make_shared<rendered_set>();
+    set->epoch = bound_epoch;
     set->generation = snap.generation;
     for (int d = 0; d < 2; ++d) {
       const bool detailed = d == 1;
@@ -240,30 +325,41 @@ struct handler::impl::state {
     return set;
   }
 
-  /// The rendering of this generation (or a newer one), rendering it if nobody has yet. The
-  /// reference stays valid until this thread's next call.
-  [[nodiscard]] const std::shared_ptr<const rendered_set>& rendering(const snapshot& snap) {
-    memo_slot* slot = nullptr;
-    for (auto& s : tl_memo) {
-      if (s.owner == id) slot = &s;
-    }
-    if (slot == nullptr) {
-      slot = &tl_memo[tl_memo_next];
-      tl_memo_next = (tl_memo_next + 1) % memo_slots;
-      slot->owner = id;
-      slot->set.reset();
-    }
-    if (slot->set && slot->set->generation >= snap.generation) return slot->set;
+  /// The rendering of this generation (or a newer one) of binding `b`, rendering it if nobody
+  /// has yet. The reference stays valid until this thread's next call.
+  [[nodiscard]] const std::shared_ptr<const rendered_set>& rendering(memo_slot& s, const binding& b,
+                                                                     const snapshot& snap) {
+    if (s.set && s.set->epoch == b.epoch && s.set->generation >= snap.generation) return s.set;
     // One renderer per generation change; the others wait briefly and reuse its work.
     std::lock_guard lock{render_mutex};
-    if (!latest || latest->generation < snap.generation) latest = render_all(snap);
-    slot->set = latest;
-    return slot->set;
+    if (!latest || latest->epoch != b.epoch || latest->generation < snap.generation) {
+      latest = render_all(b.epoch, snap);
+    }
+    s.set = latest;
+    return s.set;
   }
 };
 
-handler::impl::impl(service& svc, handler_options options)
-    : svc_(svc), state_(std::make_unique<state>(std::move(options))) {
+namespace {
+
+// Marks a memo slot in use for the duration of one request.
+class busy_guard {
+ public:
+  explicit busy_guard(memo_slot& s) noexcept : s_(s), was_(std::exchange(s.busy, true)) {}
+  ~busy_guard() { s_.busy = was_; }
+  busy_guard(const busy_guard&) = delete;
+  busy_guard& operator=(const busy_guard&) = delete;
+
+ private:
+  memo_slot& s_;
+  bool was_;
+};
+
+}  // namespace
+
+handler::impl::impl(std::shared_ptr<service> svc, handler_options options)
+    : state_(std::make_unique<state>(std::move(options))) {
+  state_->bind(std::move(svc));
   handler_options& o = state_->options;
   check_code(o.codes.pass, "pass");
   check_code(o.codes.warn, "warn");
@@ -283,6 +379,10 @@ handler::impl::impl(service& svc, handler_options options)
 }
 
 handler::impl::~impl() = default;
+
+void handler::impl::rebind(std::shared_ptr<service> svc) { state_->bind(std::move(svc)); }
+
+std::shared_ptr<service> handler::impl::source() const { return state_->source(); }
 
 wire_response handler::impl::serve(std::string_view method, std::string_view target,
                                    std::string_view authorization) const {
@@ -329,33 +429,40 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
       (st.token_unlocks && detail::bearer_matches(authorization, st.options.token));
   const std::size_t d = detailed ? 1 : 0;
 
+  // The service is loaded once: the whole request is answered by one engine even if a rebind
+  // happens meanwhile.
+  memo_slot& slot = st.slot();
+  const busy_guard in_use{slot};
+  const binding& b = st.current(slot);
+  service& svc = *b.svc;
+
   // Ask for on-demand checks first: it never blocks, and this request is answered from the
   // latest snapshot whatever happens.
   switch (r->kind) {
     case route_kind::probe_root:
-      svc_.request(probe_set{r->which});
+      svc.request(probe_set{r->which});
       break;
     case route_kind::health_root:
-      svc_.request(vitals::live | vitals::ready | vitals::startup);
+      svc.request(vitals::live | vitals::ready | vitals::startup);
       break;
     case route_kind::probe_check:
     case route_kind::health_check:
-      static_cast<void>(svc_.request(r->check));
+      static_cast<void>(svc.request(r->check));
       break;
   }
 
-  const std::shared_ptr<const snapshot> snap = svc_.current();
+  const std::shared_ptr<const snapshot> snap = svc.current();
   switch (r->kind) {
     case route_kind::probe_root: {
       if (q.exclude.empty()) {
-        const auto& set = st.rendering(*snap);
+        const auto& set = st.rendering(slot, b, *snap);
         return wire(set, set->probes[probe_index(r->which)][q.verbose ? 1 : 0][d]);
       }
       return owned(
           detail::render_probe(st.context(*snap, detailed), r->which, q.verbose, q.exclude));
     }
     case route_kind::health_root: {
-      const auto& set = st.rendering(*snap);
+      const auto& set = st.rendering(slot, b, *snap);
       return wire(set, set->health[d]);
     }
     case route_kind::probe_check: {
@@ -412,12 +519,24 @@ response handler::impl::handle(const request& req) const {
 }
 
 handler::handler(service& svc, handler_options options)
-    : impl_(std::make_unique<impl>(svc, std::move(options))) {}
+    // Non-owning: an aliasing pointer without a control block; the caller keeps `svc` alive.
+    : handler(std::shared_ptr<service>(std::shared_ptr<void>{}, &svc), std::move(options)) {}
+
+handler::handler(std::shared_ptr<service> svc, handler_options options)
+    : impl_(std::make_unique<impl>(std::move(svc), std::move(options))) {}
 
 handler::~handler() = default;
 
 response handler::handle(const request& req) const { return impl_->handle(req); }
 
-service& handler::source() const noexcept { return impl_->source(); }
+void handler::rebind(std::shared_ptr<service> svc) { impl_->rebind(std::move(svc)); }
+
+void handler::rebind(service& svc) {
+  impl_->rebind(std::shared_ptr<service>(std::shared_ptr<void>{}, &svc));
+}
+
+service& handler::source() const noexcept { return *impl_->source(); }
+
+std::shared_ptr<service> handler::shared_source() const { return impl_->source(); }
 
 }  // namespace vitals::http

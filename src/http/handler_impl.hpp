@@ -22,7 +22,7 @@ struct wire_response {
 
 class handler::impl {
  public:
-  impl(service& svc, handler_options options);
+  impl(std::shared_ptr<service> svc, handler_options options);
   ~impl();
 
   /// The hot path used by the built-in server: no allocation when the answer is a cached
@@ -33,10 +33,13 @@ class handler::impl {
   /// The public API path (handler::handle).
   [[nodiscard]] response handle(const request& req) const;
 
-  [[nodiscard]] service& source() const noexcept { return svc_; }
+  /// Swaps the service; requests that already loaded the previous one finish on it.
+  void rebind(std::shared_ptr<service> svc);
+
+  /// The service new requests are served from.
+  [[nodiscard]] std::shared_ptr<service> source() const;
 
  private:
-  service& svc_;
   struct state;
   std::unique_ptr<state> state_;
 };

@@ -46,8 +46,8 @@ std::chrono::milliseconds sweep_period_for(const server_options& o) {
 
 class server::impl {
  public:
-  impl(service& svc, server_options options, handler_options handler_opts)
-      : handler_(svc, std::move(handler_opts)) {
+  impl(std::shared_ptr<service> svc, server_options options, handler_options handler_opts)
+      : handler_(std::move(svc), std::move(handler_opts)) {
     if (options.io_threads == 0) options.io_threads = 1;
     if (options.max_pipelined == 0) options.max_pipelined = 1;
     if (options.max_connections == 0) options.max_connections = 1;
@@ -117,6 +117,9 @@ class server::impl {
     return shared_.open.load(std::memory_order_relaxed);
   }
   [[nodiscard]] const handler& get_handler() const noexcept { return handler_; }
+  // The handler swaps services on its own (each request loads the current one once), so
+  // neither the listener nor the connections notice.
+  void rebind(std::shared_ptr<service> svc) { handler_.rebind(std::move(svc)); }
 
  private:
   void accept() {
@@ -185,7 +188,12 @@ class server::impl {
 };
 
 server::server(service& svc, server_options options, handler_options handler_opts)
-    : impl_(std::make_unique<impl>(svc, std::move(options), std::move(handler_opts))) {}
+    // Non-owning: an aliasing pointer without a control block; the caller keeps `svc` alive.
+    : server(std::shared_ptr<service>(std::shared_ptr<void>{}, &svc), std::move(options),
+             std::move(handler_opts)) {}
+
+server::server(std::shared_ptr<service> svc, server_options options, handler_options handler_opts)
+    : impl_(std::make_unique<impl>(std::move(svc), std::move(options), std::move(handler_opts))) {}
 
 server::~server() = default;
 
@@ -193,6 +201,10 @@ void server::start() { impl_->start(); }
 void server::stop() { impl_->stop(); }
 std::uint16_t server::port() const noexcept { return impl_->port(); }
 std::size_t server::connections() const noexcept { return impl_->connections(); }
+void server::rebind(std::shared_ptr<service> svc) { impl_->rebind(std::move(svc)); }
+void server::rebind(service& svc) {
+  impl_->rebind(std::shared_ptr<service>(std::shared_ptr<void>{}, &svc));
+}
 const handler& server::get_handler() const noexcept { return impl_->get_handler(); }
 
 }  // namespace vitals::http

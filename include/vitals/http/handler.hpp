@@ -70,17 +70,40 @@ struct handler_options {
 ///
 ///     vitals::http::handler h{svc};
 ///     vitals::http::response r = h.handle({.method = "GET", .target = "/readyz"});
+///
+/// The service can be swapped while serving (rebind), e.g. on a configuration reload.
 class handler {
  public:
+  /// Serves `svc`, which the caller keeps alive for the handler's lifetime (or until rebound).
   explicit handler(service& svc, handler_options options = {});
+  /// Serves `svc` and shares its ownership (throws std::invalid_argument if null).
+  ///
+  ///     auto svc = std::make_shared<vitals::service>(std::move(reg));
+  ///     vitals::http::handler h{svc};
+  explicit handler(std::shared_ptr<service> svc, handler_options options = {});
   ~handler();
   handler(const handler&) = delete;
   handler& operator=(const handler&) = delete;
 
   [[nodiscard]] response handle(const request& req) const;
 
-  /// The service this handler reads from.
+  /// Serves `svc` from now on; thread-safe, may be called while requests are being served.
+  /// Requests already being answered finish on the previous service, which the handler keeps
+  /// alive until they are done (a serving thread may hold the previous service object until its
+  /// next request: stop() the old service yourself rather than rely on its destructor).
+  ///
+  ///     auto next = std::make_shared<vitals::service>(std::move(new_reg));
+  ///     next->start();
+  ///     h.rebind(next);
+  ///     old->stop();
+  void rebind(std::shared_ptr<service> svc);
+  /// Same, non-owning: the caller keeps `svc` alive while any request may still use it.
+  void rebind(service& svc);
+
+  /// The service new requests are served from (valid while it is bound or otherwise kept alive).
   [[nodiscard]] service& source() const noexcept;
+  /// Same, sharing ownership (a non-owning binding gives a pointer that owns nothing).
+  [[nodiscard]] std::shared_ptr<service> shared_source() const;
 
   class impl;
   /// For the built-in server's zero-copy path (not part of the stable API).

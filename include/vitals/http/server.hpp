@@ -36,8 +36,14 @@ struct server_options {
 ///     http.start();   // non-blocking: serves on its own I/O threads
 class server {
  public:
-  /// Serves a handler owned by the server.
+  /// Serves a handler owned by the server; the caller keeps `svc` alive.
   server(service& svc, server_options options = {}, handler_options handler_opts = {});
+  /// Same, sharing the ownership of `svc` (throws std::invalid_argument if null).
+  ///
+  ///     auto svc = std::make_shared<vitals::service>(std::move(reg));
+  ///     vitals::http::server http{svc, {.port = 8081}};
+  server(std::shared_ptr<service> svc, server_options options = {},
+         handler_options handler_opts = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -50,6 +56,18 @@ class server {
   [[nodiscard]] std::uint16_t port() const noexcept;
   /// Connections currently open.
   [[nodiscard]] std::size_t connections() const noexcept;
+
+  /// Serves `svc` from now on without closing the listener or any connection; thread-safe, may
+  /// be called while serving. Requests being answered finish on the previous service (kept
+  /// alive until they are done; stop() it yourself). Typical use, a configuration reload:
+  ///
+  ///     auto next = std::make_shared<vitals::service>(std::move(new_reg));
+  ///     next->start();
+  ///     http.rebind(next);
+  ///     previous->stop();
+  void rebind(std::shared_ptr<service> svc);
+  /// Same, non-owning: the caller keeps `svc` alive while any request may still use it.
+  void rebind(service& svc);
 
   [[nodiscard]] const handler& get_handler() const noexcept;
 
