@@ -62,7 +62,6 @@ daemon::daemon(daemon_options options, daemon_config initial)
 daemon::~daemon() {
   if (http_) http_->stop();
   if (svc_) svc_->stop();
-  if (retired_) retired_->stop();
 }
 
 void daemon::block_signals() {
@@ -135,7 +134,9 @@ void daemon::wait_first_results(const vitals::service& svc, const daemon_config&
 }
 
 void daemon::start_server() {
-  http_ = std::make_unique<vitals::http::server>(*svc_, cfg_.server, cfg_.http);
+  // The server shares the engine: after a rebind, requests still answering from the previous
+  // engine keep it alive until they are done.
+  http_ = std::make_unique<vitals::http::server>(svc_, cfg_.server, cfg_.http);
   http_->start();
 }
 
@@ -198,9 +199,9 @@ void daemon::reload() {
     http_->stop();
     http_.reset();
   }
-  if (retired_) retired_->stop();
-  retired_ = std::exchange(svc_, fresh);
-  retired_->stop();
+  // Stopped at once (its threads joined, its results final); requests that loaded it just before
+  // the swap still read its last snapshot, and the server releases it once they are done.
+  std::exchange(svc_, fresh)->stop();
   cfg_ = std::move(next);
   log_->configure(cfg_.log);
   if (!swapped) {
@@ -249,7 +250,6 @@ int daemon::shut_down() {
   }
   http_->stop();
   svc_->stop();
-  if (retired_) retired_->stop();
   const auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->write(log::level::info, "stopped", {{"after", ms_text(took)}});

@@ -50,10 +50,9 @@ class daemon {
   daemon_options options_;
   vitals::config::daemon_config cfg_;
   std::shared_ptr<log> log_;
+  /// The current engine, shared with the server (which keeps a replaced one alive for the
+  /// requests still answering from it).
   std::shared_ptr<vitals::service> svc_;
-  /// The engine replaced by the last reload, kept until the next one so that a request that
-  /// loaded it just before the swap finishes on a live object.
-  std::shared_ptr<vitals::service> retired_;
   std::unique_ptr<vitals::http::server> http_;
   std::uint64_t reloads_ = 0;
 };
