@@ -116,6 +116,36 @@ struct conninfo_options_deleter {
   void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
 };
 
+// A connection string libpq cannot parse cannot be taken apart either, so any fragment of it
+// libpq quotes back may be the password ('missing "=" after "<password>"' when a `password:`
+// typo or a bare word precedes it). Quoted fragments are masked; only the key named by "invalid
+// connection option" (what stood before an '=') is kept when it looks like one.
+std::string mask_quoted_fragments(std::string_view why) {
+  const bool names_a_key = why.starts_with("invalid connection option \"");
+  std::string out;
+  std::size_t i = 0;
+  while (i < why.size()) {
+    const auto open = why.find('"', i);
+    if (open == std::string_view::npos) {
+      out.append(why.substr(i));
+      break;
+    }
+    out.append(why.substr(i, open + 1 - i));
+    const auto close = why.find('"', open + 1);
+    if (close == std::string_view::npos) {
+      out.append("***");
+      break;
+    }
+    const auto inner = why.substr(open + 1, close - open - 1);
+    const bool keyword = names_a_key && !inner.empty() && inner.size() <= 32 &&
+                         std::all_of(inner.begin(), inner.end(),
+                                     [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    out.append(inner == "=" || keyword ? inner : "***").append("\"");
+    i = close + 1;
+  }
+  return out;
+}
+
 bool valid_sslmode(std::string_view m) {
   constexpr std::array<std::string_view, 6> modes{"disable", "allow",     "prefer",
                                                   "require", "verify-ca", "verify-full"};
@@ -142,10 +172,15 @@ class postgres_check final : public detail::connection_check {
       std::string why = err != nullptr ? err : "out of memory";
       if (err != nullptr) PQfreemem(err);
       while (!why.empty() && why.back() == '\n') why.pop_back();
-      // libpq may quote the offending part of the string back: scrub before it travels.
-      throw std::invalid_argument("postgres: invalid connection string \"" +
-                                  redactor_.scrub(detail::mask_userinfo(conninfo_)) +
-                                  "\": " + redactor_.scrub(detail::mask_userinfo(why)));
+      // libpq may quote the offending part of the string back: scrub before it travels. A URL
+      // is shown without its userinfo; a keyword string not at all (masking its userinfo would
+      // cut a password containing '@' in two and show the second half).
+      const bool url =
+          conninfo_.starts_with("postgres://") || conninfo_.starts_with("postgresql://");
+      throw std::invalid_argument(
+          "postgres: invalid connection string" +
+          (url ? " \"" + redactor_.scrub(detail::mask_userinfo(conninfo_)) + "\"" : std::string{}) +
+          ": " + redactor_.scrub(mask_quoted_fragments(why)));
     }
     for (auto* o = parsed.get(); o->keyword != nullptr; ++o) {
       const std::string_view k = o->keyword;

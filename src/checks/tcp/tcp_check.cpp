@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -5,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -65,6 +67,7 @@ class tcp_check final : public vitals::check {
     if (!options_.expect.empty() && options_.max_read_bytes < options_.expect.size()) {
       throw std::invalid_argument("tcp check: max_read_bytes is smaller than expect");
     }
+    sent_pieces_ = pieces_of(options_.send);
   }
 
   [[nodiscard]] check_traits traits() const override {
@@ -72,7 +75,8 @@ class tcp_check final : public vitals::check {
             .component_type = "component",
             .measurement = "connections",
             .dependency = true,
-            .secrets = {}};
+            .secrets = options_.send.size() >= 3 ? std::vector<std::string>{options_.send}
+                                                 : std::vector<std::string>{}};
   }
 
   result run(const context& ctx) override {
@@ -101,7 +105,7 @@ class tcp_check final : public vitals::check {
     if (pr.ec == beast::error::timeout || pr.ec == asio::error::operation_aborted) {
       std::string msg =
           "timed out after " + detail::format_duration(elapsed) + " " + pr.phase + " " + peer;
-      if (!pr.received.empty()) msg += " (got \"" + printable(pr.received) + "\")";
+      if (!pr.received.empty()) msg += " (got \"" + printable(hide_sent(pr.received)) + "\")";
       return vitals::fail(msg, failure_kind::timeout);
     }
     if (pr.ec && !(pr.ec == asio::error::eof && !options_.expect.empty())) {
@@ -116,7 +120,8 @@ class tcp_check final : public vitals::check {
                                   ? "before the connection closed"
                                   : "in the first " + std::to_string(pr.received.size()) + " bytes";
       return vitals::fail("expected \"" + printable(options_.expect) + "\" not found " + how +
-                              " from " + peer + " (got \"" + printable(pr.received) + "\")",
+                              " from " + peer + " (got \"" + printable(hide_sent(pr.received)) +
+                              "\")",
                           failure_kind::protocol);
     }
     const double ms =
@@ -125,6 +130,61 @@ class tcp_check final : public vitals::check {
   }
 
  private:
+  // The payload may carry a credential (`send: "AUTH <password>\r\n"`) and a peer may quote
+  // what it was sent (an error echoing the command, an echo service): the payload, its lines and
+  // its words are never shown in what we quote back from the peer. Longest first, so a line is
+  // hidden whole before its words are looked for. Protocol words (GET, PING, AUTH, HTTP/1.1)
+  // stay visible: replies legitimately repeat them, and a password is never one of them.
+  static bool protocol_word(std::string_view w) {
+    std::size_t i = 0;
+    while (i < w.size() && w[i] >= 'A' && w[i] <= 'Z') ++i;
+    if (i == 0) return false;
+    if (i == w.size()) return true;
+    if (w[i] != '/' || i + 1 == w.size()) return false;
+    return std::all_of(w.begin() + static_cast<std::ptrdiff_t>(i) + 1, w.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+  }
+
+  static std::vector<std::string> pieces_of(const std::string& send) {
+    std::vector<std::string> pieces;
+    const auto add = [&](std::string_view p) {
+      if (p.size() >= 3 && !protocol_word(p) &&
+          std::find(pieces.begin(), pieces.end(), p) == pieces.end()) {
+        pieces.emplace_back(p);
+      }
+    };
+    add(send);
+    for (const std::string_view seps : {std::string_view{"\r\n"}, std::string_view{" \t\r\n"}}) {
+      std::size_t from = 0;
+      while (from <= send.size()) {
+        const auto end = std::min(send.find_first_of(seps, from), send.size());
+        add(std::string_view{send}.substr(from, end - from));
+        from = end + 1;
+      }
+    }
+    std::sort(pieces.begin(), pieces.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    return pieces;
+  }
+
+  [[nodiscard]] std::string hide_sent(std::string text) const {
+    for (const auto& piece : sent_pieces_) {
+      for (auto p = text.find(piece); p != std::string::npos; p = text.find(piece, p + 3)) {
+        text.replace(p, piece.size(), "***");
+      }
+    }
+    // A read that stopped in the middle of a piece: hide the beginning of it that it ends with.
+    for (const auto& piece : sent_pieces_) {
+      for (std::size_t n = std::min(piece.size() - 1, text.size()); n >= 3; --n) {
+        if (std::string_view{text}.ends_with(std::string_view{piece}.substr(0, n))) {
+          text.replace(text.size() - n, n, "***");
+          return text;
+        }
+      }
+    }
+    return text;
+  }
+
   asio::awaitable<void> exchange(beast::tcp_stream& stream,
                                  const std::vector<asio::ip::tcp::endpoint>& endpoints,
                                  steady_time deadline, progress& pr) {
@@ -157,6 +217,7 @@ class tcp_check final : public vitals::check {
   }
 
   tcp_options options_;
+  std::vector<std::string> sent_pieces_{};
   detail::bounded_resolver resolver_{};
 };
 
