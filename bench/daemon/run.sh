@@ -3,6 +3,7 @@
 # Bar (DESIGN.md): vitalsd RSS <= 0.5x Go's. Writes bench/daemon/RESULTS.md.
 #
 #   bench/daemon/run.sh [path/to/vitalsd]      (default: build-daemon/apps/vitalsd/vitalsd)
+#   RESULTS=file DURATION=10s CONNS=50          (output file, wrk duration and connections)
 # Needs: wrk, golang-go (Debian).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,13 @@ cfg=$work/vitalsd.yaml
 (cd "$here/go" && GOCACHE=$work/gocache GO111MODULE=off go build -o "$work/goserver" main.go)
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Resident KiB per mapped file (anonymous memory as [anon]), largest first, as Markdown rows.
+mappings() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {n = $6; if (n == "") n = "[anon]"; sub(".*/", "", n)}
+       /^Rss:/ {r[n] += $2} END {for (n in r) if (r[n] > 0) print r[n], n}' "/proc/$1/smaps" |
+    sort -rn | head -"${2:-12}" | awk '{printf "| %s | %d |\n", $2, $1}'
+}
+rss_split() { awk '/^(RssAnon|RssFile|Threads)/ {printf "%s %s ", $1, $2}' "/proc/$1/status"; }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 measure() { # name pid url
@@ -49,6 +57,8 @@ measure() { # name pid url
   local rps; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   local load; load=$(rss "$pid")
   local peak; peak=$(hwm "$pid")
+  mappings "$pid" > "$work/$name.maps"
+  rss_split "$pid" > "$work/$name.split"
   echo "$name|$idle|$load|$peak|$rps"
 }
 
@@ -62,7 +72,8 @@ IFS='|' read -r _ g_idle g_load g_peak g_rps <<<"$g"
 ratio=$(awk -v a="$v_peak" -v b="$g_peak" 'BEGIN {printf "%.2f", a / b}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r <= 0.5) ? "PASS" : "FAIL"}')
 
-cat > "$here/RESULTS.md" <<MD
+results=${RESULTS:-$here/RESULTS.md}
+cat > "$results" <<MD
 # vitalsd vs Go net/http: memory under load
 
 $(date -u +%Y-%m-%d), $(nproc) cores ($(uname -m)), server pinned to core 0, wrk -t1 -c$conns -d$duration
@@ -76,6 +87,14 @@ every second. $(go version | cut -d' ' -f3).
 
 Peak RSS ratio vitalsd / Go: **$ratio** (bar ≤ 0.50): **$verdict**.
 
+After the load: vitalsd $(cat "$work/vitalsd.split")(KiB); Go $(cat "$work/go.split")(KiB).
+
+vitalsd, resident KiB per mapping after the load (\`/proc/PID/smaps\`):
+
+| mapping | KiB |
+|---|---:|
+$(cat "$work/vitalsd.maps")
+
 Reproduce: \`bench/daemon/run.sh [path/to/vitalsd]\`.
 MD
-cat "$here/RESULTS.md"
+cat "$results"

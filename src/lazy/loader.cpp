@@ -1,0 +1,83 @@
+#include "lazy/loader.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+#include "lazy/abi.hpp"
+
+#ifndef VITALS_LAZY_RELDIR
+#error "VITALS_LAZY_RELDIR must be defined (src/lazy/CMakeLists.txt)"
+#endif
+
+namespace vitals::lazy {
+
+namespace {
+
+std::string exe_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string{} : exe.parent_path().string();
+}
+
+}  // namespace
+
+std::vector<std::string> module_dirs() {
+  std::vector<std::string> dirs;
+  // secure_getenv: a set-id caller must not be made to load code from a directory of the
+  // caller's choosing.
+  if (const char* env = ::secure_getenv("VITALS_MODULE_DIR"); env != nullptr && *env != '\0') {
+    dirs.emplace_back(env);
+  }
+  if (auto dir = exe_dir(); !dir.empty()) {
+    dirs.push_back(dir);
+    dirs.push_back((std::filesystem::path{dir} / VITALS_LAZY_RELDIR).lexically_normal().string());
+  }
+  return dirs;
+}
+
+void* load_factory(std::string_view type) {
+  const std::string file = "vitals_check_" + std::string{type} + ".so";
+  const auto dirs = module_dirs();
+  std::string searched;
+  for (const auto& dir : dirs) {
+    const std::string path = dir + "/" + file;
+    if (::access(path.c_str(), R_OK) != 0) {
+      searched += (searched.empty() ? "" : ", ") + dir;
+      continue;
+    }
+    // A module that exists but does not load is an error, not a reason to try the next
+    // directory: silently picking another copy would hide a broken install. RTLD_NOW reports
+    // a missing symbol here rather than in the middle of a check run; RTLD_LOCAL keeps one
+    // module's libraries from resolving another's.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* err = ::dlerror();
+      throw std::runtime_error("check type '" + std::string{type} + "': cannot load " + path +
+                               ": " + (err != nullptr ? err : "unknown error"));
+    }
+    const auto* abi = static_cast<const char*>(::dlsym(handle, "vitals_lazy_abi"));
+    if (abi == nullptr || std::string_view{abi} != VITALS_LAZY_ABI) {
+      throw std::runtime_error("check type '" + std::string{type} + "': " + path +
+                               " was built for " + (abi != nullptr ? abi : "another program") +
+                               ", this program is " + VITALS_LAZY_ABI);
+    }
+    const std::string entry = "vitals_lazy_factory_" + std::string{type};
+    auto* get = reinterpret_cast<void* (*)()>(::dlsym(handle, entry.c_str()));
+    if (get == nullptr) {
+      throw std::runtime_error("check type '" + std::string{type} + "': " + path + " has no " +
+                               entry);
+    }
+    return get();
+  }
+  throw std::runtime_error("check type '" + std::string{type} + "' needs " + file +
+                           ", not found in " + (searched.empty() ? "(no directory)" : searched) +
+                           " (set VITALS_MODULE_DIR to its directory)");
+}
+
+}  // namespace vitals::lazy
