@@ -64,12 +64,12 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 }
 
 std::string mask_userinfo(std::string_view text) {
-  // Without a scheme ("user:pw@host") the userinfo starts at the beginning.
+  // Without a scheme ("user:pw@host") the userinfo starts at the beginning. It ends at the last
+  // '@' of the whole text, not of the authority: a password pasted with a raw '/', '?' or '#'
+  // ("u:pa/ss@h") makes the authority end inside it, and its rest must not show.
   const auto scheme_end = text.find("://");
   const auto auth_begin = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
-  auto auth_end = text.find_first_of("/?#", auth_begin);
-  if (auth_end == std::string_view::npos) auth_end = text.size();
-  const auto at = text.substr(0, auth_end).rfind('@');
+  const auto at = text.rfind('@');
   if (at == std::string_view::npos || at < auth_begin) return std::string(text);
   std::string out(text.substr(0, auth_begin));
   out.append("***").append(text.substr(at));
@@ -212,6 +212,14 @@ url parse_url(std::string_view text) {
   }
 
   std::string_view rest = text.substr(auth_end);
+  // Userinfo, and another '@' in the path: a password with a raw '@' and '/' ("u:p@ss/w@h")
+  // cut the authority short. Refused (the message masks up to that last '@'), or the rest of
+  // the password would be taken for the host and shown as such. (A raw '/', '?' or '#' alone
+  // leaves no '@' in the authority: the port check above refuses those.)
+  if (text.substr(auth_begin, auth_end - auth_begin).find('@') != std::string_view::npos &&
+      rest.substr(0, rest.find_first_of("?#")).find('@') != std::string_view::npos) {
+    invalid(text, "'@' in the path: percent-encode '/' and '@' in the password (%2F, %40)");
+  }
   if (const auto hash = rest.find('#'); hash != std::string_view::npos) {
     u.fragment = std::string(rest.substr(hash + 1));
     rest = rest.substr(0, hash);

@@ -309,8 +309,8 @@ TEST(secrecy_apps, vitals_wait_and_probe) {
   // Bad URLs (usage errors) must not quote their password either.
   for (const auto& bad :
        {"postgres://vitals:" + P + "@" + p.at(p.refused) + ":x/db", "gopher://vitals:" + P + "@h/",
-        "memcached://vitals:" + P + "@" + p.at(p.refused), "mysql://vitals:" + P + "@h:99999/db",
-        "tcp://vitals:" + P + "@h"}) {
+        "memcached://vitals:" + P + "@" + p.at(p.refused), "redis://vitals:" + C + "/x@h/0",
+        "mysql://vitals:" + P + "@h:99999/db", "tcp://vitals:" + P + "@h"}) {
     r = run_process({VITALS_CLI_BIN, "wait", "--timeout", "1s", bad}, 30s);
     EXPECT_NE(r.exit_code, 0) << masked(bad);
     EXPECT_FALSE(r.err.empty()) << masked(bad);
