@@ -239,8 +239,8 @@ void run_daemon(const std::string& format, const std::string& details) {
                                 P + "@127.0.0.1:1/0\", pasword: \"" + C +
                                 "\", intervall: 5s}\n"
                                 "  - {name: r2, type: postgres, url: \"postgres://vitals:" +
-                                P + "@h/db\", sslmode: \"" + C +
-                                "\"}\n"
+                                P +
+                                "@h/db\", sslmode: sometimes}\n"
                                 "  - {name: r3, type: http, url: \"http://vitals:" +
                                 P + "@h/\", headers: {Authorization: \"Bearer " + C +
                                 "\"}, body_regex: \"(\"}\n");
