@@ -268,7 +268,8 @@ void run_scenario(const std::string& scenario, std::vector<planned> plan,
 
 TEST(secrecy, refused) {
   const auto port = refused_port();
-  run_scenario("refused", network_checks(port, {failure_kind::refused}, {failure_kind::refused}));
+  run_scenario("refused", network_checks(port, {failure_kind::refused}, {failure_kind::refused}),
+               1500ms);
 }
 
 TEST(secrecy, silent_peer_times_out) {
@@ -280,8 +281,10 @@ TEST(secrecy, silent_peer_times_out) {
 
 TEST(secrecy, garbage_peer_quoting_the_credentials) {
   garbage_listener garbage;
-  run_scenario("protocol", network_checks(garbage.port(), {failure_kind::protocol},
-                                          {failure_kind::protocol, failure_kind::tls}));
+  run_scenario("protocol",
+               network_checks(garbage.port(), {failure_kind::protocol},
+                              {failure_kind::protocol, failure_kind::tls}),
+               1500ms);
   EXPECT_GE(garbage.connections(), 10u);
 }
 
@@ -371,7 +374,7 @@ TEST(secrecy, http_peer_echoing_credentials) {
                {.url = "http://vitals:" + P + "@" + hp + "/slow", .headers = headers}),
            {failure_kind::timeout}},
       },
-      400ms);
+      1000ms);
 }
 
 TEST(secrecy, tls_variants) {
@@ -488,7 +491,7 @@ TEST(secrecy, exec_arguments_and_environment) {
            sh("echo \"cannot reach $1\"; exit 2", {"postgres://vitals:" + P + "@db:5432/app"}, {}),
            {failure_kind::assertion, failure_kind::internal}},
       },
-      600ms);
+      1500ms);
 }
 
 // --- invalid options ---------------------------------------------------------------------------
