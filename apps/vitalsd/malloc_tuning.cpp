@@ -10,9 +10,9 @@ namespace {
 // glibc gives every thread that allocates an arena of its own (up to 8 per core), each keeping
 // its own partly used pages. vitalsd's threads are many and mostly asleep, and small
 // allocations are served by the per-thread cache without touching an arena at all, so one
-// arena is enough: measured about -0.6 MiB of peak RSS under wrk -c50, with requests/s within
-// the noise (bench/daemon/). A setting given by the operator (MALLOC_ARENA_MAX, or
-// GLIBC_TUNABLES with glibc.malloc.arena_max) wins.
+// arena is enough: measured -0.4 to -0.7 MiB of peak RSS under wrk -c50 (bench/daemon/; no
+// requests/s difference resolvable on the shared test machine). A setting given by the operator
+// (MALLOC_ARENA_MAX, or GLIBC_TUNABLES with glibc.malloc.arena_max) wins.
 [[gnu::constructor]] void vitalsd_tune_malloc() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (std::getenv("MALLOC_ARENA_MAX") != nullptr ||
