@@ -373,6 +373,11 @@ TEST_F(server_test, several_io_threads_share_the_connections) {
 }
 
 TEST_F(server_test, memory_stays_flat_under_bad_requests) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in its quarantine: RSS measures nothing there (LeakSanitizer and
+  // the plain build cover this).
+  GTEST_SKIP() << "RSS is not meaningful under AddressSanitizer";
+#endif
   ASSERT_NO_FATAL_FAILURE(start());
   const std::string huge_header = get("/readyz", "X-Fill: " + std::string(9 * 1024, 'a') + "\r\n");
   const std::string long_line = get("/" + std::string(5000, 'l'));

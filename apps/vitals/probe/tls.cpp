@@ -24,6 +24,8 @@ struct api {
   decltype(&::SSL_CTX_load_verify_locations) ctx_load_verify_locations;
   decltype(&::SSL_CTX_set_default_verify_paths) ctx_set_default_verify_paths;
   decltype(&::SSL_new) ssl_new;
+  decltype(&::SSL_free) ssl_free;
+  decltype(&::SSL_CTX_free) ctx_free;
   decltype(&::SSL_set_fd) set_fd;
   decltype(&::SSL_ctrl) ctrl;
   decltype(&::SSL_set1_host) set1_host;
@@ -60,6 +62,7 @@ const char* load_api() noexcept {
                   load(lib, "SSL_CTX_load_verify_locations", a.ctx_load_verify_locations) &&
                   load(lib, "SSL_CTX_set_default_verify_paths", a.ctx_set_default_verify_paths) &&
                   load(lib, "SSL_new", a.ssl_new) && load(lib, "SSL_set_fd", a.set_fd) &&
+                  load(lib, "SSL_free", a.ssl_free) && load(lib, "SSL_CTX_free", a.ctx_free) &&
                   load(lib, "SSL_ctrl", a.ctrl) && load(lib, "SSL_set1_host", a.set1_host) &&
                   load(lib, "SSL_connect", a.connect) && load(lib, "SSL_read", a.read) &&
                   load(lib, "SSL_write", a.write) && load(lib, "SSL_get_error", a.get_error) &&
@@ -84,6 +87,11 @@ bool is_ip_literal(const char* host) noexcept {
 
 }  // namespace
 
+tls_client::~tls_client() {
+  if (ssl_ != nullptr) g_api.ssl_free(static_cast<SSL*>(ssl_));
+  if (ctx_ != nullptr) g_api.ctx_free(static_cast<SSL_CTX*>(ctx_));
+}
+
 void tls_client::set_error(const char* prefix) noexcept {
   const unsigned long e = g_api.err_get_error ? g_api.err_get_error() : 0;
   if (e != 0) {
@@ -105,6 +113,7 @@ bool tls_client::init(bool verify, const char* ca_file) noexcept {
     set_error("cannot create TLS context");
     return false;
   }
+  ctx_ = ctx;  // owned from here on, freed by the destructor on every path
   // Health endpoints often close without close_notify once the status is sent; that is not an
   // attack on a read-only GET.
   g_api.ctx_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -119,12 +128,12 @@ bool tls_client::init(bool verify, const char* ca_file) noexcept {
   } else {
     g_api.ctx_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
-  ctx_ = ctx;
   return true;
 }
 
 bool tls_client::attach(int fd, const char* host) noexcept {
   SSL* ssl = g_api.ssl_new(static_cast<SSL_CTX*>(ctx_));
+  ssl_ = ssl;  // owned from here on, freed by the destructor on every path
   if (ssl == nullptr || g_api.set_fd(ssl, fd) != 1) {
     set_error("cannot create TLS session");
     return false;
@@ -139,7 +148,6 @@ bool tls_client::attach(int fd, const char* host) noexcept {
     set_error("cannot set the expected host name");
     return false;
   }
-  ssl_ = ssl;
   return true;
 }
 

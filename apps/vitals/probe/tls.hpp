@@ -10,6 +10,13 @@ class tls_client {
  public:
   enum class io { ok, want_read, want_write, closed, error };
 
+  tls_client() = default;
+  tls_client(const tls_client&) = delete;
+  tls_client& operator=(const tls_client&) = delete;
+  /// Frees the session and the context (a short-lived process could skip it, but a leak
+  /// checker could not tell).
+  ~tls_client();
+
   /// Loads libssl.so.3 and builds a client context. False (with `error()` set) if OpenSSL is
   /// missing or the CA file can't be loaded.
   bool init(bool verify, const char* ca_file) noexcept;
