@@ -20,8 +20,8 @@ struct server_options {
   /// Connections beyond this are accepted and closed at once.
   std::size_t max_connections = 1024;
   /// Request line plus headers; over it: 431 (414 if the request line alone is too long).
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_request_line = 4 * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
+  std::size_t max_request_line = std::size_t{4} * 1024;
   /// Time allowed to receive a complete request head once its first byte arrived (slowloris).
   std::chrono::milliseconds header_timeout = std::chrono::seconds{10};
   /// Time a keep-alive connection may stay idle between requests.
