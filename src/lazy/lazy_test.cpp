@@ -30,9 +30,15 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 
-const char* const kDependencyLibraries[] = {
-    "libpq.",     "libmariadb.", "libhiredis.", "libsqlite3.",  "libssl.",      "libcrypto.",
-    "libgnutls.", "libstdc++.",  "libspdlog.",  "libyaml-cpp.", "vitals_check_"};
+// The C++ runtime and logging/YAML libraries are linked statically only in non-sanitizer builds
+// (the sanitizers need the shared runtime), so they are checked there only.
+const char* const kDependencyLibraries[] = {"libpq.",       "libmariadb.", "libhiredis.",
+                                            "libsqlite3.",  "libssl.",     "libcrypto.",
+                                            "libgnutls.",
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+                                            "libstdc++.",   "libspdlog.",  "libyaml-cpp.",
+#endif
+                                            "vitals_check_"};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in{p, std::ios::binary};
