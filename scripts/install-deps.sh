@@ -13,7 +13,7 @@ build_pkgs=(
 # Real servers and tools the integration tests talk to.
 test_pkgs=(
   postgresql postgresql-contrib mariadb-server redis-server memcached
-  openssl curl wget procps iproute2 python3 python3-jsonschema
+  openssl curl wget procps iproute2 python3 python3-jsonschema wrk
 )
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf)
