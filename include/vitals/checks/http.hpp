@@ -59,6 +59,13 @@ struct http_options {
   std::string client_key{};
   /// Skip certificate and hostname verification (testing only).
   bool insecure = false;
+  /// Keep the connection (TCP or TLS) open between runs when the server allows it (HTTP/1.1
+  /// without `Connection: close`, body read to its end within `max_body_bytes`); the next run
+  /// reuses it, and retries once on a fresh connection if the server has closed it meanwhile.
+  /// A timeout or any error drops it. `false`: one connection per run, sent `Connection: close`.
+  ///
+  ///     vitals::checks::http({.url = "http://app:8080/healthz", .keep_alive = false});
+  bool keep_alive = true;
 };
 
 /// Builds an HTTP check. Throws std::invalid_argument for a bad URL (shown with its password

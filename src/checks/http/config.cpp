@@ -23,6 +23,8 @@ void register_http(type_registry& types) {
   b.key("client_cert", &o::client_cert, "PEM client certificate (chain).");
   b.key("client_key", &o::client_key, "PEM client private key.");
   b.key("insecure", &o::insecure, "Skip certificate and hostname verification (testing only).");
+  b.key("keep_alive", &o::keep_alive,
+        "Reuse one connection between runs when the server allows it.");
   types.add(b.build([](o opts) { return checks::http(std::move(opts)); }));
 }
 

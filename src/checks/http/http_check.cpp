@@ -2,9 +2,12 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <stdexcept>
@@ -50,6 +53,19 @@ struct fetch_result {
   std::string location{};
   std::string body{};
   bool truncated = false;
+  /// The response was read to its end and both sides allow another request on the connection.
+  bool reusable = false;
+};
+
+// One client connection and the io_context it lives on: members are destroyed in reverse order,
+// so the streams (and any coroutine frame still holding them) go before the context.
+struct connection {
+  asio::io_context ioc{1};
+  std::optional<beast::tcp_stream> plain{};
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure{};
+  asio::ip::tcp::endpoint peer{};
+  std::string origin{};  // scheme://host:port it was opened for
+  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 };
 
 // What the exchange coroutine got to, so a failure names its phase and peer.
@@ -59,28 +75,39 @@ struct progress {
   error_code ec{};
   bool handshake_failed = false;
   bool done = false;
+  // A reused connection that failed before the first response byte: the server most likely
+  // closed it while idle, so one fresh attempt is in order.
+  bool stale = false;
 };
 
 template <class Stream>
 asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
-                               const std::vector<asio::ip::tcp::endpoint>& endpoints,
+                               const std::vector<asio::ip::tcp::endpoint>& endpoints, bool reused,
                                const request_type& req, std::size_t cap, steady_time deadline,
                                progress& pr, fetch_result& out) {
   const auto use = [&pr] { return asio::redirect_error(asio::use_awaitable, pr.ec); };
+  const auto is_timeout = [&pr] {
+    return pr.ec == beast::error::timeout || pr.ec == asio::error::operation_aborted;
+  };
   tcp.expires_at(deadline);
-  pr.ec = co_await detail::connect_any(tcp, endpoints, pr.peer);
-  if (pr.ec) co_return;
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    pr.phase = "in TLS handshake with";
-    co_await stream.async_handshake(ssl::stream_base::client, use());
-    if (pr.ec) {
-      pr.handshake_failed = true;
-      co_return;
+  if (!reused) {
+    pr.ec = co_await detail::connect_any(tcp, endpoints, pr.peer);
+    if (pr.ec) co_return;
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      pr.phase = "in TLS handshake with";
+      co_await stream.async_handshake(ssl::stream_base::client, use());
+      if (pr.ec) {
+        pr.handshake_failed = true;
+        co_return;
+      }
     }
   }
   pr.phase = "sending the request to";
   co_await bhttp::async_write(stream, req, use());
-  if (pr.ec) co_return;
+  if (pr.ec) {
+    pr.stale = reused && !is_timeout();
+    co_return;
+  }
 
   pr.phase = "waiting for the response from";
   beast::flat_buffer buffer;
@@ -89,7 +116,10 @@ asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   if (req.method() == bhttp::verb::head) parser.skip(true);
   co_await bhttp::async_read_header(stream, buffer, parser, use());
-  if (pr.ec) co_return;
+  if (pr.ec) {
+    pr.stale = reused && !is_timeout() && !parser.got_some() && buffer.size() == 0;
+    co_return;
+  }
   out.status = static_cast<int>(parser.get().result_int());
   if (auto it = parser.get().find(bhttp::field::location); it != parser.get().end()) {
     out.location = std::string(it->value());
@@ -109,6 +139,8 @@ asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
     if (pr.ec) co_return;
   }
   out.truncated = !parser.is_done();
+  // Leftover bytes would belong to no request of ours: such a connection is not reused.
+  out.reusable = !out.truncated && parser.keep_alive() && req.keep_alive() && buffer.size() == 0;
   pr.done = true;
 }
 
@@ -189,6 +221,7 @@ class http_check final : public vitals::check {
   }
 
   result run(const context& ctx) override {
+    const std::lock_guard lock{mutex_};
     return detail::scrubbed(evaluate(ctx.deadline()), secrets_);
   }
 
@@ -199,7 +232,9 @@ class http_check final : public vitals::check {
     fetch_result got;
     int redirects = 0;
     while (true) {
-      got = fetch(current, started, deadline);
+      // Only hops to the URL's own origin go over the kept connection; others get their own.
+      got = fetch(current, started, deadline,
+                  options_.keep_alive && origin_of(current) == origin_of(url_));
       if (got.error) {
         return detail::to_result(*got.error).detail("url", current.redacted());
       }
@@ -280,7 +315,7 @@ class http_check final : public vitals::check {
                      .release());
   }
 
-  request_type make_request(const url& target) const {
+  request_type make_request(const url& target, bool keep_alive) const {
     request_type req;
     req.version(11);
     if (const auto verb = bhttp::string_to_verb(options_.method); verb != bhttp::verb::unknown) {
@@ -292,36 +327,62 @@ class http_check final : public vitals::check {
     req.set(bhttp::field::host, target.authority());
     req.set(bhttp::field::user_agent, "vitals-health-check");
     req.set(bhttp::field::accept, "*/*");
-    req.set(bhttp::field::connection, "close");
+    req.set(bhttp::field::connection, keep_alive ? "keep-alive" : "close");
     if (!basic_auth_.empty()) req.set(bhttp::field::authorization, basic_auth_);
     for (const auto& [name, value] : options_.headers) req.set(name, value);
     return req;
   }
 
-  fetch_result fetch(const url& target, steady_time started, steady_time deadline) {
-    fetch_result out;
+  // "https://host:443": what a kept connection must match to be reused.
+  static std::string origin_of(const url& u) {
+    const bool https = u.scheme == "https";
+    std::string host = u.host;
+    for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return u.scheme + "://" + detail::host_port(host, u.port_or(https ? 443 : 80));
+  }
+
+  // With `reuse`, the exchange goes over the kept connection when it is open to the same origin,
+  // and the connection stays open afterwards if the server allows it. Without, a connection of
+  // its own is opened and closed.
+  fetch_result fetch(const url& target, steady_time started, steady_time deadline, bool reuse) {
+    const std::string origin = origin_of(target);
+    if (!reuse) {
+      std::unique_ptr<connection> own;
+      return attempt(target, origin, own, false, started, deadline);
+    }
+    if (kept_ && kept_->origin != origin) kept_.reset();
+    if (kept_) {
+      auto got = attempt(target, origin, kept_, true, started, deadline);
+      if (!got.stale) return got;
+      // attempt() has dropped the stale connection: once more on a fresh one.
+    }
+    return attempt(target, origin, kept_, true, started, deadline);
+  }
+
+  struct attempt_result : fetch_result {
+    bool stale = false;
+  };
+
+  // One exchange over `conn` (opened first if empty). With `keep`, asks the server to keep the
+  // connection open and leaves it in `conn` if it can carry the next request; else closes it.
+  attempt_result attempt(const url& target, const std::string& origin,
+                         std::unique_ptr<connection>& conn, bool keep, steady_time started,
+                         steady_time deadline) {
+    attempt_result out;
     const bool https = target.scheme == "https";
     const std::uint16_t port = target.port_or(https ? 443 : 80);
-    auto looked_up = resolver_.resolve(target.host, port, deadline);
-    if (!looked_up) {
-      out.error = *looked_up.error;
-      return out;
-    }
-    const auto endpoints = detail::to_endpoints(looked_up.addresses);
-    const auto req = make_request(target);
-
-    asio::io_context ioc{1};
-    progress pr;
-    bool finished = false;
-    std::exception_ptr failure;
-    const auto on_done = [&](std::exception_ptr e) {
-      finished = true;
-      failure = e;
-    };
-    std::optional<beast::tcp_stream> plain;
-    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-    if (https) {
-      if (!tls_) {
+    const bool reused = conn != nullptr;
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    if (reused) {
+      conn->ioc.restart();
+    } else {
+      auto looked_up = resolver_.resolve(target.host, port, deadline);
+      if (!looked_up) {
+        out.error = *looked_up.error;
+        return out;
+      }
+      endpoints = detail::to_endpoints(looked_up.addresses);
+      if (https && !tls_) {
         try {
           make_tls_context();
         } catch (const std::exception& e) {
@@ -329,37 +390,57 @@ class http_check final : public vitals::check {
           return out;
         }
       }
-      secure.emplace(ioc, *tls_);
-      if (!options_.insecure && !detail::set_peer_name(secure->native_handle(), target.host)) {
-        out.error = net_error{failure_kind::internal,
-                              "cannot set TLS peer name: " + detail::take_openssl_error()};
-        return out;
+      conn = std::make_unique<connection>();
+      conn->origin = origin;
+      if (https) {
+        conn->secure.emplace(conn->ioc, *tls_);
+        SSL* ssl = conn->secure->native_handle();
+        if (!options_.insecure && !detail::set_peer_name(ssl, target.host)) {
+          conn.reset();
+          out.error = net_error{failure_kind::internal,
+                                "cannot set TLS peer name: " + detail::take_openssl_error()};
+          return out;
+        }
+        if (options_.insecure && !target.host.empty() &&
+            !detail::numeric_address(target.host, port)) {
+          SSL_set_tlsext_host_name(ssl, target.host.c_str());
+        }
+      } else {
+        conn->plain.emplace(conn->ioc);
       }
-      if (options_.insecure && !target.host.empty() &&
-          !detail::numeric_address(target.host, port)) {
-        SSL_set_tlsext_host_name(secure->native_handle(), target.host.c_str());
-      }
-      asio::co_spawn(ioc,
-                     exchange(*secure, beast::get_lowest_layer(*secure), endpoints, req,
+    }
+    const auto req = make_request(target, keep);
+
+    progress pr;
+    pr.peer = conn->peer;
+    bool finished = false;
+    std::exception_ptr failure;
+    const auto on_done = [&](std::exception_ptr e) {
+      finished = true;
+      failure = e;
+    };
+    if (conn->secure) {
+      asio::co_spawn(conn->ioc,
+                     exchange(*conn->secure, conn->tcp(), endpoints, reused, req,
                               options_.max_body_bytes, deadline, pr, out),
                      on_done);
     } else {
-      plain.emplace(ioc);
-      asio::co_spawn(
-          ioc, exchange(*plain, *plain, endpoints, req, options_.max_body_bytes, deadline, pr, out),
-          on_done);
+      asio::co_spawn(conn->ioc,
+                     exchange(*conn->plain, *conn->plain, endpoints, reused, req,
+                              options_.max_body_bytes, deadline, pr, out),
+                     on_done);
     }
     // The stream's expiry ends every operation at the deadline; the margin only guards against
     // a handler that never completes.
-    ioc.run_until(deadline + std::chrono::milliseconds{200});
+    conn->ioc.run_until(deadline + std::chrono::milliseconds{200});
     if (!finished) {
-      if (secure) beast::get_lowest_layer(*secure).close();
-      if (plain) plain->close();
-      ioc.restart();
-      ioc.run_for(std::chrono::milliseconds{50});
+      conn->tcp().close();
+      conn->ioc.restart();
+      conn->ioc.run_for(std::chrono::milliseconds{50});
       pr.ec = beast::error::timeout;
     }
     if (failure) {
+      conn.reset();
       try {
         std::rethrow_exception(failure);
       } catch (const std::exception& e) {
@@ -367,8 +448,15 @@ class http_check final : public vitals::check {
       }
       return out;
     }
-    if (pr.done && !pr.ec) return out;
-    out.error = describe(pr, target, https, secure ? secure->native_handle() : nullptr, started);
+    if (finished && pr.done && !pr.ec) {
+      conn->peer = pr.peer;
+      if (!out.reusable || !keep) conn.reset();
+      return out;
+    }
+    out.stale = finished && pr.stale;
+    out.error = describe(pr, target, https, conn->secure ? conn->secure->native_handle() : nullptr,
+                         started);
+    conn.reset();
     return out;
   }
 
@@ -434,6 +522,10 @@ class http_check final : public vitals::check {
   vitals::redactor secrets_{};
   std::optional<ssl::context> tls_{};
   detail::bounded_resolver resolver_{};
+  // Runs never overlap (engine guarantee) but may come from different threads.
+  std::mutex mutex_{};
+  // The connection kept open between runs to the URL's origin (keep_alive), or empty.
+  std::unique_ptr<connection> kept_{};
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "pki.hpp"
@@ -232,6 +235,139 @@ TEST(http_check, plain_http_to_a_tls_port_and_tls_to_a_plain_port) {
   // Request", which is `protocol`: see faults_net).
   EXPECT_EQ(r.kind, failure_kind::tls) << r.output;
   EXPECT_NE(r.output.find("failed: connection closed by peer"), std::string::npos) << r.output;
+}
+
+// Keep-alive: one server per transport, the check's connections counted by the server.
+struct transport {
+  const char* name;
+  bool tls;
+};
+constexpr transport transports[] = {{"plain", false}, {"tls", true}};
+
+std::unique_ptr<test_server> keep_alive_server(const transport& t, test_server::handler h) {
+  auto srv = t.tls ? std::make_unique<test_server>(std::move(h),
+                                                   server_tls{.cert = certs().issue("ka", {})})
+                   : std::make_unique<test_server>(std::move(h));
+  srv->set_keep_alive(true);
+  return srv;
+}
+
+vitals::checks::http_options keep_alive_options(const test_server& srv, const std::string& path) {
+  return {.url = srv.url(path), .ca_file = certs().ca().cert_file};
+}
+
+TEST(http_check_keep_alive, twenty_runs_use_one_connection) {
+  for (const auto& t : transports) {
+    SCOPED_TRACE(t.name);
+    auto srv = keep_alive_server(t, routes());
+    auto c = vitals::checks::http(keep_alive_options(*srv, "/json"));
+    for (int i = 0; i < 20; ++i) {
+      const auto r = run_once(*c, 2s);
+      ASSERT_EQ(r.status, status::pass) << "run " << i << ": " << r.output;
+    }
+    EXPECT_EQ(srv->requests(), 20u);
+    EXPECT_EQ(srv->connections(), 1u);
+  }
+}
+
+TEST(http_check_keep_alive, same_origin_redirects_reuse_the_connection) {
+  test_server srv{routes()};
+  srv.set_keep_alive(true);
+  auto c = vitals::checks::http({.url = srv.url("/moved"), .json_pointer = "/status"});
+  for (int i = 0; i < 3; ++i) {
+    const auto r = run_once(*c, 2s);
+    ASSERT_EQ(r.status, status::pass) << r.output;
+    EXPECT_NE(std::find(r.details.begin(), r.details.end(),
+                        std::pair<std::string, std::string>{"redirects", "1"}),
+              r.details.end());
+  }
+  EXPECT_EQ(srv.requests(), 6u);
+  EXPECT_EQ(srv.connections(), 1u);
+}
+
+TEST(http_check_keep_alive, server_closing_an_idle_connection_is_not_an_outage) {
+  for (const auto& t : transports) {
+    SCOPED_TRACE(t.name);
+    auto srv = keep_alive_server(t, routes());
+    auto c = vitals::checks::http(keep_alive_options(*srv, "/json"));
+    auto r = run_once(*c, 2s);
+    ASSERT_EQ(r.status, status::pass) << r.output;
+    ASSERT_EQ(srv->close_idle(), 1u);
+    r = run_once(*c, 2s);
+    EXPECT_EQ(r.status, status::pass) << r.output;
+    EXPECT_EQ(srv->connections(), 2u);
+    EXPECT_EQ(srv->requests(), 2u);  // the stale connection carried no request to the server
+    r = run_once(*c, 2s);
+    EXPECT_EQ(r.status, status::pass) << r.output;
+    EXPECT_EQ(srv->connections(), 2u);
+  }
+}
+
+TEST(http_check_keep_alive, connection_close_responses_get_a_new_connection_each_run) {
+  for (const auto& t : transports) {
+    SCOPED_TRACE(t.name);
+    auto srv = keep_alive_server(t, [](const request_info&) -> response_spec {
+      return {.headers = {{"Connection", "close"}}, .body = "bye"};
+    });
+    auto c = vitals::checks::http(keep_alive_options(*srv, "/"));
+    for (int i = 0; i < 5; ++i) {
+      const auto r = run_once(*c, 2s);
+      ASSERT_EQ(r.status, status::pass) << r.output;
+    }
+    EXPECT_EQ(srv->connections(), 5u);
+  }
+}
+
+TEST(http_check_keep_alive, disabled_opens_a_connection_per_run) {
+  test_server srv{[](const request_info& req) -> response_spec {
+    const auto it = req.headers.find("connection");
+    return {.body = it == req.headers.end() ? "none" : it->second};
+  }};
+  srv.set_keep_alive(true);
+  auto off =
+      vitals::checks::http({.url = srv.url("/"), .body_contains = "close", .keep_alive = false});
+  for (int i = 0; i < 5; ++i) {
+    const auto r = run_once(*off, 2s);
+    ASSERT_EQ(r.status, status::pass) << r.output;
+  }
+  EXPECT_EQ(srv.connections(), 5u);
+  auto on = vitals::checks::http({.url = srv.url("/"), .body_contains = "keep-alive"});
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(run_once(*on, 2s).status, status::pass);
+  EXPECT_EQ(srv.connections(), 6u);
+}
+
+TEST(http_check_keep_alive, truncated_body_is_not_reused) {
+  test_server srv{routes()};
+  srv.set_keep_alive(true);
+  auto c = vitals::checks::http({.url = srv.url("/big")});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run_once(*c, 2s).status, status::pass);
+  EXPECT_EQ(srv.connections(), 3u);
+}
+
+TEST(http_check_keep_alive, a_timed_out_run_drops_the_connection) {
+  for (const auto& t : transports) {
+    SCOPED_TRACE(t.name);
+    auto slow = std::make_shared<std::atomic<bool>>(false);
+    auto srv = keep_alive_server(t, [slow](const request_info&) -> response_spec {
+      return {.body = "ok", .delay = slow->load() ? 300ms : 0ms};
+    });
+    auto c = vitals::checks::http(keep_alive_options(*srv, "/"));
+    ASSERT_EQ(run_once(*c, 2s).status, status::pass);
+    slow->store(true);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_once(*c, 100ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 250ms);
+    EXPECT_EQ(r.kind, failure_kind::timeout) << r.output;
+    EXPECT_NE(r.output.find("waiting for the response from 127.0.0.1:"), std::string::npos)
+        << r.output;
+    slow->store(false);
+    r = run_once(*c, 2s);
+    EXPECT_EQ(r.status, status::pass) << r.output;
+    EXPECT_EQ(srv->connections(), 2u);
+    r = run_once(*c, 2s);
+    EXPECT_EQ(r.status, status::pass) << r.output;
+    EXPECT_EQ(srv->connections(), 2u);
+  }
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -45,15 +46,38 @@ struct test_server::impl {
   tcp::acceptor acceptor{ioc};
   std::thread thread;
   std::atomic<std::size_t> served{0};
+  std::atomic<std::size_t> accepted{0};
+  std::atomic<bool> keep_alive{false};
+  // Open HTTP connections (server thread only), true while a request is being handled: from the
+  // end of its read until its response is handed to the socket. The others are idle.
+  std::map<tcp::socket*, bool> open;
   std::uint16_t port = 0;
 
+  // Serves requests until the peer or a response closes the connection (one request unless
+  // keep_alive).
   template <class Stream>
   asio::awaitable<void> serve_http(Stream& stream, bool client_cert) {
-    error_code ec;
     boost::beast::flat_buffer buf;
+    tcp::socket* sock = &boost::beast::get_lowest_layer(stream);
+    open[sock] = false;
+    while (co_await serve_one(stream, buf, client_cert)) {
+    }
+    open.erase(sock);
+  }
+
+  void set_busy(tcp::socket* sock, bool busy) {
+    if (auto it = open.find(sock); it != open.end()) it->second = busy;
+  }
+
+  template <class Stream>
+  asio::awaitable<bool> serve_one(Stream& stream, boost::beast::flat_buffer& buf,
+                                  bool client_cert) {
+    error_code ec;
     bhttp::request<bhttp::string_body> req;
+    tcp::socket* sock = &boost::beast::get_lowest_layer(stream);
     co_await bhttp::async_read(stream, buf, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    if (ec) co_return false;
+    set_busy(sock, true);
     request_info info{std::string(req.method_string()), std::string(req.target()), {}, client_cert};
     for (const auto& f : req) {
       std::string name(f.name_string());
@@ -68,10 +92,16 @@ struct test_server::impl {
     }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(spec.status), 11};
     for (const auto& [k, v] : spec.headers) res.set(k, v);
-    res.set(bhttp::field::connection, "close");
+    const bool keep =
+        keep_alive && req.keep_alive() && res.find(bhttp::field::connection) == res.end();
+    if (!keep) res.set(bhttp::field::connection, "close");
     res.body() = spec.body;
     res.prepare_payload();
+    // The client may have the whole response before this coroutine resumes after the write:
+    // from here on the connection counts as idle.
+    set_busy(sock, false);
     co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_return keep && !ec;
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
@@ -102,6 +132,7 @@ struct test_server::impl {
       tcp::socket sock =
           co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
+      ++accepted;
       asio::co_spawn(ioc, session(std::move(sock)), asio::detached);
     }
   }
@@ -151,6 +182,29 @@ void test_server::stop() {
 
 std::uint16_t test_server::port() const noexcept { return impl_->port; }
 std::size_t test_server::requests() const noexcept { return impl_->served.load(); }
+std::size_t test_server::connections() const noexcept { return impl_->accepted.load(); }
+void test_server::set_keep_alive(bool on) noexcept { impl_->keep_alive = on; }
+
+std::size_t test_server::close_idle() {
+  std::promise<std::size_t> closed;
+  asio::post(impl_->ioc, [this, &closed] {
+    std::size_t n = 0;
+    for (auto it = impl_->open.begin(); it != impl_->open.end();) {
+      if (it->second) {
+        ++it;
+        continue;
+      }
+      error_code ec;
+      it->first->close(ec);
+      it = impl_->open.erase(it);
+      ++n;
+    }
+    closed.set_value(n);
+  });
+  auto f = closed.get_future();
+  if (f.wait_for(std::chrono::seconds{5}) != std::future_status::ready) return 0;
+  return f.get();
+}
 std::string test_server::url(const std::string& path) const {
   return std::string(impl_->tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port()) +
          path;

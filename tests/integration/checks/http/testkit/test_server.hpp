@@ -53,6 +53,14 @@ class test_server {
 
   [[nodiscard]] std::uint16_t port() const noexcept;
   [[nodiscard]] std::size_t requests() const noexcept;
+  /// Connections accepted so far.
+  [[nodiscard]] std::size_t connections() const noexcept;
+  /// On: HTTP/1.1 persistent connections (several requests each) instead of one request then
+  /// `Connection: close`. A response whose spec sets a `Connection: close` header still ends it.
+  void set_keep_alive(bool on) noexcept;
+  /// Closes every connection waiting for its next request (its last response written), as a
+  /// server's idle timeout does; returns how many were closed.
+  std::size_t close_idle();
   [[nodiscard]] std::string url(const std::string& path = "/") const;
   /// Stops accepting and closes the listener (the port then refuses).
   void stop();
