@@ -59,6 +59,14 @@ inline bool servers_required() {
   }                                                                                             \
   static_assert(true, "")
 
+/// The value of a result's detail `key`, or "" if it has none.
+inline std::string detail_of(const vitals::result& r, const std::string& key) {
+  for (const auto& [k, v] : r.details) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
 /// One run of a check with a deadline `timeout` from now (no engine involved).
 inline vitals::result run_once(vitals::check& c, std::chrono::milliseconds timeout = 2s) {
   const vitals::context ctx{"t", std::chrono::steady_clock::now() + timeout,

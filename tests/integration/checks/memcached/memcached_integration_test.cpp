@@ -16,14 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 using vitals::failure_kind;
 using vitals::status;
+using vitals::test::detail_of;
 using vitals::test::run_once;
-
-std::string detail_of(const vitals::result& r, const std::string& key) {
-  for (const auto& [k, v] : r.details) {
-    if (k == key) return v;
-  }
-  return {};
-}
 
 // `stats` over a fresh socket: the value of one counter (-1 on failure).
 long long memcached_stat(const std::string& addr, const std::string& name) {

@@ -14,14 +14,8 @@ namespace {
 using namespace std::chrono_literals;
 using vitals::failure_kind;
 using vitals::status;
+using vitals::test::detail_of;
 using vitals::test::run_once;
-
-std::string detail_of(const vitals::result& r, const std::string& key) {
-  for (const auto& [k, v] : r.details) {
-    if (k == key) return v;
-  }
-  return {};
-}
 
 // Test-side admin connection (blocking Connector/C), same credentials as the check.
 class admin {

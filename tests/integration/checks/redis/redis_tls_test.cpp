@@ -20,14 +20,8 @@ using namespace std::chrono_literals;
 using vitals::failure_kind;
 using vitals::status;
 using vitals::checks::redis;
+using vitals::test::detail_of;
 using vitals::test::run_once;
-
-std::string detail_of(const vitals::result& r, const std::string& key) {
-  for (const auto& [k, v] : r.details) {
-    if (k == key) return v;
-  }
-  return {};
-}
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
