@@ -42,6 +42,21 @@ failure_kind kind_from_error(const boost::system::error_code& ec) noexcept {
   return failure_kind::internal;
 }
 
+bool out_of_descriptors(const boost::system::error_code& ec) noexcept {
+  const auto& cat = ec.category();
+  return ec &&
+         (cat == boost::system::system_category() || cat == boost::system::generic_category()) &&
+         out_of_descriptors(ec.value());
+}
+
+net_error socket_failure(const boost::system::error_code& ec, std::string_view phase,
+                         std::string_view peer) {
+  if (out_of_descriptors(ec)) return descriptors_exhausted();
+  const auto kind = kind_from_error(ec);
+  if (kind == failure_kind::refused) return {kind, error_text(ec) + " (" + std::string(peer) + ")"};
+  return {kind, error_text(ec) + " " + std::string(phase) + " " + std::string(peer)};
+}
+
 std::string error_text(const boost::system::error_code& ec) {
   std::string s = ec.message();
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
@@ -77,8 +92,8 @@ asio::awaitable<boost::system::error_code> connect_any(
     ec = {};
     co_await stream.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) co_return ec;
-    // Our deadline: trying the next address would only fail the same way.
-    if (ec == beast::error::timeout) co_return ec;
+    // Our deadline, or no descriptor for a socket: the next address would fail the same way.
+    if (ec == beast::error::timeout || out_of_descriptors(ec)) co_return ec;
     stream.socket().close();
   }
   co_return ec;

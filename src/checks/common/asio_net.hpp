@@ -9,6 +9,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/system/error_code.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/net.hpp"
@@ -19,6 +20,14 @@ namespace vitals::checks::detail {
 /// cancellations (our deadline), dns for resolver errors, tls for SSL errors, protocol for
 /// HTTP parse errors and an early end of stream, internal otherwise.
 [[nodiscard]] failure_kind kind_from_error(const boost::system::error_code& ec) noexcept;
+
+/// True for a system error out_of_descriptors() (EMFILE, ENFILE, ENOMEM, ENOBUFS).
+[[nodiscard]] bool out_of_descriptors(const boost::system::error_code& ec) noexcept;
+
+/// A failed socket operation as a failure: "out of file descriptors (limit N)" when that is the
+/// reason, "connection refused (127.0.0.1:80)" for refusals, else "<error> <phase> <peer>".
+[[nodiscard]] net_error socket_failure(const boost::system::error_code& ec, std::string_view phase,
+                                       std::string_view peer);
 
 /// Short text for an error: lower-cased message ("connection refused", "end of stream").
 [[nodiscard]] std::string error_text(const boost::system::error_code& ec);

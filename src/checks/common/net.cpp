@@ -13,6 +13,9 @@
 #include <cmath>
 #include <cstring>
 
+#include <sys/resource.h>
+
+#include "../../core/duration_format.hpp"  // the engine's formatter: one wording of timeouts
 #include "common/resolver.hpp"
 #include "common/url.hpp"
 
@@ -77,6 +80,49 @@ std::string format_duration(std::chrono::nanoseconds d) {
   std::string out = std::to_string(tenths / 10);
   if (tenths % 10 != 0) out.append(".").append(std::to_string(tenths % 10));
   return out + "s";
+}
+
+bool out_of_descriptors(int err) noexcept {
+  return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
+}
+
+std::size_t descriptor_limit() noexcept {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  return static_cast<std::size_t>(rl.rlim_cur);
+}
+
+net_error descriptors_exhausted() {
+  const std::size_t limit = descriptor_limit();
+  return {failure_kind::internal,
+          "out of file descriptors (limit " +
+              (limit == 0 ? std::string("unknown") : std::to_string(limit)) + ")"};
+}
+
+net_error errno_failure(int err, std::string_view context) {
+  if (out_of_descriptors(err)) return descriptors_exhausted();
+  return {kind_from_errno(err), errno_text(err) + std::string(context)};
+}
+
+std::string timed_out_text(steady_time started, steady_time deadline, std::string_view activity) {
+  using namespace std::chrono;
+  const auto budget = deadline - started;
+  std::string out;
+  if (budget <= milliseconds{0}) {
+    out = "timed out (its deadline had passed when the run started)";
+  } else {
+    // The run began a hair after its deadline was set: round back to the configured timeout.
+    auto ms = round<milliseconds>(budget);
+    if (ms >= milliseconds{100}) ms = round<milliseconds>(budget / 10) * 10;
+    if (ms < milliseconds{1}) ms = milliseconds{1};
+    out = "timed out after " + vitals::detail::format_duration(ms);
+  }
+  if (!activity.empty()) out.append(" ").append(activity);
+  return out;
+}
+
+net_error timed_out(steady_time started, steady_time deadline, std::string_view activity) {
+  return {failure_kind::timeout, timed_out_text(started, deadline, activity)};
 }
 
 std::chrono::milliseconds remaining(steady_time deadline) noexcept {
@@ -198,8 +244,7 @@ std::optional<net_error> send_all(int fd, std::string_view data, steady_time dea
       if (auto e = wait_fd(fd, POLLOUT, deadline)) return e;
       continue;
     }
-    const int err = errno;
-    return net_error{kind_from_errno(err), errno_text(err)};
+    return errno_failure(errno);
   }
   return std::nullopt;
 }
@@ -213,31 +258,35 @@ recv_result recv_some(int fd, char* buf, std::size_t size, steady_time deadline)
       if (auto e = wait_fd(fd, POLLIN, deadline)) return {0, e};
       continue;
     }
-    const int err = errno;
-    return {0, net_error{kind_from_errno(err), errno_text(err)}};
+    return {0, errno_failure(errno)};
   }
 }
 
 connect_result connect_tcp(bounded_resolver& resolver, const std::string& host, std::uint16_t port,
-                           steady_time deadline) {
-  const auto started = std::chrono::steady_clock::now();
+                           steady_time deadline, steady_time started) {
+  if (started == steady_time{}) started = std::chrono::steady_clock::now();
   connect_result out;
   auto looked_up = resolver.resolve(host, port, deadline);
   if (!looked_up) {
-    out.error = *looked_up.error;
+    out.error = looked_up.error->kind == failure_kind::timeout
+                    ? detail::timed_out(started, deadline, "resolving " + host)
+                    : *looked_up.error;
     return out;
   }
   const auto timed_out = [&] {
-    return net_error{failure_kind::timeout,
-                     "timed out after " +
-                         format_duration(std::chrono::steady_clock::now() - started) +
-                         " connecting to " + host_port(host, port)};
+    return detail::timed_out(started, deadline, "connecting to " + host_port(host, port));
   };
   std::optional<net_error> last;
   for (const auto& addr : looked_up.addresses) {
     socket_fd fd{::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
     if (!fd) {
       const int err = errno;
+      // No descriptor: the next address would fail the same way, and the target is not at
+      // fault.
+      if (out_of_descriptors(err)) {
+        out.error = descriptors_exhausted();
+        return out;
+      }
       last = net_error{failure_kind::internal, "socket: " + errno_text(err)};
       continue;
     }
@@ -260,8 +309,7 @@ connect_result connect_tcp(bounded_resolver& resolver, const std::string& host, 
       out.peer = addr;
       return out;
     }
-    last = net_error{kind_from_errno(err),
-                     errno_text(err) + " (" + host_port(addr.text(), port) + ")"};
+    last = errno_failure(err, " (" + host_port(addr.text(), port) + ")");
     if (remaining(deadline).count() == 0) {
       out.error = timed_out();
       return out;

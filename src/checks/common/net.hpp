@@ -50,6 +50,27 @@ struct net_error {
 
 /// Compact human duration: 2s, 250ms, 1.5s, 3m.
 [[nodiscard]] std::string format_duration(std::chrono::nanoseconds d);
+
+/// True for EMFILE, ENFILE, ENOMEM and ENOBUFS: no descriptor (or kernel memory) for a new
+/// socket. Such a failure says nothing about the target: it is the host's, kind `internal`.
+[[nodiscard]] bool out_of_descriptors(int err) noexcept;
+/// The RLIMIT_NOFILE soft limit of this process (0 when unknown or unlimited).
+[[nodiscard]] std::size_t descriptor_limit() noexcept;
+/// {internal, "out of file descriptors (limit 1024)"}.
+[[nodiscard]] net_error descriptors_exhausted();
+/// A socket-level errno as a failure: descriptors_exhausted() for out_of_descriptors(),
+/// else kind_from_errno / errno_text with `context` appended (" (127.0.0.1:80)").
+[[nodiscard]] net_error errno_failure(int err, std::string_view context = {});
+
+/// The one wording of a check's own deadline, the runner's too: "timed out after 2s waiting for
+/// the response from 127.0.0.1:8080". The budget is the run's (deadline - started: the
+/// configured timeout, rounded to 10 ms), never the time it took to notice; `activity` is what
+/// the check last told `context::doing`.
+[[nodiscard]] std::string timed_out_text(steady_time started, steady_time deadline,
+                                         std::string_view activity);
+/// {timeout, timed_out_text(...)}.
+[[nodiscard]] net_error timed_out(steady_time started, steady_time deadline,
+                                  std::string_view activity);
 /// Time left until `deadline` (never negative).
 [[nodiscard]] std::chrono::milliseconds remaining(steady_time deadline) noexcept;
 
@@ -120,9 +141,11 @@ struct connect_result {
 /// Resolves `host` through `resolver` (literals bypass it) and connects to each address in turn
 /// until one accepts or `deadline` passes. The socket is non-blocking and has TCP_NODELAY.
 /// Messages: "connection refused (127.0.0.1:5432)", "timed out after 2s connecting to
-/// db:5432", "could not resolve \"db\": Name or service not known".
+/// db:5432", "could not resolve \"db\": Name or service not known", "out of file descriptors
+/// (limit 1024)". `started` is when the run began (default: now), for the timeout's wording.
 [[nodiscard]] connect_result connect_tcp(bounded_resolver& resolver, const std::string& host,
-                                         std::uint16_t port, steady_time deadline);
+                                         std::uint16_t port, steady_time deadline,
+                                         steady_time started = {});
 
 /// Waits until `fd` is ready for `events` (POLLIN/POLLOUT) or the deadline. Returns nothing when
 /// ready; on timeout, kind `timeout` with message "timed out" (callers add context).

@@ -6,10 +6,28 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace vitals::checks::detail {
+
+namespace {
+
+struct waiter {
+  std::shared_ptr<bounded_resolver::ticket> ticket;
+  std::uint16_t port = 0;
+  bounded_resolver::callback done;
+};
+
+struct job {
+  std::string host;
+  int family = AF_UNSPEC;
+  std::vector<waiter> waiters;
+};
+
+}  // namespace
 
 struct bounded_resolver::state {
   lookup_fn fn;
@@ -17,37 +35,49 @@ struct bounded_resolver::state {
   std::condition_variable changed;
   std::thread worker;
   bool stop = false;
-  bool has_job = false;
   bool busy = false;
-  std::string host;
-  int family = AF_UNSPEC;
-  std::uint64_t job_id = 0;
-  std::uint64_t done_id = 0;
-  lookup_result result;
+  // At most two: the one running and the one queued behind it (same name: requests share it).
+  std::deque<job> queue;
+
+  static void set_queued(job& j, bool q) {
+    for (auto& w : j.waiters) w.ticket->queued_.store(q, std::memory_order_release);
+  }
 
   static void run(const std::shared_ptr<state>& self) {
     std::unique_lock lock(self->mutex);
     while (true) {
-      self->changed.wait(lock, [&] { return self->stop || self->has_job; });
+      self->changed.wait(lock, [&] { return self->stop || !self->queue.empty(); });
       if (self->stop) return;
-      self->has_job = false;
+      job j = std::move(self->queue.front());
+      self->queue.pop_front();
+      std::erase_if(j.waiters, [](const waiter& w) { return w.ticket->abandoned(); });
+      if (j.waiters.empty()) continue;  // nobody waits for it any more: not worth a lookup
+      set_queued(j, false);
       self->busy = true;
-      const std::string host = self->host;
-      const int family = self->family;
-      const std::uint64_t id = self->job_id;
       lock.unlock();
       lookup_result r;
       try {
-        r = self->fn(host, family);
+        r = self->fn(j.host, j.family);
       } catch (const std::exception& e) {
         r.error = net_error{failure_kind::internal, std::string("resolver: ") + e.what()};
       } catch (...) {
         r.error = net_error{failure_kind::internal, "resolver: unknown exception"};
       }
+      if (!r.error && r.addresses.empty()) {
+        r.error = net_error{failure_kind::dns, "no address for \"" + j.host + "\""};
+      }
+      for (auto& w : j.waiters) {
+        if (w.ticket->abandoned()) continue;
+        lookup_result mine = r;
+        for (auto& a : mine.addresses) a.set_port(w.port);
+        try {
+          w.done(std::move(mine));
+        } catch (...) {
+          // A waiter's own failure is its business; the other waiters still get the answer.
+        }
+      }
       lock.lock();
       self->busy = false;
-      self->result = std::move(r);
-      self->done_id = id;
       self->changed.notify_all();
     }
   }
@@ -74,53 +104,80 @@ bounded_resolver::~bounded_resolver() {
 
 bool bounded_resolver::busy() const {
   std::lock_guard lock(state_->mutex);
-  return state_->busy || state_->has_job;
+  return state_->busy || !state_->queue.empty();
+}
+
+std::shared_ptr<bounded_resolver::ticket> bounded_resolver::resolve_async(const std::string& host,
+                                                                          std::uint16_t port,
+                                                                          int family,
+                                                                          callback done) {
+  auto t = std::make_shared<ticket>();
+  lookup_result now;
+  if (auto literal = numeric_address(host, port)) {
+    now.addresses.push_back(*literal);
+  } else if (host.empty()) {
+    now.error = net_error{failure_kind::dns, "empty host name"};
+  } else {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->worker.joinable()) {
+      state_->worker = std::thread([self = state_] { state::run(self); });
+    }
+    waiter w{.ticket = t, .port = port, .done = std::move(done)};
+    // The lookup running now started before this request: its answer may predate it, so join
+    // only a queued one (shared by every request made while it waits).
+    auto& q = state_->queue;
+    if (!q.empty() && q.back().host == host && q.back().family == family) {
+      q.back().waiters.push_back(std::move(w));
+    } else {
+      if (!q.empty()) {
+        // Another name queued behind the running lookup (a resolver serves one name in
+        // practice): the newest request wins; the older ones are told so.
+        for (auto& old : q.back().waiters) {
+          if (old.ticket->abandoned()) continue;
+          lookup_result r;
+          r.error = net_error{failure_kind::internal, "resolver: request superseded"};
+          old.done(std::move(r));
+        }
+        q.pop_back();
+      }
+      q.push_back(job{.host = host, .family = family, .waiters = {}});
+      q.back().waiters.push_back(std::move(w));
+    }
+    state_->changed.notify_all();
+    return t;
+  }
+  t->queued_.store(false, std::memory_order_release);
+  done(std::move(now));
+  return t;
 }
 
 lookup_result bounded_resolver::resolve(const std::string& host, std::uint16_t port,
                                         steady_time deadline, int family) {
-  lookup_result out;
-  if (auto literal = numeric_address(host, port)) {
-    out.addresses.push_back(*literal);
-    return out;
-  }
-  if (host.empty()) {
-    out.error = net_error{failure_kind::dns, "empty host name"};
-    return out;
-  }
-  const auto started = std::chrono::steady_clock::now();
-  const auto timed_out = [&](std::string_view extra) {
-    return net_error{failure_kind::timeout,
-                     "timed out after " +
-                         format_duration(std::chrono::steady_clock::now() - started) +
-                         " resolving \"" + host + "\"" + std::string(extra)};
+  struct shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<lookup_result> value;
   };
-
-  std::unique_lock lock(state_->mutex);
-  if (!state_->worker.joinable()) {
-    state_->worker = std::thread([self = state_] { state::run(self); });
-  }
-  if (!state_->changed.wait_until(lock, deadline,
-                                  [&] { return !state_->busy && !state_->has_job; })) {
-    out.error = timed_out(" (an earlier lookup is still running)");
+  auto s = std::make_shared<shared>();
+  const auto started = std::chrono::steady_clock::now();
+  auto t = resolve_async(host, port, family, [s](lookup_result r) {
+    std::lock_guard lk(s->mu);
+    s->value = std::move(r);
+    s->cv.notify_all();
+  });
+  std::unique_lock lk(s->mu);
+  if (!s->cv.wait_until(lk, deadline, [&] { return s->value.has_value(); })) {
+    const bool behind = t->queued();
+    t->abandon();
+    lookup_result out;
+    out.error = net_error{
+        failure_kind::timeout,
+        "timed out after " + format_duration(std::chrono::steady_clock::now() - started) +
+            " resolving \"" + host + "\"" +
+            (behind ? std::string(" (an earlier lookup is still running)") : std::string{})};
     return out;
   }
-  const std::uint64_t id = ++state_->job_id;
-  state_->host = host;
-  state_->family = family;
-  state_->has_job = true;
-  state_->changed.notify_all();
-  if (!state_->changed.wait_until(lock, deadline, [&] { return state_->done_id == id; })) {
-    out.error = timed_out("");
-    return out;
-  }
-  out = std::move(state_->result);
-  state_->result = {};
-  for (auto& a : out.addresses) a.set_port(port);
-  if (!out.error && out.addresses.empty()) {
-    out.error = net_error{failure_kind::dns, "no address for \"" + host + "\""};
-  }
-  return out;
+  return std::move(*s->value);
 }
 
 lookup_result bounded_resolver::system_lookup(const std::string& host, int family) {
@@ -132,6 +189,11 @@ lookup_result bounded_resolver::system_lookup(const std::string& host, int famil
   const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
   if (rc != 0) {
     const int err = errno;
+    // getaddrinfo needs a socket to ask a DNS server: out of descriptors is ours, not DNS's.
+    if (rc == EAI_MEMORY || (rc == EAI_SYSTEM && out_of_descriptors(err))) {
+      out.error = descriptors_exhausted();
+      return out;
+    }
     std::string why = rc == EAI_SYSTEM ? errno_text(err) : ::gai_strerror(rc);
     out.error = net_error{kind_from_gai(rc), "could not resolve \"" + host + "\": " + why};
     return out;

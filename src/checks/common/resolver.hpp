@@ -8,6 +8,7 @@
 //     auto res = r.resolve("db.internal", 5432, ctx.deadline());
 //     if (!res) return to_result(*res.error);
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,32 @@ class bounded_resolver {
 
   /// True while a lookup (possibly abandoned) is running on the worker.
   [[nodiscard]] bool busy() const;
+
+  /// A caller's interest in a lookup started by resolve_async(). Dropping it (or abandon())
+  /// tells the worker nobody waits any more: a queued lookup nobody waits for is not started.
+  class ticket {
+   public:
+    void abandon() noexcept { gone_.store(true, std::memory_order_release); }
+    [[nodiscard]] bool abandoned() const noexcept { return gone_.load(std::memory_order_acquire); }
+    /// True while the lookup waited for is queued behind an earlier one still running.
+    [[nodiscard]] bool queued() const noexcept { return queued_.load(std::memory_order_acquire); }
+
+   private:
+    friend class bounded_resolver;
+    std::atomic<bool> gone_{false};
+    std::atomic<bool> queued_{true};
+  };
+  using callback = std::function<void(lookup_result)>;
+
+  /// Non-blocking resolve: `done` is called once with the answer (port set), from the worker
+  /// thread -- or at once, on this thread, for a literal or an empty name. The same rules as
+  /// resolve(): one lookup at a time; a request for the name being looked up by a lookup that
+  /// started earlier waits for it to end and starts a fresh one (its answer is not reused);
+  /// requests for one name while queued share one lookup. `done` is not called for a request
+  /// abandoned before its lookup ends. Never throws for a lookup's failure; may throw
+  /// std::system_error if the worker thread cannot be created.
+  std::shared_ptr<ticket> resolve_async(const std::string& host, std::uint16_t port, int family,
+                                        callback done);
 
   /// getaddrinfo(host, SOCK_STREAM), classified: not found → dns, EAI_AGAIN → dns.
   static lookup_result system_lookup(const std::string& host, int family);

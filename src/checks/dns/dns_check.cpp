@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/io_loop.hpp"
 #include "common/net.hpp"
 
 namespace vitals::checks {
@@ -35,7 +36,7 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-class dns_check final : public vitals::check {
+class dns_check final : public vitals::async_check, public std::enable_shared_from_this<dns_check> {
  public:
   dns_check(dns_options o, detail::bounded_resolver::lookup_fn lookup)
       : options_(std::move(o)), resolver_(std::move(lookup)) {
@@ -59,12 +60,30 @@ class dns_check final : public vitals::check {
             .secrets = {}};
   }
 
-  result run(const context& ctx) override {
+  void start(std::shared_ptr<const context> ctx, completion done) override {
     const auto started = std::chrono::steady_clock::now();
-    auto answer = resolver_.resolve(options_.name, 0, ctx.deadline(), to_family(options_.family));
-    const auto elapsed = std::chrono::steady_clock::now() - started;
-    if (!answer) return detail::to_result(*answer.error);
+    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
+                          std::move(done));
+  }
 
+ private:
+  // On the shared loop, without blocking it: the lookup itself runs on the resolver's worker.
+  static boost::asio::awaitable<result> run_on_loop(std::shared_ptr<dns_check> self,
+                                                    std::shared_ptr<const context> ctx,
+                                                    detail::steady_time started) {
+    const auto deadline = ctx->deadline();
+    const std::string& name = self->options_.name;
+    ctx->doing("resolving " + name);
+    auto answer = co_await detail::resolve_on_loop(self->resolver_, name, 0, deadline,
+                                                   to_family(self->options_.family));
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    if (!answer)
+      co_return detail::to_result(detail::timed_out(started, deadline, "resolving " + name));
+    if (!*answer) co_return detail::to_result(*answer->error);
+    co_return self->judge(*answer, elapsed);
+  }
+
+  result judge(const detail::lookup_result& answer, std::chrono::nanoseconds elapsed) const {
     std::vector<std::string> got;
     for (const auto& a : answer.addresses) {
       auto text = a.text();
@@ -90,7 +109,6 @@ class dns_check final : public vitals::check {
     return r;
   }
 
- private:
   dns_options options_;
   std::vector<std::string> expected_{};
   detail::bounded_resolver resolver_;

@@ -26,6 +26,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "common/asio_net.hpp"
+#include "common/io_loop.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/tls_util.hpp"
@@ -57,10 +58,10 @@ struct fetch_result {
   bool reusable = false;
 };
 
-// One client connection and the io_context it lives on: members are destroyed in reverse order,
-// so the streams (and any coroutine frame still holding them) go before the context.
+// One client connection, on the shared loop (only ever touched there). It is stored where a
+// later run can find it (the kept connection) only once fully built: a stream that failed to
+// construct (out of descriptors) must never be taken for an open one.
 struct connection {
-  asio::io_context ioc{1};
   std::optional<beast::tcp_stream> plain{};
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure{};
   asio::ip::tcp::endpoint peer{};
@@ -81,7 +82,8 @@ struct progress {
 };
 
 template <class Stream>
-asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
+asio::awaitable<void> exchange(const context& ctx, const std::string& authority, Stream& stream,
+                               beast::tcp_stream& tcp,
                                const std::vector<asio::ip::tcp::endpoint>& endpoints, bool reused,
                                const request_type& req, std::size_t cap, steady_time deadline,
                                progress& pr, fetch_result& out) {
@@ -89,12 +91,18 @@ asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
   const auto is_timeout = [&pr] {
     return pr.ec == beast::error::timeout || pr.ec == asio::error::operation_aborted;
   };
+  const auto phase = [&](const char* what) {
+    pr.phase = what;
+    ctx.doing(std::string(what) + " " +
+              (pr.peer.port() != 0 ? detail::endpoint_text(pr.peer) : authority));
+  };
   tcp.expires_at(deadline);
   if (!reused) {
+    phase("connecting to");
     pr.ec = co_await detail::connect_any(tcp, endpoints, pr.peer);
     if (pr.ec) co_return;
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-      pr.phase = "in TLS handshake with";
+      phase("in TLS handshake with");
       co_await stream.async_handshake(ssl::stream_base::client, use());
       if (pr.ec) {
         pr.handshake_failed = true;
@@ -102,14 +110,14 @@ asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
       }
     }
   }
-  pr.phase = "sending the request to";
+  phase("sending the request to");
   co_await bhttp::async_write(stream, req, use());
   if (pr.ec) {
     pr.stale = reused && !is_timeout();
     co_return;
   }
 
-  pr.phase = "waiting for the response from";
+  phase("waiting for the response from");
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::buffer_body> parser;
   parser.header_limit(16 * 1024);
@@ -125,7 +133,7 @@ asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
     out.location = std::string(it->value());
   }
 
-  pr.phase = "reading the body from";
+  phase("reading the body from");
   std::array<char, 8192> chunk{};
   while (!parser.is_done() && out.body.size() < cap) {
     const std::size_t want = std::min(chunk.size(), cap - out.body.size());
@@ -144,7 +152,8 @@ asio::awaitable<void> exchange(Stream& stream, beast::tcp_stream& tcp,
   pr.done = true;
 }
 
-class http_check final : public vitals::check {
+class http_check final : public vitals::async_check,
+                         public std::enable_shared_from_this<http_check> {
  public:
   explicit http_check(http_options o) : options_(std::move(o)) {
     url_ = detail::parse_url(options_.url);
@@ -220,23 +229,45 @@ class http_check final : public vitals::check {
             .secrets = secrets_.secrets()};
   }
 
-  result run(const context& ctx) override {
-    const std::lock_guard lock{mutex_};
-    return detail::scrubbed(evaluate(ctx.deadline()), secrets_);
+  void start(std::shared_ptr<const context> ctx, completion done) override {
+    const auto started = std::chrono::steady_clock::now();
+    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
+                          std::move(done));
   }
 
  private:
-  result evaluate(steady_time deadline) {
-    const auto started = std::chrono::steady_clock::now();
+  // One run, on the shared loop; `self` keeps the check (and its kept connection) alive until
+  // the run ends. Runs never overlap (engine guarantee); a direct caller that tries is told.
+  static asio::awaitable<result> run_on_loop(std::shared_ptr<http_check> self,
+                                             std::shared_ptr<const context> ctx,
+                                             steady_time started) {
+    if (self->busy_) {
+      co_return vitals::fail("previous run still in progress", failure_kind::internal);
+    }
+    self->busy_ = true;
+    result r;
+    try {
+      r = co_await self->evaluate(*ctx, started);
+    } catch (...) {
+      self->busy_ = false;
+      self->kept_.reset();
+      throw;
+    }
+    self->busy_ = false;
+    co_return detail::scrubbed(std::move(r), self->secrets_);
+  }
+
+  asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
+    const auto deadline = ctx.deadline();
     url current = url_;
     fetch_result got;
     int redirects = 0;
     while (true) {
       // Only hops to the URL's own origin go over the kept connection; others get their own.
-      got = fetch(current, started, deadline,
-                  options_.keep_alive && origin_of(current) == origin_of(url_));
+      got = co_await fetch(ctx, current, started, deadline,
+                           options_.keep_alive && origin_of(current) == origin_of(url_));
       if (got.error) {
-        return detail::to_result(*got.error).detail("url", current.redacted());
+        co_return detail::to_result(*got.error).detail("url", current.redacted());
       }
       const bool is_redirect = got.status >= 300 && got.status < 400 && got.status != 304;
       if (!is_redirect || options_.max_redirects == 0 || got.location.empty()) break;
@@ -244,22 +275,24 @@ class http_check final : public vitals::check {
       try {
         next = detail::resolve_location(current, got.location);
       } catch (const std::invalid_argument&) {
-        return vitals::fail("invalid redirect Location \"" + detail::mask_userinfo(got.location) +
-                                "\" from " + current.redacted(),
-                            failure_kind::protocol);
+        co_return vitals::fail("invalid redirect Location \"" +
+                                   detail::mask_userinfo(got.location) + "\" from " +
+                                   current.redacted(),
+                               failure_kind::protocol);
       }
       if (!detail::same_host(next, url_)) {
-        return vitals::fail("redirect to another host refused: " + current.redacted() + " -> " +
-                            next.redacted())
+        co_return vitals::fail("redirect to another host refused: " + current.redacted() + " -> " +
+                               next.redacted())
             .detail("status", std::to_string(got.status));
       }
       if (next.scheme != "http" && next.scheme != "https") {
-        return vitals::fail("redirect to unsupported scheme: " + next.redacted(),
-                            failure_kind::protocol);
+        co_return vitals::fail("redirect to unsupported scheme: " + next.redacted(),
+                               failure_kind::protocol);
       }
       if (redirects == options_.max_redirects) {
-        return vitals::fail("too many redirects (more than " +
-                            std::to_string(options_.max_redirects) + ") at " + current.redacted());
+        co_return vitals::fail("too many redirects (more than " +
+                               std::to_string(options_.max_redirects) + ") at " +
+                               current.redacted());
       }
       ++redirects;
       current = std::move(next);
@@ -279,7 +312,7 @@ class http_check final : public vitals::check {
     if (redirects > 0) r.detail("redirects", std::to_string(redirects));
     if (got.truncated)
       r.detail("body", "truncated at " + std::to_string(got.body.size()) + " bytes");
-    return r;
+    co_return r;
   }
 
   result judge(const fetch_result& got) const {
@@ -344,19 +377,20 @@ class http_check final : public vitals::check {
   // With `reuse`, the exchange goes over the kept connection when it is open to the same origin,
   // and the connection stays open afterwards if the server allows it. Without, a connection of
   // its own is opened and closed.
-  fetch_result fetch(const url& target, steady_time started, steady_time deadline, bool reuse) {
+  asio::awaitable<fetch_result> fetch(const context& ctx, const url& target, steady_time started,
+                                      steady_time deadline, bool reuse) {
     const std::string origin = origin_of(target);
     if (!reuse) {
       std::unique_ptr<connection> own;
-      return attempt(target, origin, own, false, started, deadline);
+      co_return co_await attempt(ctx, target, origin, own, false, started, deadline);
     }
     if (kept_ && kept_->origin != origin) kept_.reset();
     if (kept_) {
-      auto got = attempt(target, origin, kept_, true, started, deadline);
-      if (!got.stale) return got;
+      auto got = co_await attempt(ctx, target, origin, kept_, true, started, deadline);
+      if (!got.stale) co_return got;
       // attempt() has dropped the stale connection: once more on a fresh one.
     }
-    return attempt(target, origin, kept_, true, started, deadline);
+    co_return co_await attempt(ctx, target, origin, kept_, true, started, deadline);
   }
 
   struct attempt_result : fetch_result {
@@ -365,112 +399,88 @@ class http_check final : public vitals::check {
 
   // One exchange over `conn` (opened first if empty). With `keep`, asks the server to keep the
   // connection open and leaves it in `conn` if it can carry the next request; else closes it.
-  attempt_result attempt(const url& target, const std::string& origin,
-                         std::unique_ptr<connection>& conn, bool keep, steady_time started,
-                         steady_time deadline) {
+  asio::awaitable<attempt_result> attempt(const context& ctx, const url& target,
+                                          const std::string& origin,
+                                          std::unique_ptr<connection>& conn, bool keep,
+                                          steady_time started, steady_time deadline) {
     attempt_result out;
     const bool https = target.scheme == "https";
     const std::uint16_t port = target.port_or(https ? 443 : 80);
     const bool reused = conn != nullptr;
     std::vector<asio::ip::tcp::endpoint> endpoints;
-    if (reused) {
-      conn->ioc.restart();
-    } else {
-      auto looked_up = resolver_.resolve(target.host, port, deadline);
+    if (!reused) {
+      if (!detail::numeric_address(target.host, port)) ctx.doing("resolving " + target.host);
+      auto looked_up = co_await detail::resolve_on_loop(resolver_, target.host, port, deadline);
       if (!looked_up) {
-        out.error = *looked_up.error;
-        return out;
+        out.error = detail::timed_out(started, deadline, "resolving " + target.host);
+        co_return out;
       }
-      endpoints = detail::to_endpoints(looked_up.addresses);
+      if (!*looked_up) {
+        out.error = *looked_up->error;
+        co_return out;
+      }
+      endpoints = detail::to_endpoints(looked_up->addresses);
       if (https && !tls_) {
         try {
           make_tls_context();
         } catch (const std::exception& e) {
           out.error = net_error{failure_kind::internal, e.what()};
-          return out;
+          co_return out;
         }
       }
-      conn = std::make_unique<connection>();
-      conn->origin = origin;
+      // Built aside and stored only once complete (see `connection`).
+      auto fresh = std::make_unique<connection>();
+      fresh->origin = origin;
       if (https) {
-        conn->secure.emplace(conn->ioc, *tls_);
-        SSL* ssl = conn->secure->native_handle();
+        fresh->secure.emplace(detail::io_loop(), *tls_);
+        SSL* ssl = fresh->secure->native_handle();
         if (!options_.insecure && !detail::set_peer_name(ssl, target.host)) {
-          conn.reset();
           out.error = net_error{failure_kind::internal,
                                 "cannot set TLS peer name: " + detail::take_openssl_error()};
-          return out;
+          co_return out;
         }
         if (options_.insecure && !target.host.empty() &&
             !detail::numeric_address(target.host, port)) {
           SSL_set_tlsext_host_name(ssl, target.host.c_str());
         }
       } else {
-        conn->plain.emplace(conn->ioc);
+        fresh->plain.emplace(detail::io_loop());
       }
+      conn = std::move(fresh);
     }
     const auto req = make_request(target, keep);
 
     progress pr;
     pr.peer = conn->peer;
-    bool finished = false;
-    std::exception_ptr failure;
-    const auto on_done = [&](std::exception_ptr e) {
-      finished = true;
-      failure = e;
-    };
+    const std::string authority = detail::host_port(target.host, port);
     if (conn->secure) {
-      asio::co_spawn(conn->ioc,
-                     exchange(*conn->secure, conn->tcp(), endpoints, reused, req,
-                              options_.max_body_bytes, deadline, pr, out),
-                     on_done);
+      co_await exchange(ctx, authority, *conn->secure, conn->tcp(), endpoints, reused, req,
+                        options_.max_body_bytes, deadline, pr, out);
     } else {
-      asio::co_spawn(conn->ioc,
-                     exchange(*conn->plain, *conn->plain, endpoints, reused, req,
-                              options_.max_body_bytes, deadline, pr, out),
-                     on_done);
+      co_await exchange(ctx, authority, *conn->plain, *conn->plain, endpoints, reused, req,
+                        options_.max_body_bytes, deadline, pr, out);
     }
-    // The stream's expiry ends every operation at the deadline; the margin only guards against
-    // a handler that never completes.
-    conn->ioc.run_until(deadline + std::chrono::milliseconds{200});
-    if (!finished) {
-      conn->tcp().close();
-      conn->ioc.restart();
-      conn->ioc.run_for(std::chrono::milliseconds{50});
-      pr.ec = beast::error::timeout;
-    }
-    if (failure) {
-      conn.reset();
-      try {
-        std::rethrow_exception(failure);
-      } catch (const std::exception& e) {
-        out.error = net_error{failure_kind::internal, std::string("http exchange: ") + e.what()};
-      }
-      return out;
-    }
-    if (finished && pr.done && !pr.ec) {
+    if (pr.done && !pr.ec) {
       conn->peer = pr.peer;
       if (!out.reusable || !keep) conn.reset();
-      return out;
+      co_return out;
     }
-    out.stale = finished && pr.stale;
+    out.stale = pr.stale;
     out.error = describe(pr, target, https, conn->secure ? conn->secure->native_handle() : nullptr,
-                         started);
+                         started, deadline);
     conn.reset();
-    return out;
+    co_return out;
   }
 
   net_error describe(const progress& pr, const url& target, bool https, SSL* ssl,
-                     steady_time started) const {
+                     steady_time started, steady_time deadline) const {
     const std::string peer =
         pr.peer.port() != 0 ? detail::endpoint_text(pr.peer) : target.authority();
     const auto& ec = pr.ec;
     if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
-      return {failure_kind::timeout,
-              "timed out after " +
-                  detail::format_duration(std::chrono::steady_clock::now() - started) + " " +
-                  pr.phase + " " + peer};
+      return detail::timed_out(started, deadline, std::string(pr.phase) + " " + peer);
     }
+    if (detail::out_of_descriptors(ec)) return detail::descriptors_exhausted();
     if (https && pr.handshake_failed) {
       const long verify = ssl != nullptr ? SSL_get_verify_result(ssl) : X509_V_OK;
       if (!options_.insecure && verify != X509_V_OK) {
@@ -522,8 +532,8 @@ class http_check final : public vitals::check {
   vitals::redactor secrets_{};
   std::optional<ssl::context> tls_{};
   detail::bounded_resolver resolver_{};
-  // Runs never overlap (engine guarantee) but may come from different threads.
-  std::mutex mutex_{};
+  // Loop thread only, like everything a run touches.
+  bool busy_ = false;
   // The connection kept open between runs to the URL's origin (keep_alive), or empty.
   std::unique_ptr<connection> kept_{};
 };

@@ -2,6 +2,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -11,11 +12,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "common/asio_net.hpp"
+#include "common/io_loop.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/url.hpp"
@@ -56,7 +59,7 @@ struct progress {
   bool done = false;
 };
 
-class tcp_check final : public vitals::check {
+class tcp_check final : public vitals::async_check, public std::enable_shared_from_this<tcp_check> {
  public:
   explicit tcp_check(tcp_options o) : options_(std::move(o)) {
     if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
@@ -79,57 +82,69 @@ class tcp_check final : public vitals::check {
                                                  : std::vector<std::string>{}};
   }
 
-  result run(const context& ctx) override {
-    const auto deadline = ctx.deadline();
+  void start(std::shared_ptr<const context> ctx, completion done) override {
     const auto started = std::chrono::steady_clock::now();
-    auto looked_up = resolver_.resolve(options_.host, options_.port, deadline);
-    if (!looked_up) return detail::to_result(*looked_up.error);
-    const auto endpoints = detail::to_endpoints(looked_up.addresses);
+    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
+                          std::move(done));
+  }
 
-    asio::io_context ioc{1};
-    beast::tcp_stream stream{ioc};
-    progress pr;
-    bool finished = false;
-    asio::co_spawn(ioc, exchange(stream, endpoints, deadline, pr),
-                   [&](const std::exception_ptr&) { finished = true; });
-    ioc.run_until(deadline + std::chrono::milliseconds{200});
-    if (!finished) {
-      stream.close();
-      ioc.restart();
-      ioc.run_for(std::chrono::milliseconds{50});
-      pr.ec = beast::error::timeout;
+ private:
+  // One run, on the shared loop. `self` keeps the check alive until the run ends (a reload may
+  // drop it meanwhile).
+  static asio::awaitable<result> run_on_loop(std::shared_ptr<tcp_check> self,
+                                             std::shared_ptr<const context> ctx,
+                                             steady_time started) {
+    if (self->busy_)
+      co_return vitals::fail("previous run still in progress", failure_kind::internal);
+    self->busy_ = true;
+    auto r = co_await self->evaluate(*ctx, started);
+    self->busy_ = false;
+    co_return r;
+  }
+
+  asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
+    const auto deadline = ctx.deadline();
+    const std::string target = detail::host_port(options_.host, options_.port);
+    if (!detail::numeric_address(options_.host, options_.port)) {
+      ctx.doing("resolving " + options_.host);
     }
+    auto looked_up =
+        co_await detail::resolve_on_loop(resolver_, options_.host, options_.port, deadline);
+    if (!looked_up)
+      co_return detail::to_result(
+          detail::timed_out(started, deadline, "resolving " + options_.host));
+    if (!*looked_up) co_return detail::to_result(*looked_up->error);
+    const auto endpoints = detail::to_endpoints(looked_up->addresses);
+
+    beast::tcp_stream stream{detail::io_loop()};
+    progress pr;
+    co_await exchange(ctx, stream, endpoints, deadline, pr);
+    stream.close();
     const auto elapsed = std::chrono::steady_clock::now() - started;
-    const std::string peer = pr.peer.port() != 0 ? detail::endpoint_text(pr.peer)
-                                                 : detail::host_port(options_.host, options_.port);
+    const std::string peer = pr.peer.port() != 0 ? detail::endpoint_text(pr.peer) : target;
     if (pr.ec == beast::error::timeout || pr.ec == asio::error::operation_aborted) {
       std::string msg =
-          "timed out after " + detail::format_duration(elapsed) + " " + pr.phase + " " + peer;
+          detail::timed_out_text(started, deadline, std::string(pr.phase) + " " + peer);
       if (!pr.received.empty()) msg += " (got \"" + printable(hide_sent(pr.received)) + "\")";
-      return vitals::fail(msg, failure_kind::timeout);
+      co_return vitals::fail(msg, failure_kind::timeout);
     }
     if (pr.ec && !(pr.ec == asio::error::eof && !options_.expect.empty())) {
-      const auto kind = detail::kind_from_error(pr.ec);
-      if (kind == failure_kind::refused) {
-        return vitals::fail(detail::error_text(pr.ec) + " (" + peer + ")", kind);
-      }
-      return vitals::fail(detail::error_text(pr.ec) + " " + pr.phase + " " + peer, kind);
+      co_return detail::to_result(detail::socket_failure(pr.ec, pr.phase, peer));
     }
     if (!options_.expect.empty() && !pr.found) {
       const std::string how = pr.ec == asio::error::eof
                                   ? "before the connection closed"
                                   : "in the first " + std::to_string(pr.received.size()) + " bytes";
-      return vitals::fail("expected \"" + printable(options_.expect) + "\" not found " + how +
-                              " from " + peer + " (got \"" + printable(hide_sent(pr.received)) +
-                              "\")",
-                          failure_kind::protocol);
+      co_return vitals::fail("expected \"" + printable(options_.expect) + "\" not found " + how +
+                                 " from " + peer + " (got \"" + printable(hide_sent(pr.received)) +
+                                 "\")",
+                             failure_kind::protocol);
     }
     const double ms =
         std::round(std::chrono::duration<double, std::milli>(elapsed).count() * 100.0) / 100.0;
-    return vitals::pass().observe(ms, "ms").detail("peer", peer);
+    co_return vitals::pass().observe(ms, "ms").detail("peer", peer);
   }
 
- private:
   // The payload may carry a credential (`send: "AUTH <password>\r\n"`) and a peer may quote
   // what it was sent (an error echoing the command, an echo service): the payload, its lines and
   // its words are never shown in what we quote back from the peer. Longest first, so a line is
@@ -185,20 +200,25 @@ class tcp_check final : public vitals::check {
     return text;
   }
 
-  asio::awaitable<void> exchange(beast::tcp_stream& stream,
+  asio::awaitable<void> exchange(const context& ctx, beast::tcp_stream& stream,
                                  const std::vector<asio::ip::tcp::endpoint>& endpoints,
                                  steady_time deadline, progress& pr) {
     const auto use = [&pr] { return asio::redirect_error(asio::use_awaitable, pr.ec); };
+    const auto phase = [&](const char* what) {
+      pr.phase = what;
+      ctx.doing(std::string(what) + " " + detail::endpoint_text(pr.peer));
+    };
     stream.expires_at(deadline);
+    ctx.doing("connecting to " + detail::host_port(options_.host, options_.port));
     pr.ec = co_await detail::connect_any(stream, endpoints, pr.peer);
     if (pr.ec) co_return;
     if (!options_.send.empty()) {
-      pr.phase = "sending to";
+      phase("sending to");
       co_await asio::async_write(stream, asio::buffer(options_.send), use());
       if (pr.ec) co_return;
     }
     if (!options_.expect.empty()) {
-      pr.phase = "waiting for the expected reply from";
+      phase("waiting for the expected reply from");
       std::array<char, 1024> buf{};
       while (pr.received.size() < options_.max_read_bytes) {
         const std::size_t want = std::min(buf.size(), options_.max_read_bytes - pr.received.size());
@@ -219,6 +239,7 @@ class tcp_check final : public vitals::check {
   tcp_options options_;
   std::vector<std::string> sent_pieces_{};
   detail::bounded_resolver resolver_{};
+  bool busy_ = false;  // loop thread only
 };
 
 }  // namespace

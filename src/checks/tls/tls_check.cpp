@@ -15,6 +15,15 @@
 #include <string>
 #include <utility>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "common/asio_net.hpp"
+#include "common/io_loop.hpp"
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/tls_util.hpp"
@@ -24,6 +33,9 @@
 namespace vitals::checks {
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
 using detail::net_error;
 using detail::steady_time;
 
@@ -65,7 +77,7 @@ std::string days_text(long long seconds) {
   return "expires in " + std::to_string(days) + (days == 1 ? " day" : " days");
 }
 
-class tls_check final : public vitals::check {
+class tls_check final : public vitals::async_check, public std::enable_shared_from_this<tls_check> {
  public:
   explicit tls_check(tls_options o) : options_(std::move(o)) {
     if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
@@ -81,8 +93,9 @@ class tls_check final : public vitals::check {
     }
     // The handshake always completes; the chain verdict is read afterwards so the output can
     // say why a certificate was rejected and still report its expiry.
-    ctx_ = detail::make_client_context(
-        {.ca_file = options_.ca_file, .fail_handshake_on_bad_cert = false});
+    tls_.emplace(detail::make_client_context(
+                     {.ca_file = options_.ca_file, .fail_handshake_on_bad_cert = false})
+                     .release());
     peer_name_ = options_.sni.empty() ? options_.host : options_.sni;
   }
 
@@ -94,68 +107,94 @@ class tls_check final : public vitals::check {
             .secrets = {}};
   }
 
-  result run(const context& ctx) override {
-    const auto deadline = ctx.deadline();
+  void start(std::shared_ptr<const context> ctx, completion done) override {
     const auto started = std::chrono::steady_clock::now();
-    auto conn = detail::connect_tcp(resolver_, options_.host, options_.port, deadline);
-    if (!conn) return detail::to_result(conn.error);
-    const std::string peer = detail::host_port(conn.peer.text(), options_.port);
-
-    // OpenSSL writes to the fd without MSG_NOSIGNAL: a peer that hangs up mid-handshake would
-    // otherwise kill the process with SIGPIPE.
-    const detail::sigpipe_guard no_sigpipe;
-    ERR_clear_error();
-    std::unique_ptr<SSL, ssl_deleter> ssl{SSL_new(ctx_.get())};
-    if (!ssl || SSL_set_fd(ssl.get(), conn.fd.get()) != 1 ||
-        !detail::set_peer_name(ssl.get(), peer_name_)) {
-      return vitals::fail("cannot set up TLS: " + detail::take_openssl_error(),
-                          failure_kind::internal);
-    }
-    if (auto e = handshake(ssl.get(), peer, started, deadline)) return detail::to_result(*e);
-    result r = judge(ssl.get(), peer);
-    // Best effort close_notify; never wait for the peer's.
-    SSL_shutdown(ssl.get());
-    ERR_clear_error();
-    return r;
+    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
+                          std::move(done));
   }
 
  private:
-  std::optional<net_error> handshake(SSL* ssl, const std::string& peer, steady_time started,
-                                     steady_time deadline) const {
-    while (true) {
-      ERR_clear_error();
-      const int rc = SSL_connect(ssl);
-      if (rc == 1) return std::nullopt;
-      const int err = SSL_get_error(ssl, rc);
-      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (detail::remaining(deadline).count() == 0 ||
-            detail::wait_fd(SSL_get_fd(ssl), err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-                            deadline)) {
-          return net_error{failure_kind::timeout,
-                           "timed out after " +
-                               detail::format_duration(std::chrono::steady_clock::now() - started) +
-                               " in TLS handshake with " + peer};
-        }
-        continue;
-      }
-      const unsigned long queued = ERR_peek_error();
-      if (err == SSL_ERROR_SYSCALL && queued == 0) {
-        const int sys = errno;
-        if (sys != 0 && detail::kind_from_errno(sys) == failure_kind::refused) {
-          return net_error{failure_kind::refused,
-                           detail::errno_text(sys) + " during TLS handshake (" + peer + ")"};
-        }
-        return net_error{failure_kind::tls,
-                         "TLS handshake with " + peer + " failed: connection closed by peer"};
-      }
-      if (detail::is_not_tls_peer_error(queued)) {
-        return net_error{failure_kind::protocol, "TLS handshake with " + peer +
-                                                     " failed: peer does not speak TLS (" +
-                                                     detail::take_openssl_error() + ")"};
-      }
-      return net_error{failure_kind::tls, "TLS handshake with " + peer + " failed: " +
-                                              detail::take_openssl_error("protocol error")};
+  static asio::awaitable<result> run_on_loop(std::shared_ptr<tls_check> self,
+                                             std::shared_ptr<const context> ctx,
+                                             steady_time started) {
+    if (self->busy_) {
+      co_return vitals::fail("previous run still in progress", failure_kind::internal);
     }
+    self->busy_ = true;
+    auto r = co_await self->evaluate(*ctx, started);
+    self->busy_ = false;
+    co_return r;
+  }
+
+  asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
+    const auto deadline = ctx.deadline();
+    const std::string target = detail::host_port(options_.host, options_.port);
+    if (!detail::numeric_address(options_.host, options_.port)) {
+      ctx.doing("resolving " + options_.host);
+    }
+    auto looked_up =
+        co_await detail::resolve_on_loop(resolver_, options_.host, options_.port, deadline);
+    if (!looked_up) {
+      co_return detail::to_result(
+          detail::timed_out(started, deadline, "resolving " + options_.host));
+    }
+    if (!*looked_up) co_return detail::to_result(*looked_up->error);
+    const auto endpoints = detail::to_endpoints(looked_up->addresses);
+
+    beast::ssl_stream<beast::tcp_stream> stream{detail::io_loop(), *tls_};
+    auto& tcp = beast::get_lowest_layer(stream);
+    tcp.expires_at(deadline);
+    ERR_clear_error();
+    if (!detail::set_peer_name(stream.native_handle(), peer_name_)) {
+      co_return vitals::fail("cannot set up TLS: " + detail::take_openssl_error(),
+                             failure_kind::internal);
+    }
+    ctx.doing("connecting to " + target);
+    asio::ip::tcp::endpoint ep;
+    auto ec = co_await detail::connect_any(tcp, endpoints, ep);
+    const std::string peer = ep.port() != 0 ? detail::endpoint_text(ep) : target;
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
+      co_return detail::to_result(detail::timed_out(started, deadline, "connecting to " + peer));
+    }
+    if (ec) co_return detail::to_result(detail::socket_failure(ec, "connecting to", peer));
+    ctx.doing("in TLS handshake with " + peer);
+    co_await stream.async_handshake(ssl::stream_base::client,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      tcp.close();
+      co_return detail::to_result(handshake_failure(ec, peer, started, deadline));
+    }
+    result r = judge(stream.native_handle(), peer);
+    // No close_notify: waiting for the peer's would only cost time, and the verdict is in.
+    tcp.close();
+    ERR_clear_error();
+    co_return r;
+  }
+
+  static net_error handshake_failure(const boost::system::error_code& ec, const std::string& peer,
+                                     steady_time started, steady_time deadline) {
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
+      return detail::timed_out(started, deadline, "in TLS handshake with " + peer);
+    }
+    if (detail::out_of_descriptors(ec)) return detail::descriptors_exhausted();
+    if (ec == ssl::error::stream_truncated || ec == asio::error::eof) {
+      return {failure_kind::tls,
+              "TLS handshake with " + peer + " failed: connection closed by peer"};
+    }
+    if (ec.category() == asio::error::get_ssl_category()) {
+      if (detail::is_not_tls_peer_error(static_cast<unsigned long>(ec.value()))) {
+        return {failure_kind::protocol, "TLS handshake with " + peer +
+                                            " failed: peer does not speak TLS (" +
+                                            detail::error_text(ec) + ")"};
+      }
+      return {failure_kind::tls,
+              "TLS handshake with " + peer + " failed: " + detail::error_text(ec)};
+    }
+    if (detail::kind_from_error(ec) == failure_kind::refused) {
+      return {failure_kind::refused,
+              detail::error_text(ec) + " during TLS handshake (" + peer + ")"};
+    }
+    return {failure_kind::tls, "TLS handshake with " + peer + " failed: " + detail::error_text(ec)};
   }
 
   result judge(SSL* ssl, const std::string& peer) const {
@@ -212,8 +251,10 @@ class tls_check final : public vitals::check {
 
   tls_options options_;
   std::string peer_name_{};
-  detail::ssl_ctx_ptr ctx_{};
+  // std::optional only to be built after the options are checked; always set.
+  std::optional<ssl::context> tls_{};
   detail::bounded_resolver resolver_{};
+  bool busy_ = false;  // loop thread only
 };
 
 }  // namespace

@@ -1,0 +1,72 @@
+#pragma once
+// The one event loop of the network checks (tcp, http, tls, dns): a process-wide Asio
+// io_context with one I/O thread, started on first use. A check on it holds only its own
+// sockets -- no epoll, eventfd or timerfd of its own -- so one check costs at most one
+// descriptor per connection, and an idle check none. One thread also serialises every handler:
+// the state a check keeps between runs is only touched on the loop, without locks.
+//
+//     asio::co_spawn(detail::io_loop(), run_coroutine(...), completion);
+//
+// Private to vitals_checks (Boost never reaches public headers).
+
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/net.hpp"
+#include "common/resolver.hpp"
+#include "vitals/check.hpp"
+
+namespace vitals::checks::detail {
+
+/// The shared loop, started on first call (and again in a forked child, which inherits no
+/// thread). Throws boost::system::system_error when the process is out of descriptors for the
+/// loop itself; callers turn that into a result (see start_on_loop).
+[[nodiscard]] boost::asio::io_context& io_loop();
+
+/// True when called on the loop's I/O thread.
+[[nodiscard]] bool on_io_loop() noexcept;
+
+/// Runs `body` (a coroutine returning vitals::result) on the loop and hands its result to
+/// `done`, exactly once: an exception out of the coroutine, or a loop that cannot be started,
+/// becomes `fail/internal` ("out of file descriptors (limit N)" when that is the reason).
+void start_on_loop(boost::asio::awaitable<vitals::result> body, async_check::completion done);
+
+/// Waits on the loop for a signal from elsewhere, up to a deadline: `notify()` (from any
+/// thread) wakes the waiter; without it `wait()` returns false at the deadline. One waiter.
+///
+///     auto ev = std::make_shared<loop_event>(deadline);
+///     start_work([ev] { ev->notify(); });
+///     if (!co_await ev->wait()) { /* deadline */ }
+class loop_event {
+ public:
+  explicit loop_event(steady_time deadline);
+  ~loop_event();
+  loop_event(const loop_event&) = delete;
+  loop_event& operator=(const loop_event&) = delete;
+  /// Safe from any thread, any number of times.
+  void notify();
+  /// True if notified (before or during the wait), false at the deadline.
+  [[nodiscard]] boost::asio::awaitable<bool> wait();
+  /// Moves the deadline (loop thread only, not while waiting).
+  void reset(steady_time deadline);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/// Resolves `host` from a coroutine on the loop without blocking it: literals at once, names on
+/// `resolver`'s worker (one lookup at a time, as resolve()). nullopt at the deadline (the lookup
+/// is abandoned, not duplicated by the next run).
+[[nodiscard]] boost::asio::awaitable<std::optional<lookup_result>> resolve_on_loop(
+    bounded_resolver& resolver, std::string host, std::uint16_t port, steady_time deadline,
+    int family = 0);
+
+}  // namespace vitals::checks::detail
