@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <condition_variable>
@@ -191,6 +192,14 @@ lookup_result bounded_resolver::system_lookup(const std::string& host, int famil
     const int err = errno;
     // getaddrinfo needs a socket to ask a DNS server: out of descriptors is ours, not DNS's.
     if (rc == EAI_MEMORY || (rc == EAI_SYSTEM && out_of_descriptors(err))) {
+      out.error = descriptors_exhausted();
+      return out;
+    }
+    // glibc may word a lookup it could not even start (no descriptor for /etc/hosts or for
+    // the socket to the server) as "name unknown" or "try again": ask the kernel directly.
+    if (const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); probe >= 0) {
+      ::close(probe);
+    } else if (out_of_descriptors(errno)) {
       out.error = descriptors_exhausted();
       return out;
     }

@@ -119,25 +119,21 @@ class memcached_check final : public detail::connection_check {
     return vitals::fail(std::move(e.message), e.kind);
   }
 
-  net_error timed_out(steady_time deadline, steady_time start, std::string_view doing) const {
-    return {failure_kind::timeout, "timed out after " +
-                                       detail::format_duration(round_10ms(deadline - start)) + " " +
-                                       std::string(doing) + " " + where_};
-  }
-
-  static std::chrono::nanoseconds round_10ms(std::chrono::nanoseconds d) {
-    return std::chrono::round<std::chrono::milliseconds>(d / 10) * 10;
+  net_error timed_out(steady_time deadline, steady_time start, std::string_view what) const {
+    return detail::timed_out(start, deadline, std::string(what) + " " + where_);
   }
 
   [[nodiscard]] bool connected() const override { return fd_.valid(); }
 
   result attempt(steady_time deadline, steady_time start) override {
     if (!fd_.valid()) {
-      auto c = detail::connect_tcp(resolver_, address_.host, address_.port, deadline);
+      doing("connecting to " + where_);
+      auto c = detail::connect_tcp(resolver_, address_.host, address_.port, deadline, start);
       if (!c) return failed(std::move(c.error));
       fd_ = std::move(c.fd);
       buffer_.clear();
     }
+    doing("sending to " + where_);
     if (auto e = detail::send_all(fd_.get(), "version\r\n", deadline)) {
       if (e->kind == failure_kind::timeout) return failed(timed_out(deadline, start, "sending to"));
       return failed({e->kind, e->message + " (" + where_ + ")"});
@@ -167,6 +163,7 @@ class memcached_check final : public detail::connection_check {
                                                    "\""});
       }
       char buf[512];
+      doing("waiting for a reply from " + where_);
       const auto r = detail::recv_some(fd_.get(), buf, sizeof buf, deadline);
       if (r.error) {
         if (r.error->kind == failure_kind::timeout) {

@@ -175,21 +175,36 @@ class mysql_check final : public detail::connection_check {
     return vitals::fail(std::move(text), kind);
   }
 
-  result timed_out(steady_time deadline, steady_time start, std::string_view doing) {
+  result timed_out(steady_time deadline, steady_time start, std::string_view what) {
     // The operation is abandoned half-way and the peer may be frozen: shut the socket first so
     // that the COM_QUIT mysql_close() sends fails at once instead of waiting on a full buffer.
     if (conn_) {
       const auto fd = mysql_get_socket(conn_.get());
       if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
     }
-    const auto budget = std::chrono::round<std::chrono::milliseconds>((deadline - start) / 10) * 10;
-    return failed(failure_kind::timeout, "timed out after " + detail::format_duration(budget) +
-                                             " " + std::string(doing) + " " + where_);
+    auto r = connection_check::timed_out(deadline, start, std::string(what) + " " + where_);
+    conn_.reset();
+    return r;
   }
 
   result mysql_failure(bool connecting) {
     const unsigned code = mysql_errno(conn_.get());
     const std::string msg = mysql_error(conn_.get());
+    // CR_IPSOCK_ERROR "Can't create TCP/IP socket (24)" (CR_SOCKET_CREATE_ERROR for Unix
+    // sockets), CR_OUT_OF_MEMORY: the host's shortage, not the server's.
+    const auto sys_errno = [&msg]() -> int {
+      const auto open = msg.rfind('(');
+      if (open == std::string::npos || msg.back() != ')') return 0;
+      try {
+        return std::stoi(msg.substr(open + 1));
+      } catch (const std::exception&) {
+        return 0;
+      }
+    };
+    if (code == 2008 ||
+        ((code == 2001 || code == 2004) && detail::out_of_descriptors(sys_errno()))) {
+      return failed(failure_kind::internal, detail::descriptors_exhausted().message);
+    }
     const auto kind = detail::kind_of_mysql_error(code, msg, connecting);
     switch (kind) {
       case failure_kind::refused:
@@ -211,7 +226,8 @@ class mysql_check final : public detail::connection_check {
   // matching _cont. Every wait is bounded by the run's deadline.
   template <class Step>
   std::optional<result> drive(int status, Step step, steady_time deadline, steady_time start,
-                              std::string_view doing) {
+                              std::string_view what) {
+    if (status != 0) doing(std::string(what) + " " + where_);
     while (status != 0) {
       pollfd p{mysql_get_socket(conn_.get()), 0, 0};
       if ((status & MYSQL_WAIT_READ) != 0) p.events |= POLLIN;
@@ -226,7 +242,7 @@ class mysql_check final : public detail::connection_check {
           library_timeout = true;
         }
       }
-      if (left.count() == 0 && !library_timeout) return timed_out(deadline, start, doing);
+      if (left.count() == 0 && !library_timeout) return timed_out(deadline, start, what);
       const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
       if (rc < 0) {
         if (errno == EINTR) continue;
@@ -234,7 +250,7 @@ class mysql_check final : public detail::connection_check {
       }
       int ready = 0;
       if (rc == 0) {
-        if (!library_timeout) return timed_out(deadline, start, doing);
+        if (!library_timeout) return timed_out(deadline, start, what);
         ready = MYSQL_WAIT_TIMEOUT;
       } else {
         if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) ready |= MYSQL_WAIT_READ;
@@ -251,6 +267,7 @@ class mysql_check final : public detail::connection_check {
     // because "localhost" would make the connector use the Unix socket.
     std::string host = target_.host;
     if (target_.ssl != mysql_ssl::verify_identity && target_.ssl != mysql_ssl::verify_ca) {
+      doing("resolving " + target_.host);
       auto res = resolver_.resolve(target_.host, target_.port, deadline);
       if (!res) {
         if (res.error->kind == failure_kind::timeout) {
@@ -261,7 +278,7 @@ class mysql_check final : public detail::connection_check {
       if (!res.addresses.empty()) host = res.addresses.front().text();
     }
     conn_.reset(mysql_init(nullptr));
-    if (!conn_) return failed(failure_kind::internal, "out of memory");
+    if (!conn_) return failed(failure_kind::internal, detail::descriptors_exhausted().message);
     MYSQL* m = conn_.get();
     ::mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
     const unsigned protocol = MYSQL_PROTOCOL_TCP;

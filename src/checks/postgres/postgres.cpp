@@ -224,17 +224,34 @@ class postgres_check final : public detail::connection_check {
 
   result failed(failure_kind kind, std::string text) {
     conn_.reset();
+    connecting_ = false;
     return vitals::fail(std::move(text), kind);
   }
 
-  result timed_out(steady_time deadline, steady_time start, std::string_view doing) {
-    const auto budget = std::chrono::round<std::chrono::milliseconds>((deadline - start) / 10) * 10;
-    return failed(failure_kind::timeout, "timed out after " + detail::format_duration(budget) +
-                                             " " + std::string(doing) + " " + where_);
+  result timed_out(steady_time deadline, steady_time start, std::string_view what) {
+    auto r = connection_check::timed_out(deadline, start, std::string(what) + " " + where_);
+    conn_.reset();
+    connecting_ = false;
+    return r;
+  }
+
+  // The connect is still waiting for the server (frozen, overloaded): keep the attempt so the
+  // next run goes on with it rather than queue one more connection on the server.
+  result still_connecting(steady_time deadline, steady_time start) {
+    if (!connecting_) connecting_since_ = std::chrono::steady_clock::now();
+    connecting_ = true;
+    return connection_check::timed_out(deadline, start, "connecting to " + where_);
   }
 
   result connection_error(std::string_view during) {
+    connecting_ = false;
     const std::string msg = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
+    if (msg.find("could not create socket") != std::string::npos &&
+        (msg.find("Too many open files") != std::string::npos ||
+         msg.find("Cannot allocate memory") != std::string::npos ||
+         msg.find("No buffer space") != std::string::npos)) {
+      return failed(failure_kind::internal, detail::descriptors_exhausted().message);
+    }
     auto f = detail::classify_pg_connect_error(msg, where_);
     if (!during.empty() && f.kind != failure_kind::auth) f.text += std::string(during);
     return failed(f.kind, std::move(f.text));
@@ -242,11 +259,12 @@ class postgres_check final : public detail::connection_check {
 
   // Bounded wait for the libpq socket; `events` POLLIN/POLLOUT.
   std::optional<result> wait(short events, steady_time deadline, steady_time start,
-                             std::string_view doing) {
+                             std::string_view what) {
     const int fd = PQsocket(conn_.get());
     if (fd < 0) return connection_error("");
+    doing(std::string(what) + " " + where_);
     if (auto e = detail::wait_fd(fd, events, deadline)) {
-      if (e->kind == failure_kind::timeout) return timed_out(deadline, start, doing);
+      if (e->kind == failure_kind::timeout) return timed_out(deadline, start, what);
       return failed(e->kind, e->message);
     }
     return std::nullopt;
@@ -258,6 +276,7 @@ class postgres_check final : public detail::connection_check {
     std::string resolved;
     if (hostaddr_.empty() && !host_.empty() && !host_.starts_with('/') &&
         host_.find(',') == std::string::npos && !detail::numeric_address(host_, 0)) {
+      doing("resolving " + host_);
       auto res = resolver_.resolve(host_, 0, deadline);
       if (!res) {
         if (res.error->kind == failure_kind::timeout) {
@@ -283,31 +302,53 @@ class postgres_check final : public detail::connection_check {
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);
+    doing("connecting to " + where_);
     conn_.reset(PQconnectStartParams(keys.data(), values.data(), 1));
-    if (!conn_) return failed(failure_kind::internal, "out of memory");
+    if (!conn_) return failed(failure_kind::internal, detail::descriptors_exhausted().message);
     if (PQstatus(conn_.get()) == CONNECTION_BAD) return connection_error("");
-    auto st = PGRES_POLLING_WRITING;
+    poll_state_ = PGRES_POLLING_WRITING;
+    return finish_connect(deadline, start);
+  }
+
+  // Drives PQconnectPoll from where it stands (a fresh attempt, or one kept pending by an
+  // earlier run) until connected, failed or the deadline.
+  std::optional<result> finish_connect(steady_time deadline, steady_time start) {
+    auto& st = poll_state_;
     while (st != PGRES_POLLING_OK) {
       if (st == PGRES_POLLING_FAILED) return connection_error("");
-      if (auto f = wait(st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline, start,
-                        "connecting to")) {
-        return f;
+      const int fd = PQsocket(conn_.get());
+      if (fd < 0) return connection_error("");
+      doing("connecting to " + where_);
+      if (auto e = detail::wait_fd(fd, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
+        if (e->kind == failure_kind::timeout) return still_connecting(deadline, start);
+        return failed(e->kind, e->message);
       }
       st = PQconnectPoll(conn_.get());
     }
+    connecting_ = false;
     if (PQsetnonblocking(conn_.get(), 1) != 0) return connection_error("");
     const char* v = PQparameterStatus(conn_.get(), "server_version");
     version_ = v != nullptr ? v : "";
     return std::nullopt;
   }
 
-  [[nodiscard]] bool connected() const override { return static_cast<bool>(conn_); }
+  [[nodiscard]] bool connected() const override { return conn_ && !connecting_; }
+  [[nodiscard]] bool connecting() const override { return conn_ && connecting_; }
   void after_run() override {
-    if (!options_.keep_connection) conn_.reset();
+    if (!options_.keep_connection && !connecting_) conn_.reset();
   }
 
   result attempt(steady_time deadline, steady_time start) override {
-    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+    // A pending attempt too old to trust (a black-holed connection would wait forever) is
+    // given up: one new attempt per this long at most.
+    constexpr auto pending_for_at_most = std::chrono::seconds{30};
+    if (connecting_ && std::chrono::steady_clock::now() - connecting_since_ > pending_for_at_most) {
+      conn_.reset();
+      connecting_ = false;
+    }
+    if (conn_ && connecting_) {
+      if (auto f = finish_connect(deadline, start)) return std::move(*f);
+    } else if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
       conn_.reset();
       if (auto f = connect(deadline, start)) return std::move(*f);
     }
@@ -364,6 +405,10 @@ class postgres_check final : public detail::connection_check {
   detail::bounded_resolver resolver_;
   conn_ptr conn_;
   std::string version_;
+  // A connect still in progress (kept pending across runs) and where PQconnectPoll stands.
+  bool connecting_ = false;
+  std::chrono::steady_clock::time_point connecting_since_{};
+  PostgresPollingStatusType poll_state_ = PGRES_POLLING_WRITING;
 };
 
 }  // namespace

@@ -146,22 +146,25 @@ class redis_check final : public detail::connection_check {
     return vitals::fail(std::move(message), kind);
   }
 
-  result timed_out(steady_time deadline, steady_time start, std::string_view doing) {
-    const auto budget = std::chrono::round<std::chrono::milliseconds>((deadline - start) / 10) * 10;
-    return failed(failure_kind::timeout, "timed out after " + detail::format_duration(budget) +
-                                             " " + std::string(doing) + " " + where_);
+  result timed_out(steady_time deadline, steady_time start, std::string_view what) {
+    auto r = connection_check::timed_out(deadline, start, std::string(what) + " " + where_);
+    link_.reset();
+    reader_.reset();
+    return r;
   }
 
   // Sends `commands` (already RESP-encoded, pipelined) and collects `count` replies.
   std::optional<result> exchange(const std::string& commands, std::size_t count,
                                  std::vector<reply_ptr>& replies, steady_time deadline,
                                  steady_time start) {
+    doing("sending to " + where_);
     if (auto e = link_.send_all(commands, deadline)) {
       if (e->kind == failure_kind::timeout) return timed_out(deadline, start, "sending to");
       if (e->kind == failure_kind::refused) return dropped(e->message);
       return failed(e->kind, link_error(*e));
     }
     bool got_any = false;
+    doing("waiting for a reply from " + where_);
     while (replies.size() < count) {
       void* raw = nullptr;
       if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
@@ -226,12 +229,14 @@ class redis_check final : public detail::connection_check {
   }
 
   std::optional<result> connect(steady_time deadline, steady_time start) {
-    auto c = detail::connect_tcp(resolver_, target_.host, target_.port, deadline);
+    doing("connecting to " + where_);
+    auto c = detail::connect_tcp(resolver_, target_.host, target_.port, deadline, start);
     if (!c) return failed(c.error.kind, c.error.message);
     link_ = detail::redis_link{std::move(c.fd)};
     fresh_ = true;
     tls_version_.clear();
     if (tls_) {
+      doing("in TLS handshake with " + where_);
       if (auto e = link_.start_tls(tls_.get(), peer_name_, deadline)) {
         if (e->kind == failure_kind::timeout) {
           // A plain-text Redis never answers a ClientHello (its inline parser waits for a line):
@@ -249,7 +254,7 @@ class redis_check final : public detail::connection_check {
       tls_version_ = link_.tls_version();
     }
     reader_.reset(redisReaderCreate());
-    if (!reader_) return failed(failure_kind::internal, "out of memory");
+    if (!reader_) return failed(failure_kind::internal, detail::descriptors_exhausted().message);
     // AUTH, SELECT and INFO once per connection, pipelined in one round trip.
     std::string cmds;
     std::size_t n = 0;

@@ -1,0 +1,221 @@
+// Out of descriptors is a result, never a crash (DESIGN, Scale): every network check type, run
+// in a forked child whose RLIMIT_NOFILE leaves no descriptor for a socket, reports
+// `fail/internal` "out of file descriptors (limit N)". And the regression of the http check's
+// SIGSEGV: hundreds of http checks under a low limit, run twice (the crash was on the run after
+// a failed open, which had kept a half-built connection).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "test_server.hpp"
+#include "vitals/checks/dns.hpp"
+#include "vitals/checks/http.hpp"
+#include "vitals/checks/memcached.hpp"
+#include "vitals/checks/mysql.hpp"
+#include "vitals/checks/postgres.hpp"
+#include "vitals/checks/redis.hpp"
+#include "vitals/checks/tcp.hpp"
+#include "vitals/checks/tls.hpp"
+
+namespace vitals::testkit {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct child_outcome {
+  int exit_code = -1;  ///< -1 when killed by a signal
+  int signal = 0;      ///< the signal that killed it
+  std::string report;  ///< what the child wrote
+};
+
+// Runs `body` in a forked child; `body` writes its findings to the fd it is given and returns the
+// exit code. Bounded: a child still running after `limit` is killed (by its PID).
+child_outcome in_child(const std::function<int(int)>& body, std::chrono::seconds limit = 60s) {
+  int p[2];
+  EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    int rc = 1;
+    try {
+      rc = body(p[1]);
+    } catch (...) {
+      rc = 3;
+    }
+    ::_exit(rc);
+  }
+  ::close(p[1]);
+  child_outcome out;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  ::fcntl(p[0], F_SETFL, O_NONBLOCK);
+  int status = 0;
+  for (;;) {
+    char buf[4096];
+    const ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n > 0) {
+      out.report.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  for (;;) {  // what is left in the pipe
+    char buf[4096];
+    const ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n <= 0) break;
+    out.report.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(p[0]);
+  if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  return out;
+}
+
+void say(int fd, const std::string& line) {
+  const std::string l = line + "\n";
+  (void)!::write(fd, l.data(), l.size());
+}
+
+// Lowers the soft limit to `limit` and takes every descriptor still free below it, so the next
+// socket() fails with EMFILE. The descriptors taken are left open (the child exits).
+void exhaust_descriptors(rlim_t limit) {
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = limit;
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+  while (::open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0) {
+  }
+}
+
+struct named_check {
+  std::string name;
+  std::shared_ptr<vitals::check> check;
+};
+
+std::vector<named_check> every_network_type(std::uint16_t http_port) {
+  const std::string p = std::to_string(http_port);
+  const std::string closed = std::to_string(closed_port());
+  return {
+      {"tcp", vitals::checks::tcp({.host = "127.0.0.1", .port = http_port})},
+      {"http", vitals::checks::http({.url = "http://127.0.0.1:" + p + "/"})},
+      {"https", vitals::checks::http({.url = "https://127.0.0.1:" + p + "/", .insecure = true})},
+      {"tls", vitals::checks::tls({.host = "127.0.0.1", .port = http_port})},
+      {"dns", vitals::checks::dns({.name = "localhost"})},
+      {"postgres",
+       vitals::checks::postgres({.url = "postgresql://app:pw@127.0.0.1:" + closed + "/app"})},
+      {"mysql", vitals::checks::mysql({.url = "mysql://app:pw@127.0.0.1:" + closed + "/app"})},
+      {"redis", vitals::checks::redis({.url = "redis://127.0.0.1:" + closed})},
+      {"memcached", vitals::checks::memcached({.address = "127.0.0.1:" + closed})},
+  };
+}
+
+// Every type, once with the shared I/O loop already running (the socket is what fails) and once
+// in a child where the loop itself cannot start.
+void expect_every_type_reports_exhaustion(bool warm_loop) {
+  test_server srv{[](const request_info&) { return response_spec{}; }};
+  const auto port = srv.port();
+  auto outcome = in_child([&](int out) {
+    auto checks = every_network_type(port);
+    if (warm_loop) (void)run_once(*checks[0].check, 2s);  // tcp: starts the loop, must pass
+    exhaust_descriptors(64);
+    int bad = 0;
+    for (auto& [name, c] : checks) {
+      const auto r = run_once(*c, 1s);
+      say(out, name + ": " + std::string(to_string(r.status)) + "/" +
+                   std::string(to_string(r.kind)) + " " + r.output);
+      const bool ok = r.status == status::fail && r.kind == failure_kind::internal &&
+                      r.output == "out of file descriptors (limit 64)";
+      if (!ok) ++bad;
+    }
+    return bad == 0 ? 0 : 2;
+  });
+  EXPECT_EQ(outcome.signal, 0) << "child killed by signal " << outcome.signal << "\n"
+                               << outcome.report;
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.report;
+  std::printf("%s", outcome.report.c_str());
+}
+
+TEST(fd_exhaustion, every_network_type_reports_it_with_the_loop_running) {
+  expect_every_type_reports_exhaustion(true);
+}
+
+TEST(fd_exhaustion, every_network_type_reports_it_when_the_loop_cannot_start) {
+  expect_every_type_reports_exhaustion(false);
+}
+
+// Regression: 300 http checks with `ulimit -n 128` used to crash vitalsd with SIGSEGV in
+// exchange() (tcp.expires_at on a connection whose stream never got built). Now some pass,
+// the rest fail/internal, and a second round (kept connections, retries) is as calm.
+TEST(fd_exhaustion, many_http_checks_under_a_low_limit_never_crash) {
+  test_server srv{[](const request_info&) { return response_spec{}; }};
+  srv.set_keep_alive(true);
+  const auto url = srv.url("/");
+  auto outcome = in_child([&](int out) {
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 128;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+    std::vector<std::shared_ptr<vitals::check>> checks;
+    for (int i = 0; i < 300; ++i) checks.push_back(vitals::checks::http({.url = url}));
+    int unexpected = 0;
+    for (int round = 0; round < 3; ++round) {
+      struct tally {
+        std::mutex mu;
+        std::condition_variable cv;
+        int done = 0, pass = 0, exhausted = 0, other = 0;
+        std::string sample;
+      };
+      auto t = std::make_shared<tally>();
+      for (auto& c : checks) {
+        auto ctx = std::make_shared<const vitals::context>(
+            "h", std::chrono::steady_clock::now() + 3s, std::make_shared<std::atomic<bool>>(false));
+        static_cast<vitals::async_check&>(*c).start(ctx, [t](vitals::result r) {
+          std::lock_guard lk(t->mu);
+          ++t->done;
+          if (r.status == status::pass) {
+            ++t->pass;
+          } else if (r.kind == failure_kind::internal &&
+                     r.output == "out of file descriptors (limit 128)") {
+            ++t->exhausted;
+          } else {
+            ++t->other;
+            if (t->sample.empty()) t->sample = std::string(to_string(r.kind)) + " " + r.output;
+          }
+          t->cv.notify_all();
+        });
+      }
+      std::unique_lock lk(t->mu);
+      t->cv.wait_for(lk, 20s, [&] { return t->done == 300; });
+      say(out, "round " + std::to_string(round) + ": " + std::to_string(t->done) + " done, " +
+                   std::to_string(t->pass) + " pass, " + std::to_string(t->exhausted) +
+                   " out of descriptors, " + std::to_string(t->other) + " other " + t->sample);
+      if (t->done != 300 || t->other != 0 || t->exhausted == 0) ++unexpected;
+    }
+    return unexpected == 0 ? 0 : 2;
+  });
+  EXPECT_EQ(outcome.signal, 0) << "child killed by signal " << outcome.signal << "\n"
+                               << outcome.report;
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.report;
+  std::printf("%s", outcome.report.c_str());
+}
+
+}  // namespace
+}  // namespace vitals::testkit
