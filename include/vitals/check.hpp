@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,14 +13,27 @@
 
 namespace vitals {
 
+namespace detail {
+/// What a run is doing, as last told by the check (`context::doing`); read by the runner when
+/// the deadline passes, so that the timeout says what was awaited.
+struct run_activity {
+  std::mutex mu;
+  std::string what;
+};
+}  // namespace detail
+
 /// What a running check may ask of the engine. The runner enforces the deadline whatever the
 /// check does; a well-behaved check also stops early when `cancelled()` turns true.
 class context {
  public:
   using steady_time = std::chrono::steady_clock::time_point;
 
-  context(std::string name, steady_time deadline, std::shared_ptr<std::atomic<bool>> cancelled)
-      : name_(std::move(name)), deadline_(deadline), cancelled_(std::move(cancelled)) {}
+  context(std::string name, steady_time deadline, std::shared_ptr<std::atomic<bool>> cancelled,
+          std::shared_ptr<detail::run_activity> activity = {})
+      : name_(std::move(name)),
+        deadline_(deadline),
+        cancelled_(std::move(cancelled)),
+        activity_(std::move(activity)) {}
 
   /// The name the check was registered under.
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -29,11 +43,21 @@ class context {
   [[nodiscard]] bool cancelled() const noexcept {
     return cancelled_ && cancelled_->load(std::memory_order_acquire);
   }
+  /// Tells the runner what the check is doing now, so that a timeout names it: after
+  /// `ctx.doing("waiting for the response from 10.0.0.5:443")` a run that passes its deadline
+  /// reports "timed out after 2s waiting for the response from 10.0.0.5:443". Thread-safe and
+  /// cheap; the text is redacted like every output. A no-op when the runner did not ask.
+  void doing(std::string_view what) const {
+    if (!activity_) return;
+    std::lock_guard lk(activity_->mu);
+    activity_->what.assign(what);
+  }
 
  private:
   std::string name_{};
   steady_time deadline_;
   std::shared_ptr<std::atomic<bool>> cancelled_{};
+  std::shared_ptr<detail::run_activity> activity_{};
 };
 
 /// Static facts about a check, used for validation, rendering and redaction.

@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vitals/clock.hpp"
+#include "vitals/observer.hpp"
 #include "vitals/registry.hpp"
 #include "vitals/snapshot.hpp"
 
@@ -37,6 +40,38 @@ struct service_options {
   std::function<void(const event&)> on_event{};
   /// Seed of the jitter generator (0 = random).
   std::uint64_t seed = 0;
+  /// Results are batched: a new snapshot is published at most this often, so that thousands
+  /// of checks cost one publication per interval, not one per result. This is also the most a
+  /// snapshot lags behind the latest result. Default: 2 ms with the real clock; 0 (every change
+  /// is published at once) with an injected clock, so tests stepping time see every step.
+  std::optional<std::chrono::milliseconds> publish_interval{};
+  /// First runs of background checks (with no `initial_delay`) are spread over
+  /// `min(interval, checks × first_run_spread)`, at an offset derived from the check's name (the
+  /// same on every restart), so thousands of targets never start in one burst while a handful
+  /// start at once. Default 1 ms with the real clock, 0 (all at once) with an injected clock.
+  std::optional<std::chrono::microseconds> first_run_spread{};
+  /// Receive every finished run and transition, each through its own bounded queue.
+  std::vector<std::shared_ptr<observer>> observers{};
+  /// Capacity of each observer's queue; past it, items are dropped and counted.
+  std::size_t observer_queue = 8192;
+};
+
+/// What the engine itself is doing: exported as metrics, read by the `engine` self-check.
+struct engine_stats {
+  std::size_t checks = 0;
+  std::size_t in_flight = 0;         ///< runs started and not finished (including hung ones)
+  std::size_t pool_threads = 0;      ///< threads of the blocking pool now
+  std::size_t pool_max_threads = 0;  ///< its bound
+  std::size_t pool_jobs = 0;         ///< blocking runs queued or running
+  std::uint64_t results = 0;         ///< results ingested (runs, timeouts, hung refreshes)
+  std::uint64_t publications = 0;    ///< snapshots published
+  std::uint64_t observer_drops = 0;  ///< items dropped by full observer queues
+  /// Start lag (how late runs started after they were due) over the last 10 to 20 s.
+  std::chrono::nanoseconds lag_p50{0};
+  std::chrono::nanoseconds lag_p99{0};
+  std::chrono::nanoseconds lag_max{0};
+  /// Runs started more than 100 ms late since the service was created.
+  std::uint64_t late_starts = 0;
 };
 
 /// The engine: owns the checks, runs them in the background, publishes immutable snapshots.
@@ -84,6 +119,9 @@ class service {
   ///     clk->advance(5s); svc.poll();
   ///     svc.wait_for_update(g, 1s);
   bool wait_for_update(std::uint64_t generation, std::chrono::milliseconds timeout) const;
+
+  /// The engine's own figures (lag, pool, observers). Takes the engine lock briefly.
+  [[nodiscard]] engine_stats stats() const;
 
   /// The clock in use.
   [[nodiscard]] const vitals::clock& clock() const noexcept;

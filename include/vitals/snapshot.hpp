@@ -1,10 +1,16 @@
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <compare>
+#include <cstddef>
+#include <initializer_list>
+#include <iterator>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vitals/registry.hpp"
@@ -29,6 +35,9 @@ struct check_state {
   std::uint64_t timeouts = 0;
   std::uint64_t transitions = 0;  ///< changes of reported status, counted once each
   bool in_flight = false;
+  /// How late the latest run started after it was due (the engine's own delay: overload, a
+  /// busy pool), never counted against the check's timeout.
+  std::chrono::nanoseconds lag{0};
   /// Steady time after which `reported` must be treated as stale.
   std::chrono::steady_clock::time_point stale_at{};
 };
@@ -41,12 +50,116 @@ struct service_info {
   std::string description{};
 };
 
+/// The checks of a snapshot, in registration order: an immutable sequence that reads like a
+/// `std::vector<check_state>` (`size()`, `[i]`, range-for, `find(name)`).
+///
+/// Structurally shared: consecutive snapshots share every check that did not change, so the
+/// engine publishes in O(changed checks), not O(all checks). Built by hand (tests, tools) from
+/// an initializer list or a vector.
+///
+///     for (const vitals::check_state& c : snap->checks) use(c.name, c.reported.status);
+class check_list {
+ public:
+  /// Checks per shared block: a publication copies one block per changed check plus one
+  /// pointer per block.
+  static constexpr std::size_t block_size = 64;
+  using block = std::vector<std::shared_ptr<const check_state>>;
+
+  class iterator {
+   public:
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = check_state;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const check_state*;
+    using reference = const check_state&;
+    iterator() = default;
+    iterator(const check_list* list, std::size_t i) : list_(list), i_(i) {}
+    reference operator*() const { return (*list_)[i_]; }
+    pointer operator->() const { return &(*list_)[i_]; }
+    reference operator[](difference_type n) const {
+      return (*list_)[i_ + static_cast<std::size_t>(n)];
+    }
+    iterator& operator++() { return ++i_, *this; }
+    iterator operator++(int) { auto t = *this; return ++i_, t; }
+    iterator& operator--() { return --i_, *this; }
+    iterator operator--(int) { auto t = *this; return --i_, t; }
+    iterator& operator+=(difference_type n) {
+      i_ = static_cast<std::size_t>(static_cast<difference_type>(i_) + n);
+      return *this;
+    }
+    iterator& operator-=(difference_type n) { return *this += -n; }
+    friend iterator operator+(iterator a, difference_type n) { return a += n; }
+    friend iterator operator+(difference_type n, iterator a) { return a += n; }
+    friend iterator operator-(iterator a, difference_type n) { return a -= n; }
+    friend difference_type operator-(const iterator& a, const iterator& b) {
+      return static_cast<difference_type>(a.i_) - static_cast<difference_type>(b.i_);
+    }
+    friend bool operator==(const iterator& a, const iterator& b) { return a.i_ == b.i_; }
+    friend auto operator<=>(const iterator& a, const iterator& b) { return a.i_ <=> b.i_; }
+
+   private:
+    const check_list* list_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  using const_iterator = iterator;
+  using value_type = check_state;
+  using size_type = std::size_t;
+
+  check_list() = default;
+  check_list(std::initializer_list<check_state> states);  // NOLINT: reads like a vector
+  explicit check_list(std::vector<check_state> states);
+  /// For the engine: blocks of shared states and the (shared, immutable) name index.
+  check_list(std::vector<std::shared_ptr<const block>> blocks, std::size_t size,
+             std::shared_ptr<const std::vector<std::pair<std::string, std::uint32_t>>> index);
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] const check_state& operator[](std::size_t i) const noexcept {
+    return *(*blocks_[i / block_size])[i % block_size];
+  }
+  [[nodiscard]] const check_state& front() const noexcept { return (*this)[0]; }
+  [[nodiscard]] const check_state& back() const noexcept { return (*this)[size_ - 1]; }
+  [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
+  [[nodiscard]] iterator end() const noexcept { return {this, size_}; }
+  /// Position of the check of that name (O(log n)), or `size()`.
+  [[nodiscard]] std::size_t index_of(std::string_view name) const noexcept;
+  /// The shared state of check `i`: lets a reader keep one check alive without the snapshot.
+  [[nodiscard]] const std::shared_ptr<const check_state>& shared(std::size_t i) const noexcept {
+    return (*blocks_[i / block_size])[i % block_size];
+  }
+  [[nodiscard]] const std::vector<std::shared_ptr<const block>>& blocks() const noexcept {
+    return blocks_;
+  }
+
+ private:
+  std::vector<std::shared_ptr<const block>> blocks_{};
+  std::size_t size_ = 0;
+  /// (name, position), sorted by name.
+  std::shared_ptr<const std::vector<std::pair<std::string, std::uint32_t>>> index_{};
+};
+
+/// How the checks of one probe stand, counted by the engine as results arrive, so that a
+/// probe's status is O(1) to read whatever the number of checks.
+struct probe_tally {
+  std::uint32_t checks = 0;            ///< checks in this probe
+  std::uint32_t critical_unknown = 0;  ///< critical checks not checked yet
+  std::uint32_t critical_fail = 0;
+  std::uint32_t critical_warn = 0;
+  std::uint32_t other_not_pass = 0;  ///< non-critical checks that are not `pass`
+  friend bool operator==(const probe_tally&, const probe_tally&) = default;
+  /// Counts (sign +1) or uncounts (-1) one check.
+  void count(const check_state& c, int sign) noexcept;
+  /// Aggregated status: critical unknown > critical fail > any warn or non-critical problem.
+  [[nodiscard]] status aggregate() const noexcept;
+};
+
 /// An immutable picture of every check. Endpoints read the latest one (an atomic pointer load)
-/// and never run a check themselves. A new snapshot is published whenever anything changes;
-/// `generation` increases with each, so renderers can cache per generation.
+/// and never run a check themselves. A new snapshot is published whenever anything changes
+/// (batched: at most one per `service_options::publish_interval`); `generation` increases with
+/// each, so renderers can cache per generation.
 struct snapshot {
   std::uint64_t generation = 0;
-  std::vector<check_state> checks{};
+  check_list checks{};
   service_info info{};
   bool shutting_down = false;
   /// True once every startup check has passed; stays true for the process lifetime.
@@ -54,16 +167,31 @@ struct snapshot {
   /// Earliest `stale_at` of all checks: past it, this snapshot may tell a stale story and the
   /// reader must ask the service for a fresh one (`service::current()` does it for you).
   std::chrono::steady_clock::time_point valid_until = std::chrono::steady_clock::time_point::max();
+  /// Per probe (live, ready, startup) and over all checks (index 3): maintained by the engine.
+  /// `tallied` is false in a snapshot built by hand; its aggregates are then computed by
+  /// walking the checks.
+  std::array<probe_tally, 4> tallies{};
+  bool tallied = false;
 
   /// Aggregated status of a probe: critical fail/unknown → that status; non-critical fail or
   /// unknown → warn; a probe with no checks passes. `ready` fails while shutting down;
-  /// `startup` passes once latched.
+  /// `startup` passes once latched. O(1) in an engine snapshot.
   [[nodiscard]] status probe_status(probe p) const noexcept;
-  /// Same, ignoring the checks named in `excluded`.
+  /// Same, ignoring the checks named in `excluded` (O(excluded × log n)).
   [[nodiscard]] status probe_status(probe p,
                                     const std::vector<std::string_view>& excluded) const noexcept;
-  /// The check of that name, or nullptr.
+  /// Worst status over every check (non-critical problems count as warn), `fail` while
+  /// shutting down: the `/health` top-level status.
+  [[nodiscard]] status overall_status() const noexcept;
+  /// The check of that name, or nullptr (O(log n)).
   [[nodiscard]] const check_state* find(std::string_view name) const noexcept;
 };
+
+/// The tally slot of a probe in `snapshot::tallies`.
+[[nodiscard]] constexpr std::size_t tally_index(probe p) noexcept {
+  return p == probe::live ? 0 : p == probe::ready ? 1 : 2;
+}
+/// `snapshot::tallies` slot counting every check whatever its probes.
+inline constexpr std::size_t all_checks_tally = 3;
 
 }  // namespace vitals

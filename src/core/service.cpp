@@ -1,5 +1,10 @@
 #include "vitals/service.hpp"
 
+// The engine, composed of small pieces: `run_state` (one check's rules, pure), `timer_heap`
+// (only due checks are touched), `publisher` (structurally shared snapshots, batched),
+// `observer_queue` (the observer seam) and the thread pool. This file owns the lock, the
+// scheduler thread, dispatch and event delivery. See docs/engine.md for the data flow.
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -13,58 +18,56 @@
 #include <vector>
 
 #include "duration_format.hpp"
+#include "lag_histogram.hpp"
+#include "observer_queue.hpp"
+#include "publisher.hpp"
+#include "run_state.hpp"
 #include "thread_pool.hpp"
+#include "timer_heap.hpp"
 #include "vitals/redact.hpp"
 
 namespace vitals {
 namespace {
 
-using steady_time = std::chrono::steady_clock::time_point;
+using detail::never;
+using detail::run_state;
+using detail::steady_time;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
-constexpr steady_time never = steady_time::max();
 constexpr std::size_t max_default_threads = 64;
 // The scheduler re-polls at least this often, so that a manual clock driven without poll()
 // calls, or a missed wake-up, can never stall it for long.
 constexpr milliseconds max_scheduler_sleep{1000};
 constexpr milliseconds pool_shutdown_grace{1000};
+constexpr milliseconds observer_shutdown_grace{1000};
+constexpr milliseconds default_publish_interval{2};
+constexpr std::chrono::microseconds default_first_run_spread{1000};
+constexpr milliseconds late_start{100};
+constexpr std::array<probe, 3> all_probes = {probe::live, probe::ready, probe::startup};
 
 std::atomic<std::uint64_t> next_service_id{1};
 
 std::int64_t ticks(steady_time t) noexcept { return t.time_since_epoch().count(); }
 
-// Per-check engine state. Everything here is guarded by service::impl::mu_.
-struct check_runtime {
-  registry::entry entry;
-  check_state state;  // the working copy that is published
-  bool async = false;
-  bool background = true;
-  milliseconds staleness{};
-  milliseconds ttl_pass{};
-  milliseconds ttl_fail{};
-  // Scheduling.
-  steady_time next_due = never;                  // background: next start (or hung refresh)
-  steady_time fresh_until = steady_time::min();  // on_demand: result reusable until then
-  bool pending = false;                          // on_demand: a request is waiting for poll()
-  steady_time last_result_at{};
-  // The run in flight (state.in_flight).
-  std::uint64_t run_id = 0;
-  bool timed_out = false;
-  steady_time started{};
-  steady_time deadline{};
-  std::shared_ptr<std::atomic<bool>> cancelled{};
-};
+// FNV-1a: a stable hash of a check's name, so its first-run offset is the same on every start.
+std::uint64_t stable_hash(std::string_view s) noexcept {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
 
 // A run decided under the lock and started after it is released: a check's start() may call
 // its completion synchronously, which takes the lock again.
 struct launch {
-  std::size_t index;
+  std::uint32_t index;
   std::uint64_t run_id;
   std::shared_ptr<check> impl;
   bool async;
   std::string name;
-  steady_time deadline;
-  std::shared_ptr<std::atomic<bool>> cancelled;
+  run_state::ticket run;
 };
 
 void default_on_event(const event& e) {
@@ -122,22 +125,24 @@ class service::impl : public std::enable_shared_from_this<service::impl> {
   bool request(std::string_view name);
   steady_time poll();
   bool wait_for_update(std::uint64_t generation, milliseconds timeout);
+  [[nodiscard]] engine_stats stats();
   [[nodiscard]] const vitals::clock& clock() const noexcept { return *clock_; }
 
  private:
   void arm_locked(steady_time now);
-  bool step_locked(std::size_t i, steady_time now, std::vector<launch>& launches);
-  bool rejudge_locked(steady_time now);
-  void ingest_locked(check_runtime& rt, result r, steady_time now, bool counts_as_run);
-  void scrub_locked(result& r) const;
-  void publish_locked();
-  void recompute_demand_locked();
-  bool demand_locked(check_runtime& rt, steady_time now);
-  [[nodiscard]] steady_time next_wake_locked(steady_time now) const;
+  // Everything that follows a change of check i: heaps, publisher, probe tallies, observers.
+  void touch_locked(std::uint32_t i, steady_time now, status before, bool finished);
+  bool rejudge_due_locked(steady_time now);
+  void publish_locked(steady_time now);
+  bool maybe_publish_locked(steady_time now);
+  [[nodiscard]] steady_time next_wake_locked() const;
   [[nodiscard]] nanoseconds jittered_locked(const check_options& o);
+  [[nodiscard]] std::uint32_t find_locked(std::string_view name) const noexcept;
+  [[nodiscard]] status probe_now_locked(probe p) const noexcept;
   void emit_locked(event e);
   void dispatch(launch l);
-  void complete(std::size_t index, std::uint64_t run_id, result r);
+  void complete(std::uint32_t index, std::uint64_t run_id, result r,
+                std::optional<steady_time> started);
   void flush_events();
   void deliver_locked();  // requires events_mu_
   void wake_scheduler();
@@ -146,32 +151,52 @@ class service::impl : public std::enable_shared_from_this<service::impl> {
   [[nodiscard]] std::shared_ptr<const snapshot> refresh_cache(cache_slot& slot);
 
   const std::uint64_t id_ = next_service_id.fetch_add(1, std::memory_order_relaxed);
+  const bool injected_clock_;
   std::shared_ptr<vitals::clock> clock_;
   std::function<void(const event&)> on_event_;
   service_info info_;
-  redactor redactor_;
+  std::unique_ptr<redactor> redactor_ = std::make_unique<redactor>();
   std::unique_ptr<detail::thread_pool> pool_;
+  nanoseconds publish_interval_{};
+  nanoseconds first_run_spread_{};
+  std::vector<std::unique_ptr<detail::observer_queue>> observers_;
 
-  // Engine state.
+  // Engine state, guarded by mu_.
   mutable std::mutex mu_;
   std::condition_variable update_cv_;  // signalled on every publication
-  std::vector<check_runtime> checks_;
+  std::vector<run_state> checks_;
+  std::shared_ptr<const detail::publisher::name_index> names_;
+  detail::timer_heap wake_;   // when each check next needs a step
+  detail::timer_heap stale_;  // when each check's result turns stale (snapshot validity)
+  // On-demand checks per probe (live, ready, startup) and when a request may need them.
+  std::array<std::vector<std::uint32_t>, 3> on_demand_{};
+  std::array<detail::timer_heap, 3> demand_heap_{};
+  std::unique_ptr<detail::publisher> publisher_;
+  std::array<probe_tally, 4> tallies_{};
+  std::array<status, 3> published_probe_{status::unknown, status::unknown, status::unknown};
   std::mt19937_64 rng_;
   std::uint64_t generation_ = 0;
+  steady_time last_publish_ = steady_time::min();
+  steady_time scheduled_wake_ = never;  // when the scheduler thread will poll next
   bool armed_ = false;
   bool started_ = false;
   bool stopped_ = false;
   bool latched_ = false;
   bool shutting_down_ = false;
   std::vector<event> pending_events_;
+  detail::lag_histogram lag_{};
+  std::uint64_t results_ = 0;
+  std::uint64_t late_starts_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t pool_jobs_ = 0;
 
   // Published state: read without mu_.
   std::atomic<bool> shutting_down_flag_{false};
   std::atomic<std::uint64_t> published_generation_{0};
   mutable std::mutex latest_mu_;
   std::shared_ptr<const snapshot> latest_;
-  // request() fast path: per probe (live, ready, startup), the earliest steady time at which an
-  // on-demand check of that probe may need a run. Nothing to do before it: no lock taken.
+  // request() fast path: per probe, the earliest steady time at which an on-demand check of
+  // that probe may need a run. Nothing to do before it: no lock taken.
   std::array<std::atomic<std::int64_t>, 3> demand_at_{};
   bool has_on_demand_ = false;
 
@@ -186,40 +211,58 @@ class service::impl : public std::enable_shared_from_this<service::impl> {
 };
 
 service::impl::impl(registry reg, service_options options)
-    : clock_(options.clock ? std::move(options.clock) : real_clock()),
+    : injected_clock_(options.clock != nullptr),
+      clock_(options.clock ? std::move(options.clock) : real_clock()),
       on_event_(options.on_event ? std::move(options.on_event) : default_on_event),
       info_(std::move(options.info)) {
+  const bool injected = injected_clock_;
+  publish_interval_ = options.publish_interval.value_or(injected ? milliseconds{0}
+                                                                 : default_publish_interval);
+  first_run_spread_ = options.first_run_spread.value_or(
+      injected ? std::chrono::microseconds{0} : default_first_run_spread);
   std::size_t blocking = 0;
-  for (const auto& e : reg.entries()) {
-    check_runtime rt{.entry = e, .state = {}};
-    for (const auto& s : e.traits.secrets) redactor_.add_secret(s);
-    rt.async = dynamic_cast<async_check*>(e.impl.get()) != nullptr;
-    if (!rt.async) ++blocking;
-    const auto& o = e.options;
-    rt.background = o.mode == schedule::background;
-    rt.ttl_pass = o.ttl_pass.count() > 0 ? o.ttl_pass : o.interval;
-    rt.ttl_fail = o.ttl_fail.count() > 0 ? o.ttl_fail : o.interval;
-    if (o.max_staleness.count() > 0) {
-      rt.staleness = o.max_staleness;
-    } else {
-      rt.staleness = rt.background ? 2 * o.interval + o.timeout : 2 * rt.ttl_pass + o.timeout;
+  const auto& entries = reg.entries();
+  checks_.reserve(entries.size());
+  auto names = std::make_shared<detail::publisher::name_index>();
+  for (const auto& e : entries) {
+    for (const auto& s : e.traits.secrets) redactor_->add_secret(s);
+    const bool async = dynamic_cast<async_check*>(e.impl.get()) != nullptr;
+    if (!async) ++blocking;
+    const auto i = static_cast<std::uint32_t>(checks_.size());
+    checks_.emplace_back(e, async, redactor_.get());
+    names->emplace_back(e.name, i);
+    const auto& st = checks_.back().state();
+    tallies_[all_checks_tally].count(st, 1);
+    for (const probe p : all_probes) {
+      if (!e.options.probes.contains(p)) continue;
+      tallies_[tally_index(p)].count(st, 1);
+      if (!checks_.back().background()) on_demand_[tally_index(p)].push_back(i);
     }
-    rt.state.name = e.name;
-    rt.state.traits = e.traits;
-    rt.state.traits.secrets.clear();
-    rt.state.options = e.options;
-    rt.state.stale_at = never;
-    has_on_demand_ = has_on_demand_ || !rt.background;
-    checks_.push_back(std::move(rt));
+    has_on_demand_ = has_on_demand_ || !checks_.back().background();
   }
+  std::sort(names->begin(), names->end());
+  names_ = std::move(names);
+  wake_ = detail::timer_heap(checks_.size());
+  stale_ = detail::timer_heap(checks_.size());
+  for (auto& h : demand_heap_) h = detail::timer_heap(checks_.size());
+  for (std::uint32_t i = 0; i < checks_.size(); ++i) {
+    if (checks_[i].background()) continue;
+    for (const probe p : all_probes)
+      if (checks_[i].options().probes.contains(p))
+        demand_heap_[tally_index(p)].set(i, checks_[i].demand_at());
+  }
+  for (std::size_t p = 0; p < 3; ++p)
+    demand_at_[p].store(ticks(demand_heap_[p].next()), std::memory_order_release);
+  publisher_ = std::make_unique<detail::publisher>(checks_.size(), names_);
   const std::size_t threads = options.max_threads > 0
                                   ? options.max_threads
                                   : std::clamp<std::size_t>(blocking, 1, max_default_threads);
   pool_ = std::make_unique<detail::thread_pool>(threads);
+  for (auto& o : options.observers)
+    if (o) observers_.push_back(std::make_unique<detail::observer_queue>(o, options.observer_queue));
   rng_.seed(options.seed != 0 ? options.seed : std::random_device{}());
   std::lock_guard lk(mu_);
-  recompute_demand_locked();
-  publish_locked();
+  publish_locked(clock_->now());
 }
 
 void service::impl::start() {
@@ -271,8 +314,7 @@ void service::impl::stop() {
     stopped_ = true;
     // Runs in flight are abandoned: well-behaved checks see cancelled() and return early, and
     // whatever they return is discarded by complete().
-    for (auto& rt : checks_)
-      if (rt.state.in_flight && rt.cancelled) rt.cancelled->store(true, std::memory_order_release);
+    for (auto& rt : checks_) rt.cancel();
   }
   {
     std::lock_guard lk(sched_mu_);
@@ -288,6 +330,7 @@ void service::impl::stop() {
     }
   }
   pool_->shutdown(pool_shutdown_grace);
+  for (auto& o : observers_) o->stop(observer_shutdown_grace);
 }
 
 void service::impl::begin_shutdown() {
@@ -302,7 +345,7 @@ void service::impl::begin_shutdown() {
                       .to = status::unknown,
                       .kind = failure_kind::none,
                       .message = "readiness fails from now on; liveness unaffected"});
-    publish_locked();
+    publish_locked(clock_->now());  // at once, whatever the batching
   }
   flush_events();
 }
@@ -310,8 +353,27 @@ void service::impl::begin_shutdown() {
 void service::impl::arm_locked(steady_time now) {
   if (armed_) return;
   armed_ = true;
-  for (auto& rt : checks_)
-    if (rt.background) rt.next_due = now + rt.entry.options.initial_delay;
+  std::size_t background = 0;
+  for (const auto& rt : checks_) background += rt.background() ? 1 : 0;
+  for (std::uint32_t i = 0; i < checks_.size(); ++i) {
+    auto& rt = checks_[i];
+    if (!rt.background()) continue;
+    const auto& o = rt.options();
+    nanoseconds offset{0};
+    if (o.initial_delay.count() > 0) {
+      offset = o.initial_delay;
+    } else if (first_run_spread_.count() > 0) {
+      // Spread over a window that grows with the number of checks, up to the interval: a
+      // handful of checks start at once, ten thousand over their first interval.
+      const nanoseconds window = std::min<nanoseconds>(
+          o.interval, first_run_spread_ * static_cast<std::int64_t>(background));
+      const auto h = stable_hash(rt.name());
+      offset = nanoseconds{static_cast<std::int64_t>(
+          static_cast<double>(window.count()) * (static_cast<double>(h >> 11) * 0x1.0p-53))};
+    }
+    rt.arm(now + offset);
+    wake_.set(i, rt.wake(now));
+  }
 }
 
 nanoseconds service::impl::jittered_locked(const check_options& o) {
@@ -324,6 +386,51 @@ nanoseconds service::impl::jittered_locked(const check_options& o) {
   return nanoseconds{o.interval} + std::chrono::duration_cast<nanoseconds>(extra);
 }
 
+void service::impl::touch_locked(std::uint32_t i, steady_time now, status before,
+                                 bool finished) {
+  auto& rt = checks_[i];
+  const check_state& st = rt.state();
+  wake_.set(i, rt.wake(now));
+  stale_.set(i, st.stale_at);
+  if (!rt.background()) {
+    for (const probe p : all_probes) {
+      if (!rt.options().probes.contains(p)) continue;
+      auto& heap = demand_heap_[tally_index(p)];
+      heap.set(i, rt.demand_at());
+      demand_at_[tally_index(p)].store(ticks(heap.next()), std::memory_order_release);
+    }
+  }
+  const status after = st.reported.status;
+  if (after != before) {
+    // Tallies count the reported status only, so only a transition moves them.
+    check_state old;
+    old.options = st.options;
+    old.reported.status = before;
+    tallies_[all_checks_tally].count(old, -1);
+    tallies_[all_checks_tally].count(st, 1);
+    for (const probe p : all_probes) {
+      if (!st.options.probes.contains(p)) continue;
+      tallies_[tally_index(p)].count(old, -1);
+      tallies_[tally_index(p)].count(st, 1);
+    }
+  }
+  std::shared_ptr<const check_state> shared;
+  if (!observers_.empty() && (finished || after != before)) {
+    shared = std::make_shared<const check_state>(st);
+    for (auto& o : observers_) {
+      if (finished) o->push({.what = detail::observed_item::type::result, .state = shared});
+      if (after != before) {
+        o->push({.what = detail::observed_item::type::transition,
+                 .state = shared,
+                 .from = before,
+                 .to = after});
+      }
+    }
+  }
+  if (finished) ++results_;
+  publisher_->mark(i, std::move(shared));
+}
+
 steady_time service::impl::poll() {
   std::vector<launch> launches;
   steady_time next = never;
@@ -331,203 +438,143 @@ steady_time service::impl::poll() {
     std::lock_guard lk(mu_);
     if (stopped_) return never;
     const steady_time now = clock_->now();
+    const auto wall = clock_->wall_now();
     arm_locked(now);
-    bool changed = false;
-    for (std::size_t i = 0; i < checks_.size(); ++i) changed |= step_locked(i, now, launches);
-    changed |= rejudge_locked(now);
-    if (changed) {
-      recompute_demand_locked();
-      publish_locked();
+    while (!wake_.empty() && wake_.next() <= now) {
+      const std::uint32_t i = wake_.top();
+      auto& rt = checks_[i];
+      const status before = rt.state().reported.status;
+      const auto out = rt.step(now, jittered_locked(rt.options()), wall);
+      if (out.timed_out) {
+        emit_locked(event{.what = event::type::timeout,
+                          .check = rt.name(),
+                          .from = before,
+                          .to = status::fail,
+                          .kind = failure_kind::timeout,
+                          .message = rt.state().last_run.output});
+      }
+      if (out.transition) {
+        emit_locked(event{.what = event::type::transition,
+                          .check = rt.name(),
+                          .from = out.transition->from,
+                          .to = out.transition->to,
+                          .kind = rt.state().reported.kind,
+                          .message = rt.state().reported.output});
+      }
+      if (out.start) {
+        ++in_flight_;
+        if (!rt.async()) ++pool_jobs_;
+        lag_.record(rt.state().lag, now);
+        if (rt.state().lag > late_start) ++late_starts_;
+        launches.push_back(launch{.index = i,
+                                  .run_id = rt.current_run().run_id,
+                                  .impl = rt.entry().impl,
+                                  .async = rt.async(),
+                                  .name = rt.name(),
+                                  .run = rt.current_run()});
+      }
+      if (out.changed) {
+        touch_locked(i, now, before, out.finished);
+      } else {
+        // Nothing was due after all (cannot happen by construction): never spin on it.
+        wake_.set(i, std::max(rt.wake(now), now + nanoseconds{1}));
+      }
     }
-    next = next_wake_locked(now);
+    maybe_publish_locked(now);
+    next = next_wake_locked();
+    scheduled_wake_ = next;
   }
   for (auto& l : launches) dispatch(std::move(l));
   flush_events();
   return next;
 }
 
-bool service::impl::step_locked(std::size_t i, steady_time now, std::vector<launch>& launches) {
-  auto& rt = checks_[i];
-  const auto& o = rt.entry.options;
-  if (rt.state.in_flight && !rt.timed_out) {
-    if (now < rt.deadline) return false;
-    // The runner, not the check, enforces the deadline.
-    rt.timed_out = true;
-    rt.cancelled->store(true, std::memory_order_release);
-    ++rt.state.timeouts;
-    auto r = fail("timed out after " + detail::format_duration(o.timeout), failure_kind::timeout);
-    r.duration = now - rt.started;
-    emit_locked(event{.what = event::type::timeout,
-                      .check = rt.entry.name,
-                      .from = rt.state.reported.status,
-                      .to = status::fail,
-                      .kind = failure_kind::timeout,
-                      .message = r.output});
-    ingest_locked(rt, std::move(r), now, true);
-    if (rt.background) rt.next_due = now + jittered_locked(o);
-    return true;
-  }
-  if (rt.state.in_flight) {
-    // Hung: no second run, but keep reporting the failure at the check's usual pace so that
-    // thresholds progress and the result never turns stale or stays a pass.
-    const bool refresh = rt.background ? now >= rt.next_due : (rt.pending && now >= rt.fresh_until);
-    if (!refresh) return false;
-    auto r = fail("timed out after " + detail::format_duration(o.timeout) + "; still running (" +
-                      detail::format_duration(now - rt.started) + ")",
-                  failure_kind::timeout);
-    r.duration = now - rt.started;
-    ingest_locked(rt, std::move(r), now, false);
-    rt.pending = false;
-    if (rt.background) rt.next_due = now + jittered_locked(o);
-    return true;
-  }
-  const bool due = rt.background ? now >= rt.next_due : rt.pending;
-  if (!due) return false;
-  rt.pending = false;
-  rt.state.in_flight = true;
-  rt.timed_out = false;
-  ++rt.run_id;
-  rt.started = now;
-  rt.deadline = now + o.timeout;
-  rt.cancelled = std::make_shared<std::atomic<bool>>(false);
-  launches.push_back(launch{.index = i,
-                            .run_id = rt.run_id,
-                            .impl = rt.entry.impl,
-                            .async = rt.async,
-                            .name = rt.entry.name,
-                            .deadline = rt.deadline,
-                            .cancelled = rt.cancelled});
-  return true;
+steady_time service::impl::next_wake_locked() const {
+  steady_time next = wake_.next();
+  if (publisher_->dirty()) next = std::min(next, last_publish_ + publish_interval_);
+  return next;
 }
 
-bool service::impl::rejudge_locked(steady_time now) {
+bool service::impl::rejudge_due_locked(steady_time now) {
   bool changed = false;
-  for (auto& rt : checks_) {
-    if (rt.state.stale_at == never || now < rt.state.stale_at) continue;
-    const status before = rt.state.reported.status;
-    auto r = fail("no result for " + detail::format_duration(now - rt.last_result_at) +
-                      " (max staleness " + detail::format_duration(rt.staleness) + ")",
-                  failure_kind::stale);
-    r.time = clock_->wall_now();
-    rt.state.reported = std::move(r);
-    // Already as stale as it gets: push the horizon away so readers stop re-judging.
-    rt.state.stale_at = never;
-    if (before != status::fail) {
-      ++rt.state.transitions;
+  const auto wall = clock_->wall_now();
+  while (!stale_.empty() && stale_.next() <= now) {
+    const std::uint32_t i = stale_.top();
+    auto& rt = checks_[i];
+    const status before = rt.state().reported.status;
+    if (auto t = rt.rejudge(now, wall)) {
       emit_locked(event{.what = event::type::transition,
-                        .check = rt.entry.name,
-                        .from = before,
-                        .to = status::fail,
+                        .check = rt.name(),
+                        .from = t->from,
+                        .to = t->to,
                         .kind = failure_kind::stale,
-                        .message = rt.state.reported.output});
+                        .message = rt.state().reported.output});
     }
+    touch_locked(i, now, before, false);
     changed = true;
   }
   return changed;
 }
 
-void service::impl::scrub_locked(result& r) const {
-  r.output = redactor_.scrub(r.output);
-  for (auto& [key, value] : r.details) {
-    key = redactor_.scrub(key);
-    value = redactor::is_secret_key(key) ? std::string{"***"} : redactor_.scrub(value);
-  }
-  if (r.observed) {
-    if (auto* s = std::get_if<std::string>(&r.observed->value)) *s = redactor_.scrub(*s);
-    r.observed->unit = redactor_.scrub(r.observed->unit);
-  }
+status service::impl::probe_now_locked(probe p) const noexcept {
+  if (p == probe::ready && shutting_down_) return status::fail;
+  if (p == probe::startup && latched_) return status::pass;
+  return tallies_[tally_index(p)].aggregate();
 }
 
-void service::impl::ingest_locked(check_runtime& rt, result r, steady_time now,
-                                  bool counts_as_run) {
-  // Normalise what a check may get wrong, so that renderers can rely on the shape.
-  if (r.status == status::unknown) {
-    r = fail("check returned no status", failure_kind::internal);
-  } else if (r.status == status::fail && r.kind == failure_kind::none) {
-    r.kind = failure_kind::assertion;
-  } else if (r.status == status::pass) {
-    r.output.clear();
-    r.kind = failure_kind::none;
+bool service::impl::maybe_publish_locked(steady_time now) {
+  if (!publisher_->dirty()) return false;
+  if (publish_interval_.count() == 0 || now - last_publish_ >= publish_interval_) {
+    publish_locked(now);
+    return false;
   }
-  r.time = clock_->wall_now();
-  scrub_locked(r);
-
-  auto& st = rt.state;
-  if (counts_as_run) ++st.runs;
-  const bool ok = is_ok(r.status);
-  if (ok) {
-    ++st.consecutive_successes;
-    st.consecutive_failures = 0;
-  } else {
-    ++st.consecutive_failures;
-    st.consecutive_successes = 0;
-  }
-  const status before = st.reported.status;
-  bool adopt = false;
-  if (before == status::unknown) {
-    adopt = true;  // the first result after start counts at once
-  } else if (is_ok(before)) {
-    adopt = ok || st.consecutive_failures >=
-                      static_cast<std::uint32_t>(rt.entry.options.failure_threshold);
-  } else {
-    adopt = !ok || st.consecutive_successes >=
-                       static_cast<std::uint32_t>(rt.entry.options.success_threshold);
-  }
-  st.last_run = r;
-  if (adopt) st.reported = std::move(r);
-  rt.last_result_at = now;
-  st.stale_at = now + rt.staleness;
-  if (!rt.background) rt.fresh_until = now + (ok ? rt.ttl_pass : rt.ttl_fail);
-  if (st.reported.status != before) {
-    ++st.transitions;
-    emit_locked(event{.what = event::type::transition,
-                      .check = rt.entry.name,
-                      .from = before,
-                      .to = st.reported.status,
-                      .kind = st.reported.kind,
-                      .message = st.reported.output});
-  }
+  // Batched: the scheduler publishes at the end of the window; wake it if it sleeps past that.
+  return last_publish_ + publish_interval_ < scheduled_wake_;
 }
 
-void service::impl::publish_locked() {
+void service::impl::publish_locked(steady_time now) {
+  std::shared_ptr<const snapshot> published;
   auto s = std::make_shared<snapshot>();
   s->generation = ++generation_;
-  s->checks.reserve(checks_.size());
-  for (const auto& rt : checks_) {
-    s->checks.push_back(rt.state);
-    s->valid_until = std::min(s->valid_until, rt.state.stale_at);
-  }
+  s->checks = publisher_->build([this](std::uint32_t i) -> const check_state& {
+    return checks_[i].state();
+  });
+  s->valid_until = stale_.next();
   s->info = info_;
   s->shutting_down = shutting_down_;
-  if (!latched_ && is_ok(s->probe_status(probe::startup))) latched_ = true;
+  if (!latched_ && is_ok(tallies_[tally_index(probe::startup)].aggregate())) latched_ = true;
   s->startup_latched = latched_;
+  s->tallies = tallies_;
+  s->tallied = true;
+  if (!observers_.empty()) {
+    for (const probe p : all_probes) {
+      const status now_status = probe_now_locked(p);
+      auto& was = published_probe_[tally_index(p)];
+      if (now_status == was) continue;
+      for (auto& o : observers_)
+        o->push({.what = detail::observed_item::type::probe, .which = p, .from = was,
+                 .to = now_status});
+      was = now_status;
+    }
+  }
+  last_publish_ = now;
+  published = std::move(s);
   {
     std::lock_guard lk(latest_mu_);
-    latest_ = std::move(s);
+    latest_.swap(published);
   }
   // After latest_: a reader that sees this generation finds at least this snapshot.
   published_generation_.store(generation_, std::memory_order_release);
   update_cv_.notify_all();
+  // `published` now holds the previous snapshot; if this was its last reference, it is freed here,
+  // outside latest_mu_.
 }
 
-void service::impl::recompute_demand_locked() {
-  constexpr std::array<probe, 3> probes = {probe::live, probe::ready, probe::startup};
-  for (std::size_t p = 0; p < probes.size(); ++p) {
-    steady_time at = never;
-    for (const auto& rt : checks_) {
-      if (rt.background || !rt.entry.options.probes.contains(probes[p])) continue;
-      if (rt.pending || (rt.state.in_flight && !rt.timed_out)) continue;
-      at = std::min(at, rt.fresh_until);
-    }
-    demand_at_[p].store(ticks(at), std::memory_order_release);
-  }
-}
-
-bool service::impl::demand_locked(check_runtime& rt, steady_time now) {
-  if (rt.background || rt.pending || now < rt.fresh_until) return false;
-  if (rt.state.in_flight && !rt.timed_out) return false;  // coalesced into the run in flight
-  rt.pending = true;
-  return true;
+std::uint32_t service::impl::find_locked(std::string_view name) const noexcept {
+  const auto it = std::lower_bound(names_->begin(), names_->end(), name,
+                                   [](const auto& e, std::string_view n) { return e.first < n; });
+  if (it == names_->end() || it->first != name) return static_cast<std::uint32_t>(checks_.size());
+  return it->second;
 }
 
 void service::impl::request(probe_set probes) {
@@ -544,9 +591,19 @@ void service::impl::request(probe_set probes) {
     std::lock_guard lk(mu_);
     if (stopped_) return;
     const auto now = clock_->now();
-    for (auto& rt : checks_)
-      if ((rt.entry.options.probes.bits() & probes.bits()) != 0) any |= demand_locked(rt, now);
-    if (any) recompute_demand_locked();
+    for (std::size_t p = 0; p < 3; ++p) {
+      if ((probes.bits() & (1U << p)) == 0) continue;
+      // Only the on-demand checks of this probe whose TTL has expired: the heap's top.
+      auto& heap = demand_heap_[p];
+      while (!heap.empty() && heap.next() <= now) {
+        const std::uint32_t i = heap.top();
+        const status before = checks_[i].state().reported.status;
+        const bool pending = checks_[i].demand(now);
+        any |= pending;
+        touch_locked(i, now, before, false);
+        if (!pending) heap.remove(i);  // cannot be demanded now: re-armed by its next change
+      }
+    }
   }
   if (any) wake_scheduler();
 }
@@ -555,30 +612,15 @@ bool service::impl::request(std::string_view name) {
   bool any = false;
   {
     std::lock_guard lk(mu_);
-    auto it = std::find_if(checks_.begin(), checks_.end(),
-                           [&](const check_runtime& rt) { return rt.entry.name == name; });
-    if (it == checks_.end()) return false;
+    const std::uint32_t i = find_locked(name);
+    if (i == checks_.size()) return false;
     if (stopped_) return true;
-    any = demand_locked(*it, clock_->now());
-    if (any) recompute_demand_locked();
+    const status before = checks_[i].state().reported.status;
+    any = checks_[i].demand(clock_->now());
+    if (any) touch_locked(i, clock_->now(), before, false);
   }
   if (any) wake_scheduler();
   return true;
-}
-
-steady_time service::impl::next_wake_locked(steady_time now) const {
-  steady_time next = never;
-  for (const auto& rt : checks_) {
-    if (rt.state.in_flight && !rt.timed_out) {
-      next = std::min(next, rt.deadline);
-    } else if (rt.background && armed_) {
-      next = std::min(next, rt.next_due);
-    } else if (rt.pending) {
-      next = std::min(next, rt.state.in_flight ? rt.fresh_until : now);
-    }
-    next = std::min(next, rt.state.stale_at);
-  }
-  return next;
 }
 
 void service::impl::emit_locked(event e) { pending_events_.push_back(std::move(e)); }
@@ -622,15 +664,16 @@ void service::impl::deliver_locked() {
 
 void service::impl::dispatch(launch l) {
   std::weak_ptr<impl> weak = weak_from_this();
-  const std::size_t index = l.index;
+  const std::uint32_t index = l.index;
   const std::uint64_t run_id = l.run_id;
   if (l.async) {
     auto once = std::make_shared<std::atomic<bool>>(false);
     async_check::completion done = [weak, index, run_id, once](result r) {
       if (once->exchange(true, std::memory_order_acq_rel)) return;  // exactly once
-      if (auto self = weak.lock()) self->complete(index, run_id, std::move(r));
+      if (auto self = weak.lock()) self->complete(index, run_id, std::move(r), std::nullopt);
     };
-    auto ctx = std::make_shared<const context>(std::move(l.name), l.deadline, l.cancelled);
+    auto ctx = std::make_shared<const context>(std::move(l.name), l.run.deadline,
+                                               l.run.cancelled, l.run.activity);
     try {
       static_cast<async_check&>(*l.impl).start(std::move(ctx), done);
     } catch (const std::exception& e) {
@@ -640,14 +683,19 @@ void service::impl::dispatch(launch l) {
     }
     return;
   }
+  const nanoseconds timeout = l.run.deadline - clock_->now();
   pool_->submit([weak, index, run_id, impl = std::move(l.impl), name = std::move(l.name),
-                 deadline = l.deadline, cancelled = std::move(l.cancelled)] {
+                 run = std::move(l.run), clk = clock_, timeout, threads = pool_->max_threads()] {
     result r;
-    if (cancelled->load(std::memory_order_acquire)) {
-      // Waited in the queue past its deadline (pool saturated): not worth running any more.
-      r = fail("not started before the deadline", failure_kind::timeout);
+    const steady_time began = clk->now();
+    if (run.cancelled->load(std::memory_order_acquire)) {
+      // Waited in the queue past its deadline: every pool thread was busy (hung checks). The
+      // runner has already reported the timeout; this only explains the late result.
+      r = fail("not started within " + detail::format_duration(timeout) + ": all " +
+                   std::to_string(threads) + " pool threads were busy",
+               failure_kind::timeout);
     } else {
-      const context ctx{name, deadline, cancelled};
+      const context ctx{name, run.deadline, run.cancelled, run.activity};
       try {
         r = impl->run(ctx);
       } catch (const std::exception& e) {
@@ -656,38 +704,47 @@ void service::impl::dispatch(launch l) {
         r = fail("unknown exception", failure_kind::internal);
       }
     }
-    if (auto self = weak.lock()) self->complete(index, run_id, std::move(r));
+    if (auto self = weak.lock()) self->complete(index, run_id, std::move(r), began);
   });
 }
 
-void service::impl::complete(std::size_t index, std::uint64_t run_id, result r) {
+void service::impl::complete(std::uint32_t index, std::uint64_t run_id, result r,
+                             std::optional<steady_time> started) {
+  bool wake = false;
   {
     std::lock_guard lk(mu_);
     if (stopped_) return;
     auto& rt = checks_[index];
-    if (!rt.state.in_flight || rt.run_id != run_id) return;
     const steady_time now = clock_->now();
-    rt.state.in_flight = false;
-    if (rt.timed_out) {
-      scrub_locked(r);
+    const status before = rt.state().reported.status;
+    const auto done =
+        rt.complete(run_id, r, now, started, jittered_locked(rt.options()), clock_->wall_now());
+    if (!done) return;
+    --in_flight_;
+    if (!rt.async()) --pool_jobs_;
+    if (done->late) {
       emit_locked(event{.what = event::type::late_result,
-                        .check = rt.entry.name,
-                        .from = rt.state.reported.status,
-                        .to = rt.state.reported.status,
+                        .check = rt.name(),
+                        .from = before,
+                        .to = before,
                         .kind = r.kind,
                         .message = "completed " + std::string(to_string(r.status)) + " after " +
-                                   detail::format_duration(now - rt.started) +
+                                   detail::format_duration(done->took) +
                                    "; result discarded"});
-    } else {
-      r.duration = now - rt.started;
-      ingest_locked(rt, std::move(r), now, true);
-      if (rt.background) rt.next_due = now + jittered_locked(rt.entry.options);
+    } else if (done->transition) {
+      emit_locked(event{.what = event::type::transition,
+                        .check = rt.name(),
+                        .from = done->transition->from,
+                        .to = done->transition->to,
+                        .kind = rt.state().reported.kind,
+                        .message = rt.state().reported.output});
     }
-    recompute_demand_locked();
-    publish_locked();
+    touch_locked(index, now, before, !done->late);
+    wake = maybe_publish_locked(now) || (started_ && rt.wake(now) < scheduled_wake_);
+    if (wake) scheduled_wake_ = std::min(scheduled_wake_, rt.wake(now));
   }
   flush_events();
-  wake_scheduler();
+  if (wake) wake_scheduler();
 }
 
 std::shared_ptr<const snapshot> service::impl::latest() const {
@@ -721,10 +778,10 @@ std::shared_ptr<const snapshot> service::impl::current() {
   if (clock_->now() < snap->valid_until) return snap;
   {
     std::lock_guard lk(mu_);
-    if (rejudge_locked(clock_->now())) {
-      recompute_demand_locked();
-      publish_locked();
-    }
+    const auto now = clock_->now();
+    // Only the checks whose results turned stale are re-judged, and published at once: a
+    // reader must never be handed a pass past its staleness.
+    if (rejudge_due_locked(now)) publish_locked(now);
   }
   flush_events();
   return refresh_cache(*slot);
@@ -733,6 +790,25 @@ std::shared_ptr<const snapshot> service::impl::current() {
 bool service::impl::wait_for_update(std::uint64_t generation, milliseconds timeout) {
   std::unique_lock lk(mu_);
   return update_cv_.wait_for(lk, timeout, [&] { return generation_ > generation; });
+}
+
+engine_stats service::impl::stats() {
+  engine_stats s;
+  s.pool_threads = pool_->threads();
+  s.pool_max_threads = pool_->max_threads();
+  for (const auto& o : observers_) s.observer_drops += o->drops();
+  std::lock_guard lk(mu_);
+  const auto now = clock_->now();
+  s.checks = checks_.size();
+  s.in_flight = in_flight_;
+  s.pool_jobs = pool_jobs_;
+  s.results = results_;
+  s.publications = generation_;
+  s.lag_p50 = lag_.quantile(0.5, now);
+  s.lag_p99 = lag_.quantile(0.99, now);
+  s.lag_max = lag_.max(now);
+  s.late_starts = late_starts_;
+  return s;
 }
 
 // ---- service ------------------------------------------------------------------------------
@@ -755,6 +831,7 @@ std::chrono::steady_clock::time_point service::poll() { return impl_->poll(); }
 bool service::wait_for_update(std::uint64_t generation, std::chrono::milliseconds timeout) const {
   return impl_->wait_for_update(generation, timeout);
 }
+engine_stats service::stats() const { return impl_->stats(); }
 const vitals::clock& service::clock() const noexcept { return impl_->clock(); }
 
 }  // namespace vitals

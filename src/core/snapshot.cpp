@@ -3,32 +3,126 @@
 #include <algorithm>
 
 namespace vitals {
+namespace {
 
-status snapshot::probe_status(probe p) const noexcept { return probe_status(p, {}); }
+using name_index = std::vector<std::pair<std::string, std::uint32_t>>;
+
+std::shared_ptr<const name_index> index_names(const check_list& list) {
+  auto index = std::make_shared<name_index>();
+  index->reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i)
+    index->emplace_back(list[i].name, static_cast<std::uint32_t>(i));
+  // Stable: with duplicate names (only possible in a hand-built list) the first one wins, as a
+  // linear search would find it.
+  std::stable_sort(index->begin(), index->end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  return index;
+}
+
+status walk_probe(const snapshot& snap, probe p, const std::vector<std::string_view>& excluded) {
+  probe_tally t;
+  for (const auto& c : snap.checks) {
+    if (!c.options.probes.contains(p)) continue;
+    if (std::find(excluded.begin(), excluded.end(), std::string_view{c.name}) != excluded.end())
+      continue;
+    t.count(c, 1);
+  }
+  return t.aggregate();
+}
+
+}  // namespace
+
+check_list::check_list(std::initializer_list<check_state> states)
+    : check_list(std::vector<check_state>(states)) {}
+
+check_list::check_list(std::vector<check_state> states) : size_(states.size()) {
+  for (std::size_t i = 0; i < states.size(); i += block_size) {
+    auto b = std::make_shared<block>();
+    const std::size_t end = std::min(states.size(), i + block_size);
+    b->reserve(end - i);
+    for (std::size_t j = i; j < end; ++j)
+      b->push_back(std::make_shared<const check_state>(std::move(states[j])));
+    blocks_.push_back(std::move(b));
+  }
+  index_ = index_names(*this);
+}
+
+check_list::check_list(std::vector<std::shared_ptr<const block>> blocks, std::size_t size,
+                       std::shared_ptr<const name_index> index)
+    : blocks_(std::move(blocks)), size_(size), index_(std::move(index)) {
+  if (!index_) index_ = index_names(*this);
+}
+
+std::size_t check_list::index_of(std::string_view name) const noexcept {
+  if (!index_) return size_;
+  const auto it = std::lower_bound(index_->begin(), index_->end(), name,
+                                   [](const auto& e, std::string_view n) { return e.first < n; });
+  if (it == index_->end() || it->first != name) return size_;
+  return it->second;
+}
+
+void probe_tally::count(const check_state& c, int sign) noexcept {
+  const auto add = [sign](std::uint32_t& n) {
+    n = static_cast<std::uint32_t>(static_cast<std::int64_t>(n) + sign);
+  };
+  add(checks);
+  const status s = c.reported.status;
+  if (c.options.critical) {
+    if (s == status::unknown) add(critical_unknown);
+    if (s == status::fail) add(critical_fail);
+    if (s == status::warn) add(critical_warn);
+  } else if (s != status::pass) {
+    add(other_not_pass);
+  }
+}
+
+status probe_tally::aggregate() const noexcept {
+  // The order of vitals::worst: an unchecked critical dependency is never better than a failed one.
+  if (critical_unknown > 0) return status::unknown;
+  if (critical_fail > 0) return status::fail;
+  if (critical_warn > 0 || other_not_pass > 0) return status::warn;
+  return status::pass;
+}
+
+status snapshot::probe_status(probe p) const noexcept {
+  if (p == probe::ready && shutting_down) return status::fail;
+  if (p == probe::startup && startup_latched) return status::pass;
+  if (!tallied) return walk_probe(*this, p, {});
+  return tallies[tally_index(p)].aggregate();
+}
 
 status snapshot::probe_status(probe p,
                               const std::vector<std::string_view>& excluded) const noexcept {
   if (p == probe::ready && shutting_down) return status::fail;
   if (p == probe::startup && startup_latched) return status::pass;
-  status s = status::pass;
-  for (const auto& c : checks) {
-    if (!c.options.probes.contains(p)) continue;
-    if (std::find(excluded.begin(), excluded.end(), std::string_view{c.name}) != excluded.end())
+  if (!tallied) return walk_probe(*this, p, excluded);
+  probe_tally t = tallies[tally_index(p)];
+  for (std::size_t i = 0; i < excluded.size(); ++i) {
+    // A name given twice is excluded once.
+    if (std::find(excluded.begin(), excluded.begin() + static_cast<std::ptrdiff_t>(i),
+                  excluded[i]) != excluded.begin() + static_cast<std::ptrdiff_t>(i))
       continue;
-    const status r = c.reported.status;
-    if (c.options.critical) {
-      s = worst(s, r);
-    } else if (r != status::pass) {
-      s = worst(s, status::warn);
-    }
+    const std::size_t at = checks.index_of(excluded[i]);
+    if (at == checks.size()) continue;
+    const check_state& c = checks[at];
+    if (c.options.probes.contains(p)) t.count(c, -1);
   }
-  return s;
+  return t.aggregate();
+}
+
+status snapshot::overall_status() const noexcept {
+  probe_tally t;
+  if (tallied) {
+    t = tallies[all_checks_tally];
+  } else {
+    for (const auto& c : checks) t.count(c, 1);
+  }
+  return worst(shutting_down ? status::fail : status::pass, t.aggregate());
 }
 
 const check_state* snapshot::find(std::string_view name) const noexcept {
-  for (const auto& c : checks)
-    if (c.name == name) return &c;
-  return nullptr;
+  const std::size_t at = checks.index_of(name);
+  return at == checks.size() ? nullptr : &checks[at];
 }
 
 }  // namespace vitals

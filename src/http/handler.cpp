@@ -47,15 +47,35 @@ struct binding {
 };
 std::atomic<std::uint64_t> next_binding_epoch{1};
 
-// Everything that depends only on the snapshot generation of one binding, rendered once and
-// shared by every request (GET and HEAD alike) until the next generation or the next rebind.
+// Everything that depends only on the snapshot generation of one binding, rendered at most once
+// and shared by every request (GET and HEAD alike) until the next generation or the next
+// rebind. Each variant is rendered on first demand: a generation that nobody asks `/health` of
+// never renders its (with thousands of checks, large) body, and `/readyz` never waits for it.
 struct rendered_set {
+  static constexpr std::size_t probe_variants = 3 * 2 * 2;  // [probe][verbose][detailed]
+  static constexpr std::size_t variants = probe_variants + 2;  // + health[detailed]
   std::uint64_t epoch = 0;
   std::uint64_t generation = 0;
-  // [probe][verbose][detailed]
-  std::array<std::array<std::array<rendered, 2>, 2>, 3> probes{};
-  // [detailed]
-  std::array<rendered, 2> health{};
+  std::shared_ptr<const snapshot> snap{};
+  mutable std::mutex mu{};
+  mutable std::array<rendered, variants> slots{};
+  mutable std::array<std::atomic<bool>, variants> ready{};
+
+  static std::size_t probe_slot(std::size_t p, std::size_t verbose, std::size_t detailed) {
+    return (p * 2 + verbose) * 2 + detailed;
+  }
+  static std::size_t health_slot(std::size_t detailed) { return probe_variants + detailed; }
+  /// Variant `i`, rendered by `render` if nobody has yet; valid as long as this set.
+  template <class Render>
+  const rendered& get(std::size_t i, Render&& render) const {
+    if (ready[i].load(std::memory_order_acquire)) return slots[i];
+    std::lock_guard lk(mu);
+    if (!ready[i].load(std::memory_order_relaxed)) {
+      slots[i] = render(*snap);
+      ready[i].store(true, std::memory_order_release);
+    }
+    return slots[i];
+  }
 };
 
 // Per-thread memo of the binding and the rendering last served by each handler, so that the hot
@@ -303,40 +323,35 @@ struct handler::impl::state {
     return detail::render_context{snap, options.codes, scrubber, detailed};
   }
 
-  [[nodiscard]] std::shared_ptr<const rendered_set> render_all(std::uint64_t bound_epoch,
-                                                               const snapshot& snap) const {
-    auto set = std::make_shared<rendered_set>();
-    set->epoch = bound_epoch;
-    set->generation = snap.generation;
-    for (int d = 0; d < 2; ++d) {
-      const bool detailed = d == 1;
-      // Only the variants some caller can actually receive are rendered.
-      const bool needed = detailed ? (anonymous_detailed || token_unlocks) : !anonymous_detailed;
-      if (!needed) continue;
-      const auto ctx = context(snap, detailed);
-      for (const probe p : all_probes) {
-        for (int v = 0; v < 2; ++v) {
-          set->probes[probe_index(p)][static_cast<std::size_t>(v)][static_cast<std::size_t>(d)] =
-              detail::render_probe(ctx, p, v == 1);
-        }
-      }
-      set->health[static_cast<std::size_t>(d)] = detail::render_health(ctx);
+  [[nodiscard]] rendered render_variant(const snapshot& snap, std::size_t i) const {
+    if (i >= rendered_set::probe_variants) {
+      return detail::render_health(context(snap, i == rendered_set::health_slot(1)));
     }
-    return set;
+    const std::size_t detailed = i % 2;
+    const std::size_t verbose = (i / 2) % 2;
+    return detail::render_probe(context(snap, detailed == 1), all_probes[i / 4], verbose == 1);
   }
 
-  /// The rendering of this generation (or a newer one) of binding `b`, rendering it if nobody
-  /// has yet. The reference stays valid until this thread's next call.
-  [[nodiscard]] const std::shared_ptr<const rendered_set>& rendering(memo_slot& s, const binding& b,
-                                                                     const snapshot& snap) {
-    if (s.set && s.set->epoch == b.epoch && s.set->generation >= snap.generation) return s.set;
-    // One renderer per generation change; the others wait briefly and reuse its work.
+  /// The renderings of this generation (or a newer one) of binding `b`: a set whose variants
+  /// render on first use. The reference stays valid until this thread's next call.
+  [[nodiscard]] const std::shared_ptr<const rendered_set>& rendering(
+      memo_slot& s, const binding& b, const std::shared_ptr<const snapshot>& snap) {
+    if (s.set && s.set->epoch == b.epoch && s.set->generation >= snap->generation) return s.set;
     std::lock_guard lock{render_mutex};
-    if (!latest || latest->epoch != b.epoch || latest->generation < snap.generation) {
-      latest = render_all(b.epoch, snap);
+    if (!latest || latest->epoch != b.epoch || latest->generation < snap->generation) {
+      auto set = std::make_shared<rendered_set>();
+      set->epoch = b.epoch;
+      set->generation = snap->generation;
+      set->snap = snap;
+      latest = std::move(set);
     }
     s.set = latest;
     return s.set;
+  }
+
+  /// Variant `i` of `set`, rendered now if this is its first request.
+  [[nodiscard]] const rendered& variant(const rendered_set& set, std::size_t i) const {
+    return set.get(i, [&](const snapshot& snap) { return render_variant(snap, i); });
   }
 };
 
@@ -455,15 +470,16 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
   switch (r->kind) {
     case route_kind::probe_root: {
       if (q.exclude.empty()) {
-        const auto& set = st.rendering(slot, b, *snap);
-        return wire(set, set->probes[probe_index(r->which)][q.verbose ? 1 : 0][d]);
+        const auto& set = st.rendering(slot, b, snap);
+        return wire(set, st.variant(*set, rendered_set::probe_slot(probe_index(r->which),
+                                                                   q.verbose ? 1 : 0, d)));
       }
       return owned(
           detail::render_probe(st.context(*snap, detailed), r->which, q.verbose, q.exclude));
     }
     case route_kind::health_root: {
-      const auto& set = st.rendering(slot, b, *snap);
-      return wire(set, set->health[d]);
+      const auto& set = st.rendering(slot, b, snap);
+      return wire(set, st.variant(*set, rendered_set::health_slot(d)));
     }
     case route_kind::probe_check: {
       const check_state* c = snap->find(r->check);

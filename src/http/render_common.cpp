@@ -97,14 +97,6 @@ std::string describe(const render_context& ctx, const check_state& c) {
   return std::string{to_string(r.status)};
 }
 
-status overall_status(const snapshot& snap) noexcept {
-  status overall = snap.shutting_down ? status::fail : status::pass;
-  for (const check_state& c : snap.checks) {
-    status s = c.reported.status;
-    if (!c.options.critical && s != status::pass) s = status::warn;
-    overall = worst(overall, s);
-  }
-  return overall;
-}
+status overall_status(const snapshot& snap) noexcept { return snap.overall_status(); }
 
 }  // namespace vitals::http::detail
