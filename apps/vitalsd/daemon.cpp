@@ -156,6 +156,26 @@ void daemon::log_summary(std::string_view what) const {
                {"pid", std::to_string(::getpid())}});
 }
 
+bool daemon::check_fd_budget(const daemon_config& cfg, std::string* refusal) const {
+  const auto budget = plan_fd_budget(cfg, options_.limits);
+  if (!budget.fits()) {
+    if (refusal != nullptr) *refusal = budget.refusal();
+    log_->write(log::level::error, "configuration refused: not enough file descriptors",
+                {{"needed", std::to_string(budget.required())},
+                 {"limit", std::to_string(budget.limits.soft)},
+                 {"budget", budget.summary()}});
+    return false;
+  }
+  log_->write(budget.fits_with_server() ? log::level::info : log::level::warn,
+              budget.fits_with_server()
+                  ? "file descriptor budget"
+                  : "file descriptor budget: a flood of connections to the server can exhaust it",
+              {{"needed", std::to_string(budget.required())},
+               {"limit", std::to_string(budget.limits.soft)},
+               {"budget", budget.summary()}});
+  return true;
+}
+
 void daemon::reload() {
   ++reloads_;
   daemon_config next;
@@ -173,6 +193,12 @@ void daemon::reload() {
     return;
   } catch (const std::exception& e) {
     log_->write(log::level::error, "reload rejected", {{"error", e.what()}});
+    return;
+  }
+
+  if (!check_fd_budget(next, nullptr)) {
+    log_->write(log::level::warn, "keeping the running configuration",
+                {{"reload", std::to_string(reloads_)}});
     return;
   }
 
@@ -257,6 +283,8 @@ int daemon::shut_down() {
 }
 
 int daemon::run() {
+  std::string refusal;
+  if (!check_fd_budget(cfg_, &refusal)) throw std::runtime_error(refusal);
   svc_ = make_engine(cfg_, nullptr);
   svc_->start();
   start_server();

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "fd_budget.hpp"
 #include "log.hpp"
 #include "vitals/config.hpp"
 #include "vitals/http/server.hpp"
@@ -19,6 +20,8 @@ struct daemon_options {
   /// Empty = the embedded default configuration.
   std::string config_path{};
   std::string version{};
+  /// RLIMIT_NOFILE as main() found and raised it (raise_nofile_limit()).
+  nofile_limits limits{};
 };
 
 class daemon {
@@ -46,6 +49,9 @@ class daemon {
                           const vitals::config::daemon_config& cfg) const;
   void start_server();
   void log_summary(std::string_view what) const;
+  /// Logs the descriptor budget of `cfg`; false (and logged as an error) if it cannot fit.
+  [[nodiscard]] bool check_fd_budget(const vitals::config::daemon_config& cfg,
+                                     std::string* refusal) const;
 
   daemon_options options_;
   vitals::config::daemon_config cfg_;

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
 
   // Before any thread exists: every thread inherits the mask and only run() receives them.
   vitalsd::daemon::block_signals();
+  // Before any check is built: a daemon of many network checks needs the descriptors the hard
+  // limit allows, not the shell's default soft limit (often 1024).
+  const auto limits = vitalsd::raise_nofile_limit();
 
   vitals::config::daemon_config cfg;
   try {
@@ -88,7 +91,8 @@ int main(int argc, char** argv) {
   }
 
   try {
-    vitalsd::daemon d{{.config_path = config_path, .version = VITALS_VERSION}, std::move(cfg)};
+    vitalsd::daemon d{{.config_path = config_path, .version = VITALS_VERSION, .limits = limits},
+                      std::move(cfg)};
     return d.run();
   } catch (const std::exception& e) {
     std::cerr << "vitalsd: " << e.what() << "\n";

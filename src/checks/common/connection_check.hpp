@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "vitals/check.hpp"
+#include "vitals/checks/descriptors.hpp"
 #include "vitals/redact.hpp"
 
 namespace vitals::checks::detail {
@@ -60,8 +61,11 @@ class reconnect_backoff {
   unsigned next_gap_ = 0;
 };
 
-class connection_check : public vitals::check {
+class connection_check : public vitals::check, public checks::descriptor_user {
  public:
+  /// One connection, kept between runs (or pending).
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
+
   using steady_time = std::chrono::steady_clock::time_point;
 
   /// One run: at most one at a time; one try, and a second on a fresh connection when a kept

@@ -12,6 +12,7 @@
 
 #include "common/io_loop.hpp"
 #include "common/net.hpp"
+#include "vitals/checks/descriptors.hpp"
 
 namespace vitals::checks {
 namespace {
@@ -36,8 +37,13 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-class dns_check final : public vitals::async_check, public std::enable_shared_from_this<dns_check> {
+class dns_check final : public vitals::async_check,
+                        public checks::descriptor_user,
+                        public std::enable_shared_from_this<dns_check> {
  public:
+  // The resolver's socket to the name server, on its worker thread.
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
+
   dns_check(dns_options o, detail::bounded_resolver::lookup_fn lookup)
       : options_(std::move(o)), resolver_(std::move(lookup)) {
     if (options_.name.empty()) throw std::invalid_argument("dns check: name is empty");

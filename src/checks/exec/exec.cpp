@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/checks/descriptors.hpp"
 #include "vitals/redact.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -107,8 +108,11 @@ std::string clean_output(std::string_view text, std::size_t max, bool& truncated
   return out;
 }
 
-class exec_check final : public vitals::check {
+class exec_check final : public vitals::check, public checks::descriptor_user {
  public:
+  // The output pipe (both ends while spawning) and /dev/null for the child's stdin.
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 3; }
+
   explicit exec_check(exec_options options) : options_(std::move(options)) {
     for (const auto& s : options_.secrets) {
       redactor_.add_secret(s);

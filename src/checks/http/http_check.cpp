@@ -32,6 +32,7 @@
 #include "common/tls_util.hpp"
 #include "common/url.hpp"
 #include "http/http_rules.hpp"
+#include "vitals/checks/descriptors.hpp"
 #include "vitals/checks/http.hpp"
 #include "vitals/redact.hpp"
 
@@ -153,8 +154,11 @@ asio::awaitable<void> exchange(const context& ctx, const std::string& authority,
 }
 
 class http_check final : public vitals::async_check,
+                         public checks::descriptor_user,
                          public std::enable_shared_from_this<http_check> {
  public:
+  // The kept connection, and one of its own for a redirect to another origin.
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 2; }
   explicit http_check(http_options o) : options_(std::move(o)) {
     url_ = detail::parse_url(options_.url);
     if (url_.scheme != "http" && url_.scheme != "https") {

@@ -1,4 +1,5 @@
 #include "vitals/checks/sqlite.hpp"
+#include "vitals/checks/descriptors.hpp"
 
 #include <sqlite3.h>
 
@@ -54,8 +55,11 @@ vitals::failure_kind kind_of(int rc) {
   }
 }
 
-class sqlite_check final : public vitals::check {
+class sqlite_check final : public vitals::check, public checks::descriptor_user {
  public:
+  // The database, its journal or WAL, and the WAL index.
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 3; }
+
   explicit sqlite_check(sqlite_options options) : options_(std::move(options)) {}
 
   vitals::result run(const vitals::context& ctx) override {

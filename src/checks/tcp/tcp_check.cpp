@@ -22,6 +22,7 @@
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "common/url.hpp"
+#include "vitals/checks/descriptors.hpp"
 #include "vitals/checks/tcp.hpp"
 
 namespace vitals::checks {
@@ -59,8 +60,13 @@ struct progress {
   bool done = false;
 };
 
-class tcp_check final : public vitals::async_check, public std::enable_shared_from_this<tcp_check> {
+class tcp_check final : public vitals::async_check,
+                        public checks::descriptor_user,
+                        public std::enable_shared_from_this<tcp_check> {
  public:
+  // The connection of the run; the event loop is shared.
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
+
   explicit tcp_check(tcp_options o) : options_(std::move(o)) {
     if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
       options_.host = options_.host.substr(1, options_.host.size() - 2);

@@ -28,6 +28,7 @@
 #include "common/resolver.hpp"
 #include "common/tls_util.hpp"
 #include "common/url.hpp"
+#include "vitals/checks/descriptors.hpp"
 #include "vitals/checks/tls.hpp"
 
 namespace vitals::checks {
@@ -77,8 +78,12 @@ std::string days_text(long long seconds) {
   return "expires in " + std::to_string(days) + (days == 1 ? " day" : " days");
 }
 
-class tls_check final : public vitals::async_check, public std::enable_shared_from_this<tls_check> {
+class tls_check final : public vitals::async_check,
+                        public checks::descriptor_user,
+                        public std::enable_shared_from_this<tls_check> {
  public:
+  [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
+
   explicit tls_check(tls_options o) : options_(std::move(o)) {
     if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
       options_.host = options_.host.substr(1, options_.host.size() - 2);

@@ -172,8 +172,15 @@ int get_once(std::uint16_t port, const std::string& path, std::string* body = nu
 /// A vitalsd child process with its stderr in a file.
 class vitalsd {
  public:
-  explicit vitalsd(std::vector<std::string> args, const fs::path& log) : log_(log) {
+  /// `shell_prefix` (e.g. "ulimit -Sn 256; ulimit -Hn 1024;"): run through /bin/sh, which
+  /// applies it and then execs vitalsd (same PID).
+  explicit vitalsd(std::vector<std::string> args, const fs::path& log,
+                   const std::string& shell_prefix = {})
+      : log_(log) {
     std::vector<std::string> argv_s{VITALSD_BIN};
+    if (!shell_prefix.empty()) {
+      argv_s = {"/bin/sh", "-c", shell_prefix + " exec \"$0\" \"$@\"", VITALSD_BIN};
+    }
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
@@ -182,7 +189,7 @@ class vitalsd {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (posix_spawn(&pid_, VITALSD_BIN, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&fa);
   }
   ~vitalsd() {
@@ -338,6 +345,40 @@ TEST_F(vitalsd_test, invalid_configuration_starts_nothing_and_lists_every_error)
   vitalsd ok{{"--check-config", "--config", good.string()}, dir_ / "ok.log"};
   EXPECT_EQ(ok.wait_exit(10s), 0);
   EXPECT_NE(ok.log().find("OK, 1 check (m)"), std::string::npos) << ok.log();
+}
+
+// The descriptor budget: the soft RLIMIT_NOFILE is raised to the hard limit and logged with what
+// the checks need; a configuration that cannot fit is refused with the numbers, before anything
+// starts (5,000 http checks at `ulimit -n 1024` used to crash vitalsd).
+TEST_F(vitalsd_test, fd_budget_is_logged_and_a_config_that_cannot_fit_is_refused) {
+  const auto http_checks = [&](int n) {
+    std::string text = header() + "checks:\n";
+    for (int i = 0; i < n; ++i) {
+      text += "  - {name: h" + std::to_string(i) +
+              ", type: http, url: \"http://127.0.0.1:9/\", interval: 10s, timeout: 2s}\n";
+    }
+    return text;
+  };
+  const std::string low = "ulimit -Sn 256 && ulimit -Hn 1024 &&";
+  const auto big = write("big.yaml", http_checks(5000));
+  vitalsd refused{{"--config", big.string()}, dir_ / "big.log", low};
+  EXPECT_EQ(refused.wait_exit(30s), 1);
+  const auto out = refused.log();
+  EXPECT_NE(out.find("file descriptors but the limit is 1024 (RLIMIT_NOFILE, hard limit 1024)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(http 5000 x 2)"), std::string::npos) << out;
+  EXPECT_EQ(get_once(port_, "/livez"), -1);  // nothing listens
+
+  const auto small = write("small.yaml", http_checks(20));
+  vitalsd ok{{"--config", small.string()}, dir_ / "small.log", low};
+  EXPECT_TRUE(ok.wait_log("vitalsd started")) << ok.log();
+  const auto log = ok.log();
+  EXPECT_NE(log.find("file descriptor budget"), std::string::npos) << log;
+  EXPECT_NE(log.find("limit 1024 (raised from 256)"), std::string::npos) << log;
+  EXPECT_EQ(count(log, "file descriptor budget"), 1u) << log;
+  ok.signal(SIGTERM);
+  EXPECT_EQ(ok.wait_exit(10s), 0);
 }
 
 TEST_F(vitalsd_test, builtin_configuration_serves_on_8081) {
