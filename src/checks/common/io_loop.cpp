@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 namespace vitals::checks::detail {
 
@@ -40,15 +42,18 @@ std::mutex loop_mutex;
 // joined (stop_at_exit), so no handler runs while the rest of the process is torn down.
 loop* the_loop = nullptr;
 std::atomic<std::thread::id> loop_thread_id{};
+// Run by the I/O thread as it ends (under loop_mutex when registered; read once at the end).
+std::vector<void (*)()> thread_exit_hooks;
 
 void stop_at_exit() {
-  std::lock_guard lock(loop_mutex);
+  std::unique_lock lock(loop_mutex);
   if (the_loop == nullptr || the_loop->owner != ::getpid() || !the_loop->thread.joinable()) return;
   the_loop->work.reset();
   the_loop->ioc.stop();
   if (the_loop->thread.get_id() == std::this_thread::get_id()) {
     the_loop->thread.detach();  // exit() called from a handler: nothing left to wait for
   } else {
+    lock.unlock();  // the thread takes it for its exit hooks
     the_loop->thread.join();
   }
 }
@@ -71,11 +76,17 @@ loop& started_loop() {
       for (;;) {
         try {
           l->ioc.run();
-          return;
+          break;
         } catch (...) {
           // A handler must not end the loop of every check; ours never throw.
         }
       }
+      std::vector<void (*)()> hooks;
+      {
+        std::lock_guard lock(loop_mutex);
+        hooks = thread_exit_hooks;
+      }
+      for (auto* fn : hooks) fn();
     });
   } catch (...) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -117,6 +128,14 @@ result failure_of(const std::exception_ptr& e) {
 }  // namespace
 
 asio::io_context& io_loop() { return started_loop().ioc; }
+
+void at_loop_thread_exit(void (*fn)()) {
+  std::lock_guard lock(loop_mutex);
+  if (std::find(thread_exit_hooks.begin(), thread_exit_hooks.end(), fn) ==
+      thread_exit_hooks.end()) {
+    thread_exit_hooks.push_back(fn);
+  }
+}
 
 bool on_io_loop() noexcept {
   return loop_thread_id.load(std::memory_order_acquire) == std::this_thread::get_id();

@@ -30,6 +30,11 @@ namespace vitals::checks::detail {
 /// loop itself; callers turn that into a result (see start_on_loop).
 [[nodiscard]] boost::asio::io_context& io_loop();
 
+/// Registers `fn` to run on the I/O thread when it ends (at exit): e.g. OpenSSL's per-thread
+/// cleanup, from the checks that use OpenSSL on the loop (the loop itself links no library).
+/// Idempotent per function.
+void at_loop_thread_exit(void (*fn)());
+
 /// True when called on the loop's I/O thread.
 [[nodiscard]] bool on_io_loop() noexcept;
 

@@ -1,3 +1,4 @@
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -172,6 +173,8 @@ class http_check final : public vitals::async_check,
       throw std::invalid_argument("http check: invalid method \"" + options_.method + "\"");
     }
     statuses_ = detail::status_ranges::parse(options_.expected_status);
+    // OpenSSL keeps an error queue per thread: free the loop thread's when it ends.
+    detail::at_loop_thread_exit(&OPENSSL_thread_stop);
     if (!options_.body_regex.empty()) {
       try {
         regex_.emplace(options_.body_regex, std::regex::ECMAScript);

@@ -30,6 +30,13 @@
 #include "vitals/checks/tcp.hpp"
 #include "vitals/checks/tls.hpp"
 
+#ifdef VITALS_UBSAN_SUPPRESSIONS
+// Read by UBSan (when the build uses it) at start-up; see the file for why.
+extern "C" const char* __ubsan_default_options() {
+  return "suppressions=" VITALS_UBSAN_SUPPRESSIONS ":print_stacktrace=1";
+}
+#endif
+
 namespace vitals::testkit {
 namespace {
 
