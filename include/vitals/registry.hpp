@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,7 @@ class registry {
 
  private:
   std::vector<entry> entries_{};
+  std::set<std::string, std::less<>> names_{};  // duplicate detection in O(log n)
 };
 
 }  // namespace vitals

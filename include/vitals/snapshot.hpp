@@ -4,9 +4,9 @@
 #include <chrono>
 #include <compare>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <iterator>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,9 +80,15 @@ class check_list {
       return (*list_)[i_ + static_cast<std::size_t>(n)];
     }
     iterator& operator++() { return ++i_, *this; }
-    iterator operator++(int) { auto t = *this; return ++i_, t; }
+    iterator operator++(int) {
+      auto t = *this;
+      return ++i_, t;
+    }
     iterator& operator--() { return --i_, *this; }
-    iterator operator--(int) { auto t = *this; return --i_, t; }
+    iterator operator--(int) {
+      auto t = *this;
+      return --i_, t;
+    }
     iterator& operator+=(difference_type n) {
       i_ = static_cast<std::size_t>(static_cast<difference_type>(i_) + n);
       return *this;

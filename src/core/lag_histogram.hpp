@@ -16,8 +16,8 @@ class lag_histogram {
 
   void record(std::chrono::nanoseconds lag, time_point now) noexcept {
     rotate(now);
-    const auto us = static_cast<std::uint64_t>(
-        std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(lag).count()));
+    const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::microseconds>(lag).count()));
     std::size_t b = 0;
     while (b + 1 < buckets && (std::uint64_t{1} << b) <= us) ++b;
     ++current_.counts[b];

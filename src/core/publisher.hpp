@@ -44,8 +44,8 @@ class publisher {
         fresh[b] = blocks_[b] ? std::make_shared<check_list::block>(*blocks_[b])
                               : std::make_shared<check_list::block>(block_length(b));
       }
-      auto state = prepared_[i] ? std::move(prepared_[i])
-                                : std::make_shared<const check_state>(state_of(i));
+      auto state =
+          prepared_[i] ? std::move(prepared_[i]) : std::make_shared<const check_state>(state_of(i));
       (*fresh[b])[i % check_list::block_size] = std::move(state);
       marked_[i] = false;
     }

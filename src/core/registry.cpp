@@ -64,8 +64,8 @@ registry& registry::add(std::string name, std::shared_ptr<check> c, check_option
   if (!c) throw std::invalid_argument("vitals: check \"" + name + "\": null check");
   check_traits traits = c->traits();
   validate(name, options, traits);
-  if (std::any_of(entries_.begin(), entries_.end(), [&](const entry& e) { return e.name == name; }))
-    refuse(name, "duplicate name (each check must be registered once)");
+  if (names_.contains(name)) refuse(name, "duplicate name (each check must be registered once)");
+  names_.insert(name);
   if (!options.component_type.empty()) traits.component_type = options.component_type;
   if (!options.measurement.empty()) traits.measurement = options.measurement;
   entries_.push_back(entry{.name = std::move(name),

@@ -136,9 +136,11 @@ std::optional<status_change> run_state::rejudge(steady_time now, wall_time wall)
   return status_change{before, status::fail};
 }
 
-std::optional<run_state::completion> run_state::complete(
-    std::uint64_t run_id, result& r, steady_time now, std::optional<steady_time> started,
-    nanoseconds next_interval, wall_time wall) {
+std::optional<run_state::completion> run_state::complete(std::uint64_t run_id, result& r,
+                                                         steady_time now,
+                                                         std::optional<steady_time> started,
+                                                         nanoseconds next_interval,
+                                                         wall_time wall) {
   if (!state_.in_flight || run_.run_id != run_id) return std::nullopt;
   state_.in_flight = false;
   completion c;
@@ -202,8 +204,8 @@ std::optional<status_change> run_state::ingest(result r, steady_time now, wall_t
   if (before == status::unknown) {
     adopt = true;  // the first result after start counts at once
   } else if (is_ok(before)) {
-    adopt = ok || st.consecutive_failures >=
-                      static_cast<std::uint32_t>(entry_.options.failure_threshold);
+    adopt = ok ||
+            st.consecutive_failures >= static_cast<std::uint32_t>(entry_.options.failure_threshold);
   } else {
     adopt = !ok || st.consecutive_successes >=
                        static_cast<std::uint32_t>(entry_.options.success_threshold);

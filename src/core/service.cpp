@@ -49,13 +49,19 @@ std::atomic<std::uint64_t> next_service_id{1};
 
 std::int64_t ticks(steady_time t) noexcept { return t.time_since_epoch().count(); }
 
-// FNV-1a: a stable hash of a check's name, so its first-run offset is the same on every start.
+// A stable hash of a check's name (FNV-1a, then splitmix64's finaliser so that names differing
+// in their last characters land far apart), so its first-run offset is the same on every start.
 std::uint64_t stable_hash(std::string_view s) noexcept {
   std::uint64_t h = 1469598103934665603ULL;
   for (const char c : s) {
     h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;
   }
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
   return h;
 }
 
@@ -216,10 +222,10 @@ service::impl::impl(registry reg, service_options options)
       on_event_(options.on_event ? std::move(options.on_event) : default_on_event),
       info_(std::move(options.info)) {
   const bool injected = injected_clock_;
-  publish_interval_ = options.publish_interval.value_or(injected ? milliseconds{0}
-                                                                 : default_publish_interval);
-  first_run_spread_ = options.first_run_spread.value_or(
-      injected ? std::chrono::microseconds{0} : default_first_run_spread);
+  publish_interval_ =
+      options.publish_interval.value_or(injected ? milliseconds{0} : default_publish_interval);
+  first_run_spread_ = options.first_run_spread.value_or(injected ? std::chrono::microseconds{0}
+                                                                 : default_first_run_spread);
   std::size_t blocking = 0;
   const auto& entries = reg.entries();
   checks_.reserve(entries.size());
@@ -259,9 +265,12 @@ service::impl::impl(registry reg, service_options options)
                                   : std::clamp<std::size_t>(blocking, 1, max_default_threads);
   pool_ = std::make_unique<detail::thread_pool>(threads);
   for (auto& o : options.observers)
-    if (o) observers_.push_back(std::make_unique<detail::observer_queue>(o, options.observer_queue));
+    if (o)
+      observers_.push_back(std::make_unique<detail::observer_queue>(o, options.observer_queue));
   rng_.seed(options.seed != 0 ? options.seed : std::random_device{}());
   std::lock_guard lk(mu_);
+  // Observers hear of changes, not of the initial state.
+  for (const probe p : all_probes) published_probe_[tally_index(p)] = probe_now_locked(p);
   publish_locked(clock_->now());
 }
 
@@ -368,8 +377,8 @@ void service::impl::arm_locked(steady_time now) {
       const nanoseconds window = std::min<nanoseconds>(
           o.interval, first_run_spread_ * static_cast<std::int64_t>(background));
       const auto h = stable_hash(rt.name());
-      offset = nanoseconds{static_cast<std::int64_t>(
-          static_cast<double>(window.count()) * (static_cast<double>(h >> 11) * 0x1.0p-53))};
+      offset = nanoseconds{static_cast<std::int64_t>(static_cast<double>(window.count()) *
+                                                     (static_cast<double>(h >> 11) * 0x1.0p-53))};
     }
     rt.arm(now + offset);
     wake_.set(i, rt.wake(now));
@@ -386,8 +395,7 @@ nanoseconds service::impl::jittered_locked(const check_options& o) {
   return nanoseconds{o.interval} + std::chrono::duration_cast<nanoseconds>(extra);
 }
 
-void service::impl::touch_locked(std::uint32_t i, steady_time now, status before,
-                                 bool finished) {
+void service::impl::touch_locked(std::uint32_t i, steady_time now, status before, bool finished) {
   auto& rt = checks_[i];
   const check_state& st = rt.state();
   wake_.set(i, rt.wake(now));
@@ -536,9 +544,8 @@ void service::impl::publish_locked(steady_time now) {
   std::shared_ptr<const snapshot> published;
   auto s = std::make_shared<snapshot>();
   s->generation = ++generation_;
-  s->checks = publisher_->build([this](std::uint32_t i) -> const check_state& {
-    return checks_[i].state();
-  });
+  s->checks = publisher_->build(
+      [this](std::uint32_t i) -> const check_state& { return checks_[i].state(); });
   s->valid_until = stale_.next();
   s->info = info_;
   s->shutting_down = shutting_down_;
@@ -552,7 +559,9 @@ void service::impl::publish_locked(steady_time now) {
       auto& was = published_probe_[tally_index(p)];
       if (now_status == was) continue;
       for (auto& o : observers_)
-        o->push({.what = detail::observed_item::type::probe, .which = p, .from = was,
+        o->push({.what = detail::observed_item::type::probe,
+                 .which = p,
+                 .from = was,
                  .to = now_status});
       was = now_status;
     }
@@ -672,8 +681,8 @@ void service::impl::dispatch(launch l) {
       if (once->exchange(true, std::memory_order_acq_rel)) return;  // exactly once
       if (auto self = weak.lock()) self->complete(index, run_id, std::move(r), std::nullopt);
     };
-    auto ctx = std::make_shared<const context>(std::move(l.name), l.run.deadline,
-                                               l.run.cancelled, l.run.activity);
+    auto ctx = std::make_shared<const context>(std::move(l.name), l.run.deadline, l.run.cancelled,
+                                               l.run.activity);
     try {
       static_cast<async_check&>(*l.impl).start(std::move(ctx), done);
     } catch (const std::exception& e) {
@@ -729,8 +738,7 @@ void service::impl::complete(std::uint32_t index, std::uint64_t run_id, result r
                         .to = before,
                         .kind = r.kind,
                         .message = "completed " + std::string(to_string(r.status)) + " after " +
-                                   detail::format_duration(done->took) +
-                                   "; result discarded"});
+                                   detail::format_duration(done->took) + "; result discarded"});
     } else if (done->transition) {
       emit_locked(event{.what = event::type::transition,
                         .check = rt.name(),

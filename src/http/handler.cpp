@@ -52,7 +52,7 @@ std::atomic<std::uint64_t> next_binding_epoch{1};
 // rebind. Each variant is rendered on first demand: a generation that nobody asks `/health` of
 // never renders its (with thousands of checks, large) body, and `/readyz` never waits for it.
 struct rendered_set {
-  static constexpr std::size_t probe_variants = 3 * 2 * 2;  // [probe][verbose][detailed]
+  static constexpr std::size_t probe_variants = 3 * 2 * 2;     // [probe][verbose][detailed]
   static constexpr std::size_t variants = probe_variants + 2;  // + health[detailed]
   std::uint64_t epoch = 0;
   std::uint64_t generation = 0;
