@@ -54,6 +54,12 @@ struct service_options {
   std::vector<std::shared_ptr<observer>> observers{};
   /// Capacity of each observer's queue; past it, items are dropped and counted.
   std::size_t observer_queue = 8192;
+  /// Adds a process-local check named `engine` (probe `ready`, non-critical: it can only make
+  /// readiness `warn`) that warns while the engine cannot keep up: runs starting more than
+  /// `engine_lag_warn` late (p99 over the last 10 to 20 s). Results stay honest either way: a
+  /// late start is lag, never a timeout of the target.
+  bool self_check = false;
+  std::chrono::milliseconds engine_lag_warn{100};
 };
 
 /// What the engine itself is doing: exported as metrics, read by the `engine` self-check.

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -64,6 +65,32 @@ std::uint64_t stable_hash(std::string_view s) noexcept {
   h ^= h >> 31;
   return h;
 }
+
+// The `engine` self-check: reads the engine's own figures (outside the engine lock: it runs
+// like any async check, started after the lock is released).
+class engine_check final : public async_check {
+ public:
+  explicit engine_check(milliseconds warn_at) : warn_at_(warn_at) {}
+  void attach(std::function<engine_stats()> source) { source_ = std::move(source); }
+  void start(std::shared_ptr<const context>, completion done) override {
+    if (!source_) return done(pass());
+    const engine_stats s = source_();
+    const auto lag_ms = std::chrono::duration_cast<milliseconds>(s.lag_p99).count();
+    if (s.lag_p99 > warn_at_) {
+      return done(warn("the engine is behind: runs start " + std::to_string(lag_ms) +
+                       "ms late (p99); results stay honest but checks are not on time")
+                      .observe(static_cast<std::int64_t>(lag_ms), "ms"));
+    }
+    done(pass().observe(static_cast<std::int64_t>(lag_ms), "ms"));
+  }
+  [[nodiscard]] check_traits traits() const override {
+    return {.type = "engine", .component_type = "system", .measurement = "lag"};
+  }
+
+ private:
+  milliseconds warn_at_;
+  std::function<engine_stats()> source_{};
+};
 
 // A run decided under the lock and started after it is released: a check's start() may call
 // its completion synchronously, which takes the lock again.
@@ -821,8 +848,20 @@ engine_stats service::impl::stats() {
 
 // ---- service ------------------------------------------------------------------------------
 
-service::service(registry reg, service_options options)
-    : impl_(std::make_shared<impl>(std::move(reg), std::move(options))) {}
+service::service(registry reg, service_options options) {
+  std::shared_ptr<engine_check> self;
+  if (options.self_check) {
+    self = std::make_shared<engine_check>(options.engine_lag_warn);
+    reg.add("engine", self,
+            {.probes = ready, .critical = false, .interval = std::chrono::seconds{5},
+             .timeout = std::chrono::seconds{1}});
+  }
+  impl_ = std::make_shared<impl>(std::move(reg), std::move(options));
+  if (self) self->attach([weak = std::weak_ptr<impl>(impl_)] {
+    auto s = weak.lock();
+    return s ? s->stats() : engine_stats{};
+  });
+}
 
 service::~service() {
   if (impl_) impl_->stop();

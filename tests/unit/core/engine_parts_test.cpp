@@ -412,5 +412,30 @@ TEST(Observers, StatsCountLateStartsAndInFlight) {
   EXPECT_EQ(svc.current()->find("a")->reported.status, status::pass);
 }
 
+TEST(SelfCheck, TheEngineWarnsWhileItCannotKeepUp) {
+  auto clk = std::make_shared<manual_clock>();
+  registry reg;
+  reg.add("a", std::make_shared<instant>(), {.interval = 1s, .timeout = 500ms, .jitter = 0});
+  service_options o{.clock = clk, .on_event = [](const event&) {}};
+  o.self_check = true;
+  service svc{std::move(reg), std::move(o)};
+  (void)svc.poll();
+  ASSERT_NE(svc.current()->find("engine"), nullptr);
+  EXPECT_EQ(svc.current()->find("engine")->reported.status, status::pass);
+  EXPECT_FALSE(svc.current()->find("engine")->options.critical);
+  // Starved for 3 s: every due run starts late.
+  for (int i = 0; i < 3; ++i) {
+    clk->advance(1s + 400ms);
+    (void)svc.poll();
+  }
+  clk->advance(5s);
+  (void)svc.poll();
+  const auto* e = svc.current()->find("engine");
+  EXPECT_EQ(e->reported.status, status::warn) << e->reported.output;
+  EXPECT_NE(e->reported.output.find("the engine is behind"), std::string::npos);
+  EXPECT_EQ(svc.current()->probe_status(probe::ready), status::warn) << "non-critical";
+  EXPECT_EQ(svc.current()->find("a")->reported.status, status::pass) << "honest, not a timeout";
+}
+
 }  // namespace
 }  // namespace vitals
