@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "test_server.hpp"
+#include "ubsan_vptr_gate.hpp"
 #include "vitals/checks/dns.hpp"
 #include "vitals/checks/http.hpp"
 #include "vitals/checks/memcached.hpp"
@@ -29,13 +30,6 @@
 #include "vitals/checks/redis.hpp"
 #include "vitals/checks/tcp.hpp"
 #include "vitals/checks/tls.hpp"
-
-#ifdef VITALS_UBSAN_SUPPRESSIONS
-// Read by UBSan (when the build uses it) at start-up; see the file for why.
-extern "C" const char* __ubsan_default_options() {
-  return "suppressions=" VITALS_UBSAN_SUPPRESSIONS ":print_stacktrace=1";
-}
-#endif
 
 namespace vitals::testkit {
 namespace {
@@ -108,6 +102,7 @@ void exhaust_descriptors(rlim_t limit) {
   ::getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = limit;
   ::setrlimit(RLIMIT_NOFILE, &rl);
+  vptr_check_needs_no_descriptor_from_now_on();
   while (::open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0) {
   }
 }
@@ -180,6 +175,7 @@ TEST(fd_exhaustion, many_http_checks_under_a_low_limit_never_crash) {
     ::getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = 128;
     ::setrlimit(RLIMIT_NOFILE, &rl);
+    vptr_check_needs_no_descriptor_from_now_on();
     std::vector<std::shared_ptr<vitals::check>> checks;
     for (int i = 0; i < 300; ++i) checks.push_back(vitals::checks::http({.url = url}));
     int unexpected = 0;
