@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,9 @@ void at_loop_thread_exit(void (*fn)()) {
   if (std::find(thread_exit_hooks.begin(), thread_exit_hooks.end(), fn) ==
       thread_exit_hooks.end()) {
     thread_exit_hooks.push_back(fn);
+    // Again, now: after the at-exit cleanup of the library `fn` belongs to (initialised by the
+    // caller), so the loop is joined before that cleanup runs. stop_at_exit is idempotent.
+    std::atexit(stop_at_exit);
   }
 }
 

@@ -32,7 +32,9 @@ namespace vitals::checks::detail {
 
 /// Registers `fn` to run on the I/O thread when it ends (at exit): e.g. OpenSSL's per-thread
 /// cleanup, from the checks that use OpenSSL on the loop (the loop itself links no library).
-/// Idempotent per function.
+/// Call it *after* initialising that library: the loop is then stopped and joined at exit before
+/// the library's own atexit cleanup runs (atexit is last in, first out), so no handler runs, and
+/// no thread state is orphaned, on a library that has been torn down. Idempotent per function.
 void at_loop_thread_exit(void (*fn)());
 
 /// True when called on the loop's I/O thread.

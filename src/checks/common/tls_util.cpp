@@ -1,6 +1,9 @@
 #include "common/tls_util.hpp"
 
+#include "common/io_loop.hpp"
+
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -20,6 +23,17 @@ bool is_ip_literal(const std::string& s) {
 }
 
 }  // namespace
+
+void use_openssl_on_loop() {
+  static const bool done = [] {
+    // Order matters: OpenSSL registers its atexit cleanup on first init, and at_loop_thread_exit
+    // registers the loop's stop after it, so that it runs first (atexit is last in, first out).
+    (void)OPENSSL_init_ssl(0, nullptr);
+    at_loop_thread_exit(&OPENSSL_thread_stop);
+    return true;
+  }();
+  (void)done;
+}
 
 ssl_ctx_ptr make_client_context(const tls_client_config& config) {
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_client_method())};

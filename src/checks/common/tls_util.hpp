@@ -24,6 +24,13 @@ struct tls_client_config {
   bool fail_handshake_on_bad_cert = true;
 };
 
+/// Call once per check that will run OpenSSL on the shared I/O loop (http, tls), from its
+/// constructor: initialises OpenSSL (so its at-exit cleanup is registered now) and then has the
+/// loop's thread stopped and joined at exit *before* that cleanup, freeing the thread's OpenSSL
+/// state (error queue, DRBGs) as it ends. Without it the loop thread could still be running, and
+/// holding that state, when OPENSSL_cleanup() frees the library under it. Idempotent and cheap.
+void use_openssl_on_loop();
+
 /// A client SSL_CTX. Throws std::invalid_argument naming the file that could not be loaded.
 ///
 ///     auto ctx = make_client_context({.ca_file = "/etc/app/ca.pem"});

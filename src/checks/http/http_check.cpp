@@ -1,4 +1,3 @@
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -173,8 +172,7 @@ class http_check final : public vitals::async_check,
       throw std::invalid_argument("http check: invalid method \"" + options_.method + "\"");
     }
     statuses_ = detail::status_ranges::parse(options_.expected_status);
-    // OpenSSL keeps an error queue per thread: free the loop thread's when it ends.
-    detail::at_loop_thread_exit(&OPENSSL_thread_stop);
+    detail::use_openssl_on_loop();
     if (!options_.body_regex.empty()) {
       try {
         regex_.emplace(options_.body_regex, std::regex::ECMAScript);

@@ -1,6 +1,5 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -103,8 +102,7 @@ class tls_check final : public vitals::async_check,
                      {.ca_file = options_.ca_file, .fail_handshake_on_bad_cert = false})
                      .release());
     peer_name_ = options_.sni.empty() ? options_.host : options_.sni;
-    // OpenSSL keeps an error queue per thread: free the loop thread's when it ends.
-    detail::at_loop_thread_exit(&OPENSSL_thread_stop);
+    detail::use_openssl_on_loop();
   }
 
   [[nodiscard]] check_traits traits() const override {
