@@ -72,24 +72,26 @@ std::string check_line(const render_context& ctx, const check_state& c, bool fai
 
 // Joins the lines and the final line, keeping the body strictly under 1 KiB: lines that do not
 // fit are replaced, in order, by one "... N more" line.
-std::string assemble(const std::vector<std::string>& lines, std::string_view final_line) {
+// `unlisted` more lines were not even built (see render_probe): they only count in "N more".
+std::string assemble(const std::vector<std::string>& lines, std::string_view final_line,
+                     std::size_t unlisted = 0) {
   std::size_t total = final_line.size();
   for (const auto& l : lines) total += l.size();
   std::string body;
-  if (total <= max_probe_body) {
+  if (unlisted == 0 && total <= max_probe_body) {
     body.reserve(total);
     for (const auto& l : lines) body.append(l);
     body.append(final_line);
     return body;
   }
   const std::size_t more_room = std::string_view{"... "}.size() +
-                                std::to_string(lines.size()).size() +
+                                std::to_string(lines.size() + unlisted).size() +
                                 std::string_view{" more\n"}.size();
   const std::size_t budget = max_probe_body - final_line.size() - more_room;
   body.reserve(max_probe_body);
   std::size_t i = 0;
   for (; i < lines.size() && body.size() + lines[i].size() <= budget; ++i) body.append(lines[i]);
-  body.append("... ").append(std::to_string(lines.size() - i)).append(" more\n");
+  body.append("... ").append(std::to_string(lines.size() - i + unlisted)).append(" more\n");
   body.append(final_line);
   return body;
 }
@@ -112,7 +114,19 @@ rendered render_probe(const render_context& ctx, probe p, bool verbose,
 
   std::vector<bool> matched(excluded.size(), false);
   std::vector<std::string> lines;
+  // A failing probe of thousands of checks: once the lines built overflow the body, the rest
+  // are only counted, from the engine's tallies, instead of being built (or even visited).
+  const bool countable = !verbose && excluded.empty() && snap.tallied &&
+                         !(p == probe::startup && snap.startup_latched);
+  const probe_tally& tally = snap.tallies[tally_index(p)];
+  const std::size_t failing_total = tally.critical_fail + tally.critical_unknown;
+  std::size_t built = 0;
+  std::size_t unlisted = 0;
   for (const check_state& c : snap.checks) {
+    if (countable && built > max_probe_body) {
+      unlisted = failing_total - std::min(failing_total, lines.size());
+      break;
+    }
     if (!c.options.probes.contains(p)) continue;
     bool is_excluded = false;
     for (std::size_t i = 0; i < excluded.size(); ++i) {
@@ -128,6 +142,7 @@ rendered render_probe(const render_context& ctx, probe p, bool verbose,
     const bool failing = fails_probe(snap, p, c);
     if (!verbose && !failing) continue;
     lines.push_back(check_line(ctx, c, failing));
+    built += lines.back().size();
   }
   if (p == probe::ready && snap.shutting_down) {
     lines.push_back(std::string{"[-]shutdown failed: "} +
@@ -155,7 +170,7 @@ rendered render_probe(const render_context& ctx, probe p, bool verbose,
   }
   std::string final_line{probe_path_name(p)};
   final_line.append(ok ? " check passed\n" : " check failed\n");
-  return make_rendered(code, text_plain, assemble(lines, final_line));
+  return make_rendered(code, text_plain, assemble(lines, final_line, unlisted));
 }
 
 rendered render_probe_check(const render_context& ctx, probe p, const check_state& c,
