@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Writes a vitalsd YAML config with N tcp or http checks against one local nginx.
+
+    gen_config.py TYPE N NGINX_PORTS LISTEN TOKEN_FILE JITTER > vitalsd.yaml
+
+TYPE: tcp | http. NGINX_PORTS: comma-separated ports nginx listens on (127.0.0.1). http checks
+GET /t/<i> (one path per target, so nginx's access log tells the targets apart) and keep their
+connection; tcp checks connect to the ports round-robin (only connect, nothing sent).
+"""
+import sys
+
+kind, n, ports, listen, token_file, jitter = sys.argv[1:7]
+n = int(n)
+ports = [int(p) for p in ports.split(",")]
+out = sys.stdout.write
+out(f"listen: {listen}\n")
+out("service: {id: monitor-bench}\n")
+out(f"auth: {{token_file: {token_file}}}\n")
+out("http: {details: authorized}\n")
+out("log: {level: info}\n")
+out("shutdown: {drain_delay: 200ms, grace_period: 5s}\n")
+out(f"defaults: {{interval: 10s, timeout: 2s, jitter: {jitter}, probes: [ready]}}\n")
+out("checks:\n")
+for i in range(n):
+    port = ports[i % len(ports)]
+    if kind == "tcp":
+        out(f"  - {{name: t{i}, type: tcp, host: 127.0.0.1, port: {port}}}\n")
+    elif kind == "http":
+        out(f"  - {{name: t{i}, type: http, url: 'http://127.0.0.1:{port}/t/{i}'}}\n")
+    else:
+        sys.exit(f"unknown type {kind}")
