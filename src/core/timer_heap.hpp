@@ -1,7 +1,10 @@
 #pragma once
-// Private: an indexed binary min-heap of wake-up times, one slot per check. The scheduler
-// touches only what is due: O(log n) per change, O(1) to know the next wake-up.
+// Private: an indexed 4-ary min-heap of wake-up times, one slot per check. The scheduler
+// touches only what is due: O(log n) per change, O(1) to know the next wake-up. Four children
+// per node halve the depth of a binary heap (8 levels at 100,000 checks instead of 17), and the
+// four siblings share a cache line or two: fewer misses where the heap outgrows the caches.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -47,7 +50,7 @@ class timer_heap {
       heap_[p] = heap_[last];
       pos_[heap_[p].item] = p;
       heap_.pop_back();
-      if (p > 0 && heap_[p].at < heap_[(p - 1) / 2].at) {
+      if (p > 0 && heap_[p].at < heap_[(p - 1) / arity].at) {
         up(p);
       } else {
         down(p);
@@ -66,6 +69,7 @@ class timer_heap {
 
  private:
   static constexpr std::uint32_t absent = std::numeric_limits<std::uint32_t>::max();
+  static constexpr std::uint32_t arity = 4;
   struct node {
     time_point at;
     std::uint32_t item;
@@ -77,7 +81,7 @@ class timer_heap {
   }
   void up(std::uint32_t p) {
     while (p > 0) {
-      const std::uint32_t parent = (p - 1) / 2;
+      const std::uint32_t parent = (p - 1) / arity;
       if (!(heap_[p].at < heap_[parent].at)) break;
       swap_nodes(p, parent);
       p = parent;
@@ -86,10 +90,12 @@ class timer_heap {
   void down(std::uint32_t p) {
     const auto n = static_cast<std::uint32_t>(heap_.size());
     for (;;) {
-      const std::uint32_t l = 2 * p + 1;
-      if (l >= n) break;
-      std::uint32_t c = l;
-      if (l + 1 < n && heap_[l + 1].at < heap_[l].at) c = l + 1;
+      const std::uint32_t first = arity * p + 1;
+      if (first >= n) break;
+      std::uint32_t c = first;
+      const std::uint32_t last = std::min(first + arity, n);
+      for (std::uint32_t k = first + 1; k < last; ++k)
+        if (heap_[k].at < heap_[c].at) c = k;
       if (!(heap_[c].at < heap_[p].at)) break;
       swap_nodes(p, c);
       p = c;
