@@ -10,8 +10,8 @@ namespace vitals::detail {
 using std::chrono::nanoseconds;
 
 run_state::run_state(registry::entry entry, bool async, const redactor* scrubber)
-    : entry_(std::move(entry)), async_(async), scrubber_(scrubber) {
-  const auto& o = entry_.options;
+    : impl_(std::move(entry.impl)), async_(async), scrubber_(scrubber) {
+  const auto& o = entry.options;
   background_ = o.mode == schedule::background;
   ttl_pass_ = o.ttl_pass.count() > 0 ? o.ttl_pass : o.interval;
   ttl_fail_ = o.ttl_fail.count() > 0 ? o.ttl_fail : o.interval;
@@ -20,10 +20,10 @@ run_state::run_state(registry::entry entry, bool async, const redactor* scrubber
   } else {
     staleness_ = background_ ? 2 * o.interval + o.timeout : 2 * ttl_pass_ + o.timeout;
   }
-  state_.name = entry_.name;
-  state_.traits = entry_.traits;
+  state_.name = std::move(entry.name);
+  state_.traits = std::move(entry.traits);
   state_.traits.secrets.clear();
-  state_.options = entry_.options;
+  state_.options = std::move(entry.options);
   state_.stale_at = never;
 }
 
@@ -40,7 +40,7 @@ steady_time run_state::wake(steady_time now) const noexcept {
 }
 
 std::string run_state::timeout_text() const {
-  std::string text = "timed out after " + format_duration(entry_.options.timeout);
+  std::string text = "timed out after " + format_duration(state_.options.timeout);
   if (run_.activity) {
     std::lock_guard lk(run_.activity->mu);
     if (!run_.activity->what.empty()) text.append(" ").append(run_.activity->what);
@@ -103,7 +103,7 @@ void run_state::begin(steady_time now) {
   dispatched_ = now;
   state_.lag = now > due_ ? now - due_ : nanoseconds{0};
   run_ = ticket{.run_id = run_.run_id + 1,
-                .deadline = now + entry_.options.timeout,
+                .deadline = now + state_.options.timeout,
                 .cancelled = std::make_shared<std::atomic<bool>>(false),
                 .activity = std::make_shared<run_activity>()};
 }
@@ -205,10 +205,10 @@ std::optional<status_change> run_state::ingest(result r, steady_time now, wall_t
     adopt = true;  // the first result after start counts at once
   } else if (is_ok(before)) {
     adopt = ok ||
-            st.consecutive_failures >= static_cast<std::uint32_t>(entry_.options.failure_threshold);
+            st.consecutive_failures >= static_cast<std::uint32_t>(state_.options.failure_threshold);
   } else {
     adopt = !ok || st.consecutive_successes >=
-                       static_cast<std::uint32_t>(entry_.options.success_threshold);
+                       static_cast<std::uint32_t>(state_.options.success_threshold);
   }
   st.last_run = r;
   if (adopt) st.reported = std::move(r);

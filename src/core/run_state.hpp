@@ -41,9 +41,10 @@ class run_state {
   run_state(registry::entry entry, bool async, const redactor* scrubber);
 
   // ---- static facts ------------------------------------------------------------------------
-  [[nodiscard]] const registry::entry& entry() const noexcept { return entry_; }
-  [[nodiscard]] const std::string& name() const noexcept { return entry_.name; }
-  [[nodiscard]] const check_options& options() const noexcept { return entry_.options; }
+  // Name, options and traits live once, in the published state (no second copy per check).
+  [[nodiscard]] const std::shared_ptr<check>& impl() const noexcept { return impl_; }
+  [[nodiscard]] const std::string& name() const noexcept { return state_.name; }
+  [[nodiscard]] const check_options& options() const noexcept { return state_.options; }
   [[nodiscard]] bool async() const noexcept { return async_; }
   [[nodiscard]] bool background() const noexcept { return background_; }
   [[nodiscard]] std::chrono::milliseconds staleness() const noexcept { return staleness_; }
@@ -97,7 +98,7 @@ class run_state {
   void begin(steady_time now);
   [[nodiscard]] std::string timeout_text() const;
 
-  registry::entry entry_;
+  std::shared_ptr<check> impl_;
   bool async_;
   const redactor* scrubber_;
   bool background_;

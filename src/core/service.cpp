@@ -503,7 +503,7 @@ steady_time service::impl::poll() {
         if (rt.state().lag > late_start) ++late_starts_;
         launches.push_back(launch{.index = i,
                                   .run_id = rt.current_run().run_id,
-                                  .impl = rt.entry().impl,
+                                  .impl = rt.impl(),
                                   .async = rt.async(),
                                   .name = rt.name(),
                                   .run = rt.current_run()});
@@ -703,9 +703,8 @@ void service::impl::dispatch(launch l) {
   const std::uint32_t index = l.index;
   const std::uint64_t run_id = l.run_id;
   if (l.async) {
-    auto once = std::make_shared<std::atomic<bool>>(false);
-    async_check::completion done = [weak, index, run_id, once](result r) {
-      if (once->exchange(true, std::memory_order_acq_rel)) return;  // exactly once
+    // Exactly once: complete() ignores a run that is no longer the one in flight.
+    async_check::completion done = [weak, index, run_id](result r) {
       if (auto self = weak.lock()) self->complete(index, run_id, std::move(r), std::nullopt);
     };
     auto ctx = std::make_shared<const context>(std::move(l.name), l.run.deadline, l.run.cancelled,
@@ -853,14 +852,17 @@ service::service(registry reg, service_options options) {
   if (options.self_check) {
     self = std::make_shared<engine_check>(options.engine_lag_warn);
     reg.add("engine", self,
-            {.probes = ready, .critical = false, .interval = std::chrono::seconds{5},
+            {.probes = ready,
+             .critical = false,
+             .interval = std::chrono::seconds{5},
              .timeout = std::chrono::seconds{1}});
   }
   impl_ = std::make_shared<impl>(std::move(reg), std::move(options));
-  if (self) self->attach([weak = std::weak_ptr<impl>(impl_)] {
-    auto s = weak.lock();
-    return s ? s->stats() : engine_stats{};
-  });
+  if (self)
+    self->attach([weak = std::weak_ptr<impl>(impl_)] {
+      auto s = weak.lock();
+      return s ? s->stats() : engine_stats{};
+    });
 }
 
 service::~service() {
