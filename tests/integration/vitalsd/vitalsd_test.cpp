@@ -542,12 +542,17 @@ TEST_F(vitalsd_test, thousand_reloads_leave_threads_fds_and_memory_at_baseline) 
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(reload_to(i % 2 == 0 ? other : base)) << i;
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0);
   std::this_thread::sleep_for(200ms);
+  // The engine's thread pool grows to the peak number of runs in flight at once and keeps its
+  // workers idle until the engine stops: with the 3 checks of `base` the running engine has 1 to
+  // 3 of them, whatever happened before (seen: 4 -> 6 and 6 -> 4 under ASan). A leak grows with
+  // the reloads (1000 here) and cannot hide in that slack.
+  constexpr std::size_t pool_slack = 2;
   const auto threads1 = d.threads();
   const auto fds1 = d.fds();
   const auto rss1 = d.rss_kib();
   std::printf("[ 1000 reloads ] %lld ms; threads %zu -> %zu, fds %zu -> %zu, RSS %ld -> %ld KiB\n",
               static_cast<long long>(took.count()), threads0, threads1, fds0, fds1, rss0, rss1);
-  EXPECT_EQ(threads1, threads0);
+  EXPECT_LE(threads1, threads0 + pool_slack);
   EXPECT_EQ(fds1, fds0);
   // Allocator noise only: a leak of even 1 KiB per reload would add 1000 KiB. Under ASan freed
   // memory sits in its quarantine, so RSS says nothing there (LeakSanitizer covers leaks).
