@@ -250,6 +250,7 @@ service::impl::impl(registry reg, service_options options)
       on_event_(options.on_event ? std::move(options.on_event) : default_on_event),
       info_(std::move(options.info)) {
   const bool injected = injected_clock_;
+  explicit_publish_interval_ = options.publish_interval.has_value();
   publish_interval_ =
       options.publish_interval.value_or(injected ? milliseconds{0} : default_publish_interval);
   first_run_spread_ = options.first_run_spread.value_or(injected ? std::chrono::microseconds{0}
