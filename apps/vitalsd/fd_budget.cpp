@@ -55,9 +55,17 @@ fd_budget plan_fd_budget(const vitals::config::daemon_config& cfg, const nofile_
     t.each = std::max(t.each, each);
     b.checks += each;
   }
-  // stdin/out/err, the checks' shared I/O loop (epoll, eventfd, timerfd), the HTTP server's
-  // listener and its loops (three per I/O thread), log files, check modules and a few to spare.
-  b.daemon = 3 + 3 + 1 + 3 * std::max<std::size_t>(cfg.server.io_threads, 1) + 16;
+  // The checks' shared I/O loop holds 3 (epoll, eventfd, timerfd). The network types loaded as
+  // modules (src/lazy: tcp, http, tls) each carry their own copy of it, so count one loop for
+  // the daemon's built-in types and one per such type configured (an over-estimate by 3 each
+  // when modules are off).
+  std::size_t loops = 1;
+  for (const char* own_loop : {"tcp", "http", "tls"}) {
+    if (b.by_type.contains(own_loop)) ++loops;
+  }
+  // stdin/out/err, those loops, the HTTP server's listener and its loops (three per I/O
+  // thread), log files, check modules and a few to spare.
+  b.daemon = 3 + 3 * loops + 1 + 3 * std::max<std::size_t>(cfg.server.io_threads, 1) + 16;
   b.server_connections = cfg.server.max_connections;
   return b;
 }

@@ -30,7 +30,8 @@ struct fd_budget {
   };
   std::map<std::string, per_type> by_type{};
   std::size_t checks = 0;  ///< sum over the checks
-  /// stdio, the shared I/O loop, the HTTP server's listener and event loops, logs, modules.
+  /// stdio, the checks' shared I/O loop(s), the HTTP server's listener and event loops, logs,
+  /// modules.
   std::size_t daemon = 0;
   /// The HTTP server's connection cap (server.max_connections): needed under a probe flood only.
   std::size_t server_connections = 0;
