@@ -5,6 +5,7 @@
 // a failed open, which had kept a half-built connection).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,9 +43,55 @@ struct child_outcome {
   std::string report;  ///< what the child wrote
 };
 
+// The HTTP server of a test, in a process of its own. The children that run the checks are
+// forked from the test process, which must have no other thread when it forks: the child gets a
+// copy of every lock held at that instant by a thread it does not get (a server thread inside
+// malloc left children hung in ASan's allocator). Killed (by its PID) with the object.
+class server_process {
+ public:
+  explicit server_process(bool keep_alive) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return;
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(p[0]);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(0);
+      test_server srv{[](const request_info&) { return response_spec{}; }};
+      srv.set_keep_alive(keep_alive);
+      const std::uint16_t port = srv.port();
+      (void)!::write(p[1], &port, sizeof port);
+      ::close(p[1]);
+      for (;;) ::pause();
+    }
+    ::close(p[1]);
+    if (pid_ > 0 && ::read(p[0], &port_, sizeof port_) != sizeof port_) port_ = 0;
+    ::close(p[0]);
+  }
+  ~server_process() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // Runs `body` in a forked child; `body` writes its findings to the fd it is given and returns the
 // exit code. Bounded: a child still running after `limit` is killed (by its PID).
 child_outcome in_child(const std::function<int(int)>& body, std::chrono::seconds limit = 60s) {
+  // See server_process: a fork with other threads running hands the child their locks.
+  EXPECT_EQ(thread_count(), 1u) << "forking from a process with threads";
   int p[2];
   EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
   const pid_t pid = ::fork();
@@ -132,7 +179,8 @@ std::vector<named_check> every_network_type(std::uint16_t http_port) {
 // Every type, once with the shared I/O loop already running (the socket is what fails) and once
 // in a child where the loop itself cannot start.
 void expect_every_type_reports_exhaustion(bool warm_loop) {
-  test_server srv{[](const request_info&) { return response_spec{}; }};
+  server_process srv{false};
+  ASSERT_NE(srv.port(), 0);
   const auto port = srv.port();
   auto outcome = in_child([&](int out) {
     auto checks = every_network_type(port);
@@ -167,8 +215,8 @@ TEST(fd_exhaustion, every_network_type_reports_it_when_the_loop_cannot_start) {
 // exchange() (tcp.expires_at on a connection whose stream never got built). Now some pass,
 // the rest fail/internal, and a second round (kept connections, retries) is as calm.
 TEST(fd_exhaustion, many_http_checks_under_a_low_limit_never_crash) {
-  test_server srv{[](const request_info&) { return response_spec{}; }};
-  srv.set_keep_alive(true);
+  server_process srv{true};
+  ASSERT_NE(srv.port(), 0);
   const auto url = srv.url("/");
   auto outcome = in_child([&](int out) {
     rlimit rl{};
