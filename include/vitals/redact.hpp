@@ -25,6 +25,7 @@ class redactor {
 
  private:
   std::vector<std::string> secrets_{};
+  std::vector<std::string> encoded_{};  // percent-encoded form of each secret ("" if the same)
 };
 
 /// Pattern-only scrubbing (no registered secrets): URL userinfo, key=value passwords, bearer.

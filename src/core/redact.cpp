@@ -1,5 +1,7 @@
 #include "vitals/redact.hpp"
 
+#include "secret_set.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -28,24 +30,6 @@ void replace_all(std::string& text, std::string_view needle) {
     text.replace(pos, needle.size(), mask);
     pos += mask.size();
   }
-}
-
-// A secret embedded in a URL is usually percent-encoded ("p@ss" → "p%40ss"), so the encoded
-// spelling must be scrubbed too.
-std::string percent_encode(std::string_view s) {
-  static constexpr std::string_view hex = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 0xF];
-    }
-  }
-  return out;
 }
 
 // Where the authority part of a URL starting at `from` ends.
@@ -204,21 +188,43 @@ std::string scrub_bearer(std::string_view t) {
 
 }  // namespace
 
+// A secret embedded in a URL is usually percent-encoded ("p@ss" → "p%40ss"), so the encoded
+// spelling must be scrubbed too.
+std::string detail::percent_encode(std::string_view s) {
+  static constexpr std::string_view hex = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    }
+  }
+  return out;
+}
+
 void redactor::add_secret(std::string secret) {
   if (secret.size() < 3) return;
   if (std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end()) return;
-  secrets_.push_back(std::move(secret));
   // Longest first, so that a secret containing another is masked whole.
-  std::stable_sort(secrets_.begin(), secrets_.end(),
-                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  const auto at = std::upper_bound(
+      secrets_.begin(), secrets_.end(), secret,
+      [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  const auto i = at - secrets_.begin();
+  std::string encoded = detail::percent_encode(secret);
+  if (encoded == secret) encoded.clear();
+  secrets_.insert(at, std::move(secret));
+  encoded_.insert(encoded_.begin() + i, std::move(encoded));
 }
 
 std::string redactor::scrub(std::string_view text) const {
   std::string out(text);
-  for (const auto& s : secrets_) {
-    replace_all(out, s);
-    const auto encoded = percent_encode(s);
-    if (encoded != s) replace_all(out, encoded);
+  for (std::size_t i = 0; i < secrets_.size(); ++i) {
+    replace_all(out, secrets_[i]);
+    if (!encoded_[i].empty()) replace_all(out, encoded_[i]);
   }
   return scrub_patterns(out);
 }

@@ -9,8 +9,8 @@ namespace vitals::detail {
 
 using std::chrono::nanoseconds;
 
-run_state::run_state(registry::entry entry, bool async, const redactor* scrubber)
-    : impl_(std::move(entry.impl)), async_(async), scrubber_(scrubber) {
+run_state::run_state(registry::entry entry, bool async, const secret_set* secrets)
+    : impl_(std::move(entry.impl)), async_(async), secrets_(secrets) {
   const auto& o = entry.options;
   background_ = o.mode == schedule::background;
   ttl_pass_ = o.ttl_pass.count() > 0 ? o.ttl_pass : o.interval;
@@ -159,15 +159,17 @@ std::optional<run_state::completion> run_state::complete(std::uint64_t run_id, r
 }
 
 void run_state::scrub(result& r) const {
-  if (scrubber_ == nullptr) return;
-  r.output = scrubber_->scrub(r.output);
+  const auto clean = [this](std::string_view text) {
+    return scrub_patterns(secrets_ != nullptr ? secrets_->mask(text) : std::string{text});
+  };
+  r.output = clean(r.output);
   for (auto& [key, value] : r.details) {
-    key = scrubber_->scrub(key);
-    value = redactor::is_secret_key(key) ? std::string{"***"} : scrubber_->scrub(value);
+    key = clean(key);
+    value = redactor::is_secret_key(key) ? std::string{"***"} : clean(value);
   }
   if (r.observed) {
-    if (auto* s = std::get_if<std::string>(&r.observed->value)) *s = scrubber_->scrub(*s);
-    r.observed->unit = scrubber_->scrub(r.observed->unit);
+    if (auto* s = std::get_if<std::string>(&r.observed->value)) *s = clean(*s);
+    r.observed->unit = clean(r.observed->unit);
   }
 }
 

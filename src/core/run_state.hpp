@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "secret_set.hpp"
 #include "vitals/redact.hpp"
 #include "vitals/registry.hpp"
 #include "vitals/snapshot.hpp"
@@ -37,8 +38,9 @@ struct step_outcome {
 
 class run_state {
  public:
-  /// `scrubber` (kept by pointer, may be null) redacts every result before it is stored.
-  run_state(registry::entry entry, bool async, const redactor* scrubber);
+  /// Every result is redacted before it is stored: of the engine's secrets (`secrets`, kept by
+  /// pointer, may be null) and of the patterns (URL userinfo, passwords, bearer tokens).
+  run_state(registry::entry entry, bool async, const secret_set* secrets);
 
   // ---- static facts ------------------------------------------------------------------------
   // Name, options and traits live once, in the published state (no second copy per check).
@@ -100,7 +102,7 @@ class run_state {
 
   std::shared_ptr<check> impl_;
   bool async_;
-  const redactor* scrubber_;
+  const secret_set* secrets_;
   bool background_;
   std::chrono::milliseconds staleness_{};
   std::chrono::milliseconds ttl_pass_{};

@@ -23,6 +23,7 @@
 #include "observer_queue.hpp"
 #include "publisher.hpp"
 #include "run_state.hpp"
+#include "secret_set.hpp"
 #include "thread_pool.hpp"
 #include "timer_heap.hpp"
 #include "vitals/redact.hpp"
@@ -188,7 +189,7 @@ class service::impl : public std::enable_shared_from_this<service::impl> {
   std::shared_ptr<vitals::clock> clock_;
   std::function<void(const event&)> on_event_;
   service_info info_;
-  std::unique_ptr<redactor> redactor_ = std::make_unique<redactor>();
+  std::unique_ptr<detail::secret_set> secrets_;  // every check's secrets, matched in one pass
   std::unique_ptr<detail::thread_pool> pool_;
   nanoseconds publish_interval_{};
   bool explicit_publish_interval_ = false;
@@ -257,14 +258,19 @@ service::impl::impl(registry reg, service_options options)
                                                                  : default_first_run_spread);
   std::size_t blocking = 0;
   const auto& entries = reg.entries();
+  {
+    std::vector<std::string> all;
+    for (const auto& e : entries)
+      all.insert(all.end(), e.traits.secrets.begin(), e.traits.secrets.end());
+    secrets_ = std::make_unique<detail::secret_set>(all);
+  }
   checks_.reserve(entries.size());
   auto names = std::make_shared<detail::publisher::name_index>();
   for (const auto& e : entries) {
-    for (const auto& s : e.traits.secrets) redactor_->add_secret(s);
     const bool async = dynamic_cast<async_check*>(e.impl.get()) != nullptr;
     if (!async) ++blocking;
     const auto i = static_cast<std::uint32_t>(checks_.size());
-    checks_.emplace_back(e, async, redactor_.get());
+    checks_.emplace_back(e, async, secrets_.get());
     names->emplace_back(e.name, i);
     const auto& st = checks_.back().state();
     tallies_[all_checks_tally].count(st, 1);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../../src/core/run_state.hpp"
+#include "../../../src/core/secret_set.hpp"
 #include "../../../src/core/timer_heap.hpp"
 #include "test_support.hpp"
 #include "vitals/service.hpp"
@@ -435,6 +436,36 @@ TEST(SelfCheck, TheEngineWarnsWhileItCannotKeepUp) {
   EXPECT_NE(e->reported.output.find("the engine is behind"), std::string::npos);
   EXPECT_EQ(svc.current()->probe_status(probe::ready), status::warn) << "non-critical";
   EXPECT_EQ(svc.current()->find("a")->reported.status, status::pass) << "honest, not a timeout";
+}
+
+// ---- secrets -------------------------------------------------------------------------------
+
+TEST(SecretSet, MasksLikeTheRedactorInOnePass) {
+  const std::vector<std::string> secrets = {"hunter2", "p@ss word", "abc",
+                                            "abcdef",  "xy",        "postgres://u:pw@db/x"};
+  const detail::secret_set set(secrets);
+  redactor r;
+  for (const auto& s : secrets) r.add_secret(s);
+  for (const std::string text :
+       {"login hunter2 failed", "p%40ss%20word in a url", "abcdefg and abc", "xy stays",
+        "dsn postgres://u:pw@db/x!", "hunter2hunter2", "nothing here", ""}) {
+    EXPECT_EQ(scrub_patterns(set.mask(text)), r.scrub(text)) << text;
+  }
+  EXPECT_EQ(set.mask("abcdefg and abc"), "***g and ***") << "the longest secret wins";
+  EXPECT_EQ(set.mask("hunter2hunter2"), "******");
+}
+
+TEST(SecretSet, CostDoesNotGrowWithTheNumberOfSecrets) {
+  // 10,000 http checks, each with its URL as a secret: every text is still scanned once.
+  std::vector<std::string> urls;
+  for (int i = 0; i < 10'000; ++i)
+    urls.push_back("http://127.0.0.1:8080/t/" + std::to_string(i) + "?token=k" + std::to_string(i));
+  const detail::secret_set set(urls);
+  EXPECT_EQ(set.mask("GET http://127.0.0.1:8080/t/4242?token=k4242 refused"), "GET *** refused");
+  EXPECT_EQ(set.mask("GET http://127.0.0.1:8080/t/4242 refused"),
+            "GET http://127.0.0.1:8080/t/4242 refused")
+      << "a prefix of a secret is not a secret";
+  EXPECT_EQ(set.mask("http%3A%2F%2F127.0.0.1%3A8080%2Ft%2F7%3Ftoken%3Dk7"), "***");
 }
 
 }  // namespace
