@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <latch>
+#include <memory>
 #include <thread>
 
 #include "server_fixture.hpp"
@@ -28,15 +29,19 @@ std::size_t thread_count() {
 TEST_F(server_test, hung_check_never_blocks_the_endpoint) {
   constexpr auto interval = 30ms;
   constexpr auto timeout = 20ms;
-  std::latch release{1};
-  std::atomic<int> entered{0};
+  // Shared with the hung check: its thread wakes after the test body returns (the fixture stops
+  // the service only in TearDown), so what it touches must outlive this frame.
+  auto release_owner = std::make_shared<std::latch>(1);
+  auto entered_owner = std::make_shared<std::atomic<int>>(0);
+  std::latch& release = *release_owner;
+  std::atomic<int>& entered = *entered_owner;
   registry reg;
   reg.add("fine", [](const context&) { return pass(); },
           {.probes = ready, .interval = interval, .timeout = timeout});
   reg.add("hung",
-          [&](const context&) {
-            entered.fetch_add(1);
-            release.wait();  // ignores cancellation on purpose
+          [release_owner, entered_owner](const context&) {
+            entered_owner->fetch_add(1);
+            release_owner->wait();  // ignores cancellation on purpose
             return pass();
           },
           {.probes = ready, .interval = interval, .timeout = timeout});

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -19,12 +20,15 @@ namespace {
 using clk = std::chrono::steady_clock;
 
 TEST_F(server_test, concurrent_clients_with_flapping_checks) {
-  std::atomic<unsigned> flips{0};
+  // Shared with the checks: a pool thread may still be in one when the test body returns (the
+  // fixture stops the service only in TearDown), so the counter must outlive this frame.
+  auto flips_owner = std::make_shared<std::atomic<unsigned>>(0);
+  std::atomic<unsigned>& flips = *flips_owner;
   registry reg;
   for (int i = 0; i < 3; ++i) {
     reg.add("flap" + std::to_string(i),
-            [&flips, i](const context&) {
-              const unsigned n = flips.fetch_add(1, std::memory_order_relaxed);
+            [flips_owner, i](const context&) {
+              const unsigned n = flips_owner->fetch_add(1, std::memory_order_relaxed);
               if ((n + static_cast<unsigned>(i)) % 3 == 0) return fail("flapped");
               if (n % 5 == 0) return warn("wobbly");
               return pass().observe(static_cast<std::int64_t>(n), "runs");
