@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# A build directory of its own: the test command's builds (build/release, ...) keep their options
+# whichever of the two commands runs first.
+cmake -S . -B build/run -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVITALS_BUILD_TESTS=OFF -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build build/release -j"${JOBS:-$(nproc)}" --target vitalsd
-exec build/release/apps/vitalsd/vitalsd "$@"
+cmake --build build/run -j"${JOBS:-$(nproc)}" --target vitalsd
+exec build/run/apps/vitalsd/vitalsd "$@"
