@@ -154,7 +154,11 @@ struct probe_tally {
   std::uint32_t other_not_pass = 0;  ///< non-critical checks that are not `pass`
   friend bool operator==(const probe_tally&, const probe_tally&) = default;
   /// Counts (sign +1) or uncounts (-1) one check.
-  void count(const check_state& c, int sign) noexcept;
+  void count(const check_state& c, int sign) noexcept {
+    count(c.reported.status, c.options.critical, sign);
+  }
+  /// Same, from a check's reported status and criticality alone.
+  void count(status reported, bool critical, int sign) noexcept;
   /// Aggregated status: critical unknown > critical fail > any warn or non-critical problem.
   [[nodiscard]] status aggregate() const noexcept;
 };

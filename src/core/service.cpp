@@ -446,15 +446,13 @@ void service::impl::touch_locked(std::uint32_t i, steady_time now, status before
   const status after = st.reported.status;
   if (after != before) {
     // Tallies count the reported status only, so only a transition moves them.
-    check_state old;
-    old.options = st.options;
-    old.reported.status = before;
-    tallies_[all_checks_tally].count(old, -1);
-    tallies_[all_checks_tally].count(st, 1);
+    const bool critical = st.options.critical;
+    tallies_[all_checks_tally].count(before, critical, -1);
+    tallies_[all_checks_tally].count(after, critical, 1);
     for (const probe p : all_probes) {
       if (!st.options.probes.contains(p)) continue;
-      tallies_[tally_index(p)].count(old, -1);
-      tallies_[tally_index(p)].count(st, 1);
+      tallies_[tally_index(p)].count(before, critical, -1);
+      tallies_[tally_index(p)].count(after, critical, 1);
     }
   }
   std::shared_ptr<const check_state> shared;

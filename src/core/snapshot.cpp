@@ -61,13 +61,12 @@ std::size_t check_list::index_of(std::string_view name) const noexcept {
   return it->second;
 }
 
-void probe_tally::count(const check_state& c, int sign) noexcept {
+void probe_tally::count(status s, bool critical, int sign) noexcept {
   const auto add = [sign](std::uint32_t& n) {
     n = static_cast<std::uint32_t>(static_cast<std::int64_t>(n) + sign);
   };
   add(checks);
-  const status s = c.reported.status;
-  if (c.options.critical) {
+  if (critical) {
     if (s == status::unknown) add(critical_unknown);
     if (s == status::fail) add(critical_fail);
     if (s == status::warn) add(critical_warn);
