@@ -41,7 +41,9 @@ class flapping final : public vitals::async_check {
   std::uint64_t runs_ = 0;  // one run in flight at most, so no race
 };
 
-double ms(std::chrono::nanoseconds d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace
 
@@ -90,8 +92,8 @@ int main(int argc, char** argv) {
       secs, static_cast<unsigned long long>(s1.results - s0.results),
       static_cast<double>(s1.results - s0.results) / secs,
       static_cast<unsigned long long>(s1.publications - s0.publications),
-      static_cast<double>(s1.publications - s0.publications) / secs, ms(s1.lag_p50),
-      ms(s1.lag_p99), ms(s1.lag_max), static_cast<unsigned long long>(s1.late_starts),
+      static_cast<double>(s1.publications - s0.publications) / secs, ms(s1.lag_p50), ms(s1.lag_p99),
+      ms(s1.lag_max), static_cast<unsigned long long>(s1.late_starts),
       static_cast<unsigned long long>(s1.observer_drops));
   std::fflush(stdout);
   http.stop();
