@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "duration_format.hpp"
+#include "base/format.hpp"
 
 namespace vitals {
 namespace {
@@ -25,7 +25,7 @@ bool valid_name(std::string_view name) noexcept {
 }  // namespace
 
 void registry::validate(std::string_view name, const check_options& o, const check_traits& t) {
-  using detail::format_duration;
+  using base::format_duration;
   if (!valid_name(name)) {
     // The name may itself be garbage; show it escaped-free but bounded.
     throw std::invalid_argument("vitals: invalid check name \"" + std::string(name.substr(0, 80)) +
