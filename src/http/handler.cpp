@@ -129,18 +129,21 @@ struct fixed_responses {
   }
 };
 
-// The segment a row matches in `path` ("" for an exact row), or nullopt.
-std::optional<std::string_view> match_row(const route& r, std::string_view path) noexcept {
-  if (r.match == detail::path_match::exact) {
-    return path == r.path ? std::optional<std::string_view>{std::string_view{}} : std::nullopt;
-  }
+// Whether a row matches `path`; `name` is the segment a child row matched.
+// Lengths, the separator and the first byte after the leading '/' are compared before the
+// rest: most rows are ruled out by them without a call to memcmp (the probe paths differ there).
+bool match_row(const route& r, std::string_view path, std::string_view& name) noexcept {
   const std::size_t base = r.path.size();
-  if (path.size() <= base + 1 || path.substr(0, base) != r.path || path[base] != '/') {
-    return std::nullopt;
+  const auto first_differs = [&] { return base > 1 && path[1] != r.path[1]; };
+  if (r.match == detail::path_match::exact) {
+    return path.size() == base && !first_differs() && path == r.path;
   }
-  const std::string_view name = path.substr(base + 1);
-  if (name.find('/') != std::string_view::npos) return std::nullopt;
-  return name;
+  if (path.size() <= base + 1 || path[base] != '/' || first_differs() ||
+      path.substr(0, base) != r.path) {
+    return false;
+  }
+  name = path.substr(base + 1);
+  return name.find('/') == std::string_view::npos;
 }
 
 // The row answering `method` on `path`, and the first row that matches the path at all (whose
@@ -154,12 +157,12 @@ route_hit find_route(const std::vector<route>& routes, std::string_view path,
                      detail::method_set method) noexcept {
   route_hit hit;
   for (std::size_t i = 0; i < routes.size(); ++i) {
-    const auto name = match_row(routes[i], path);
-    if (!name) continue;
+    std::string_view name;
+    if (!match_row(routes[i], path, name)) continue;
     if (hit.known == no_row) hit.known = i;
     if ((routes[i].methods & method) != 0) {
       hit.row = &routes[i];
-      hit.name = *name;
+      hit.name = name;
       return hit;
     }
   }

@@ -101,7 +101,7 @@ wire_response health_check(const route_call& c) {
 
 }  // namespace
 
-method_set method_of(std::string_view name) noexcept {
+method_set other_method_of(std::string_view name) noexcept {
   for (const auto& [n, bit] : method_names) {
     if (n == name) return bit;
   }

@@ -17,23 +17,8 @@ bool is_false_word(std::string_view v) noexcept {
 
 }  // namespace
 
-target_parts split_target(std::string_view target) noexcept {
-  target_parts t{target, {}};
-  if (const std::size_t hash = t.path.find('#'); hash != std::string_view::npos) {
-    t.path = t.path.substr(0, hash);
-  }
-  if (const std::size_t q = t.path.find('?'); q != std::string_view::npos) {
-    t.query = t.path.substr(q + 1);
-    t.path = t.path.substr(0, q);
-  }
-  return t;
-}
-
-std::optional<std::string_view> percent_decode(std::string_view in, std::string& storage,
+std::optional<std::string_view> decode_escapes(std::string_view in, std::string& storage,
                                                bool plus_is_space) {
-  const bool needs = in.find('%') != std::string_view::npos ||
-                     (plus_is_space && in.find('+') != std::string_view::npos);
-  if (!needs) return in;
   storage.clear();
   storage.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
