@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth.hpp"
+#include "base/text.hpp"
 #include "handler_impl.hpp"
 #include "render.hpp"
 
@@ -191,17 +192,7 @@ handler_options checked(handler_options o) {
   return o;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+using base::iequals;
 
 // Marks a memo slot in use for the duration of one request.
 class busy_guard {
