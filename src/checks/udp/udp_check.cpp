@@ -4,6 +4,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -138,9 +139,10 @@ class udp_check final : public vitals::async_check,
 
     const bool want_reply = !options_.expect.empty();
     const auto now = std::chrono::steady_clock::now();
-    const auto until = want_reply ? deadline
-                                  : now + std::min<std::chrono::nanoseconds>(options_.icmp_wait,
-                                                                             (deadline - now) / 2);
+    const auto half_left = std::max<std::chrono::nanoseconds>((deadline - now) / 2, {});
+    const auto until =
+        want_reply ? deadline
+                   : now + std::min<std::chrono::nanoseconds>(options_.icmp_wait, half_left);
     ctx.doing((want_reply ? "waiting for the reply from " : "listening for a refusal from ") +
               peer);
     std::string buf(reply_bytes, '\0');
@@ -158,7 +160,8 @@ class udp_check final : public vitals::async_check,
                   "none expected; not refused within " + detail::format_duration(until - now));
     }
     if (got.ec) co_return detail::to_result(detail::socket_failure(got.ec, "receiving from", peer));
-    if (want_reply && buf.substr(0, got.n).find(options_.expect) == std::string::npos) {
+    if (want_reply &&
+        std::string_view{buf}.substr(0, got.n).find(options_.expect) == std::string_view::npos) {
       co_return vitals::fail("the " + std::to_string(got.n) + "-byte reply from " + peer +
                                  " does not contain the expected text",
                              failure_kind::protocol);
