@@ -4,7 +4,7 @@
 #include <string>
 
 #include "config/reference.hpp"
-#include "config/schema.hpp"
+#include "config/types.hpp"
 #include "config/sections.hpp"
 #include "vitals/config.hpp"
 

@@ -19,7 +19,7 @@
 #include <tuple>
 #include <vector>
 
-#include "config/schema.hpp"
+#include "config/types.hpp"
 #include "config/sections.hpp"
 #include "config/suggest.hpp"
 #include "vitals/config.hpp"

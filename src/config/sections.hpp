@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "config/schema.hpp"
+#include "config/types.hpp"
 
 namespace vitals::config::detail {
 

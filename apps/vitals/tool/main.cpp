@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "checks/types.hpp"
 #include "probe/duration.hpp"
 #include "tool/commands.hpp"
 
@@ -56,9 +57,7 @@ int main(int argc, char** argv) {
   std::string max_backoff = "5s";
   std::string attempt_timeout = "5s";
   auto* wait_cmd = app.add_subcommand(
-      "wait",
-      "Wait until dependencies are up (postgres:// redis:// tcp:// http(s):// mysql:// "
-      "memcached://)");
+      "wait", "Wait until dependencies are up (" + vitals::checks::all_schemes(" ") + ")");
   wait_cmd->add_option("urls", wait.urls, "dependency URLs")->required();
   wait_cmd->add_option("-t,--timeout", wait_timeout, "give up after this long (default 60s)");
   wait_cmd->add_option("--max-backoff", max_backoff, "longest pause between attempts (5s)");

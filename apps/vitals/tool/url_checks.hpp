@@ -15,9 +15,10 @@ struct dependency {
   std::shared_ptr<vitals::check> impl{};
 };
 
-/// Builds the check for a URL by its scheme: `postgres://` `postgresql://` `redis://` `tcp://`
-/// `http://` `https://` `mysql://` `mariadb://` `memcached://`. Throws std::invalid_argument
-/// (message without the password) for an unknown scheme or a malformed URL.
+/// Builds the check for a URL by its scheme, with the type that accepts it (the `schemes` of the
+/// descriptors in src/checks/types.def: `postgres://`, `redis://`, `tcp://`, `https://`, ...).
+/// Throws std::invalid_argument (message without the password) for an unknown scheme or a
+/// malformed URL.
 ///
 ///     auto d = vitals::cli::make_dependency("tcp://127.0.0.1:5432");
 ///     d.type == "tcp";

@@ -201,4 +201,21 @@ url parse_url(std::string_view text) {
   return u;
 }
 
+std::pair<std::string, std::uint16_t> host_port_of(std::string_view text, std::string_view scheme) {
+  const auto expected = [&](std::string_view why) {
+    return std::invalid_argument(mask_userinfo(text) + ": expected " + std::string{scheme} +
+                                 "://host:port (" + std::string{why} + ")");
+  };
+  url u;
+  try {
+    u = parse_url(text);
+  } catch (const std::invalid_argument& e) {
+    throw expected(e.what());
+  }
+  if (u.scheme != scheme) throw expected("scheme is not " + std::string{scheme});
+  if (u.host.empty()) throw expected("no host");
+  if (u.port == 0) throw expected("no port");
+  return {std::move(u.host), u.port};
+}
+
 }  // namespace vitals::checks::detail

@@ -56,6 +56,12 @@ struct url {
 /// `host:port`, bracketing IPv6 literals: ("::1", 80) → "[::1]:80".
 [[nodiscard]] std::string host_port(std::string_view host, std::uint16_t port);
 
+/// Host and port of `scheme://host:port` (the URL form of the host/port checks, for `vitals
+/// wait tcp://db:5432`); IPv6 hosts without brackets. Throws std::invalid_argument "<url masked>:
+/// expected <scheme>://host:port (<why>)" without a host or a port.
+[[nodiscard]] std::pair<std::string, std::uint16_t> host_port_of(std::string_view text,
+                                                                 std::string_view scheme);
+
 /// Masks everything between "://" and the last '@' of the authority of `text`, for messages
 /// about text that may not even parse as a URL.
 [[nodiscard]] std::string mask_userinfo(std::string_view text);

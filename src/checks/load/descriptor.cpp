@@ -1,12 +1,12 @@
-// YAML keys of the load check (compiled into vitals::config, registered by the generated list).
-#include "config/schema.hpp"
+// The load check type: its keys, locality (listed in src/checks/types.def).
+#include "schema/check_type.hpp"
 #include "vitals/checks/load.hpp"
 
-namespace vitals::config::detail {
+namespace vitals::checks {
 
-void register_load(type_registry& types) {
+schema::check_type describe_load() {
   using o = checks::load_options;
-  type_builder<o> b{"load", "System load average per usable CPU (/proc/loadavg)."};
+  schema::type_builder<o> b{"load", "System load average per usable CPU (/proc/loadavg)."};
   b.choice("window", &o::window,
            {{"1m", checks::load_window::one_minute},
             {"5m", checks::load_window::five_minutes},
@@ -18,7 +18,8 @@ void register_load(type_registry& types) {
         {.min = 0.0});
   b.key("cores", &o::cores, "CPUs to divide by (0 = those this process may run on).",
         {.min = 0.0, .max = 65536.0});
-  types.add(b.build([](o opts) { return checks::load(std::move(opts)); }));
+  return {.spec = b.build([](o opts) { return checks::load(std::move(opts)); }),
+          .process_local = true};
 }
 
-}  // namespace vitals::config::detail
+}  // namespace vitals::checks

@@ -1,12 +1,13 @@
-// YAML keys of the dns check (compiled into vitals::config, registered by the generated list).
-#include "config/schema.hpp"
+// The dns check type: its keys, locality (listed in src/checks/types.def).
+#include "schema/check_type.hpp"
 #include "vitals/checks/dns.hpp"
 
-namespace vitals::config::detail {
+namespace vitals::checks {
 
-void register_dns(type_registry& types) {
+schema::check_type describe_dns() {
   using o = checks::dns_options;
-  type_builder<o> b{"dns", "A name resolves (system resolver), optionally to given addresses."};
+  schema::type_builder<o> b{"dns",
+                            "A name resolves (system resolver), optionally to given addresses."};
   // `name` is the check's own name: the name to resolve is `host`.
   b.key("host", &o::name, "The name to resolve.", {.required = true});
   b.choice("family", &o::family,
@@ -16,7 +17,7 @@ void register_dns(type_registry& types) {
            "Address family asked for.");
   b.key("expected_addresses", &o::expected_addresses, "Each must be among the answers.");
   b.key("min_addresses", &o::min_addresses, "At least this many distinct addresses.", {.min = 0.0});
-  types.add(b.build([](o opts) { return checks::dns(std::move(opts)); }));
+  return {.spec = b.build([](o opts) { return checks::dns(std::move(opts)); })};
 }
 
-}  // namespace vitals::config::detail
+}  // namespace vitals::checks

@@ -1,12 +1,13 @@
-// YAML keys of the memory check (compiled into vitals::config, registered by the generated list).
-#include "config/schema.hpp"
+// The memory check type: its keys, locality (listed in src/checks/types.def).
+#include "schema/check_type.hpp"
 #include "vitals/checks/memory.hpp"
 
-namespace vitals::config::detail {
+namespace vitals::checks {
 
-void register_memory(type_registry& types) {
+schema::check_type describe_memory() {
   using o = checks::memory_options;
-  type_builder<o> b{"memory", "Resident memory of a process and available memory of the host."};
+  schema::type_builder<o> b{"memory",
+                            "Resident memory of a process and available memory of the host."};
   b.key("warn_rss_bytes", &o::warn_rss_bytes, "Warn when the process RSS exceeds this (0 = off).",
         {.min = 0.0});
   b.key("fail_rss_bytes", &o::fail_rss_bytes, "Fail when the process RSS exceeds this (0 = off).",
@@ -20,7 +21,8 @@ void register_memory(type_registry& types) {
   b.key("min_available_bytes", &o::min_available_bytes,
         "Fail when fewer bytes are available on the host (0 = off).", {.min = 0.0});
   b.key("pid", &o::pid, "Process to watch (0 = vitalsd itself).", {.min = 0.0});
-  types.add(b.build([](o opts) { return checks::memory(std::move(opts)); }));
+  return {.spec = b.build([](o opts) { return checks::memory(std::move(opts)); }),
+          .process_local = true};
 }
 
-}  // namespace vitals::config::detail
+}  // namespace vitals::checks

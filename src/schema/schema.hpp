@@ -2,11 +2,13 @@
 // The declarative schema every configurable component uses: a list of keys, each bound to a member
 // of the component's options struct. Types and defaults are derived from the struct itself
 // (`Options{}`), so documentation, JSON Schema and the loader can never disagree with the code.
+// Std-only and format-free: the check types describe their options with it (their descriptor,
+// src/checks/<type>/descriptor.cpp) and the config layer reads YAML against it.
 //
-//     void register_redis(type_registry& types) {
-//       type_builder<checks::redis_options> b{"redis", "Redis PING."};
+//     schema::type_spec redis_spec() {
+//       schema::type_builder<checks::redis_options> b{"redis", "Redis PING."};
 //       b.key("url", &checks::redis_options::url, "redis://host:port/db", {.secret = true});
-//       types.add(b.build([](checks::redis_options o) { return checks::redis(std::move(o)); }));
+//       return b.build([](checks::redis_options o) { return checks::redis(std::move(o)); });
 //     }
 
 #include <chrono>
@@ -27,7 +29,7 @@
 
 #include "vitals/check.hpp"
 
-namespace vitals::config::detail {
+namespace vitals::schema {
 
 enum class value_kind : std::uint8_t {
   string,
@@ -89,6 +91,7 @@ struct type_spec {
   std::function<std::shared_ptr<vitals::check>(void* options)> make_check{};
 };
 
+/// Check types by name, sorted.
 class type_registry {
  public:
   /// Throws std::logic_error on a duplicate type (a build mistake, not a user error).
@@ -99,9 +102,6 @@ class type_registry {
  private:
   std::vector<type_spec> types_{};
 };
-
-/// Every registered type (built once from the generated registration list).
-[[nodiscard]] const type_registry& types();
 
 // ---- mapping C++ member types to value kinds ----------------------------------------------
 
@@ -272,4 +272,4 @@ class section_builder {
 template <class Options>
 using type_builder = section_builder<Options>;
 
-}  // namespace vitals::config::detail
+}  // namespace vitals::schema

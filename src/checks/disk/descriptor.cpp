@@ -1,12 +1,12 @@
-// YAML keys of the disk check (compiled into vitals::config, registered by the generated list).
-#include "config/schema.hpp"
+// The disk check type: its keys, locality (listed in src/checks/types.def).
+#include "schema/check_type.hpp"
 #include "vitals/checks/disk.hpp"
 
-namespace vitals::config::detail {
+namespace vitals::checks {
 
-void register_disk(type_registry& types) {
+schema::check_type describe_disk() {
   using o = checks::disk_options;
-  type_builder<o> b{"disk", "Free space and free inodes of the filesystem holding a path."};
+  schema::type_builder<o> b{"disk", "Free space and free inodes of the filesystem holding a path."};
   b.key("path", &o::path, "Any path on the filesystem to watch.");
   b.key("warn_free_percent", &o::warn_free_percent, "Warn below this free percentage.",
         {.min = 0.0, .max = 100.0});
@@ -20,7 +20,8 @@ void register_disk(type_registry& types) {
         "Warn below this free inode percentage.", {.min = 0.0, .max = 100.0});
   b.key("fail_free_inodes_percent", &o::fail_free_inodes_percent,
         "Fail below this free inode percentage.", {.min = 0.0, .max = 100.0});
-  types.add(b.build([](o opts) { return checks::disk(std::move(opts)); }));
+  return {.spec = b.build([](o opts) { return checks::disk(std::move(opts)); }),
+          .process_local = true};
 }
 
-}  // namespace vitals::config::detail
+}  // namespace vitals::checks

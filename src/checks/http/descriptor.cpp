@@ -1,12 +1,12 @@
-// YAML keys of the http check (compiled into vitals::config, registered by the generated list).
-#include "config/schema.hpp"
+// The http check type: its keys, URL schemes, locality (listed in src/checks/types.def).
+#include "schema/check_type.hpp"
 #include "vitals/checks/http.hpp"
 
-namespace vitals::config::detail {
+namespace vitals::checks {
 
-void register_http(type_registry& types) {
+schema::check_type describe_http() {
   using o = checks::http_options;
-  type_builder<o> b{"http", "An HTTP(S) request whose status, body or JSON must match."};
+  schema::type_builder<o> b{"http", "An HTTP(S) request whose status, body or JSON must match."};
   b.key("url", &o::url, "http:// or https:// URL.", {.secret = true, .required = true});
   b.key("method", &o::method, "Request method (no body).");
   b.key("headers", &o::headers, "Extra request headers (credential values are never shown).");
@@ -25,7 +25,9 @@ void register_http(type_registry& types) {
   b.key("insecure", &o::insecure, "Skip certificate and hostname verification (testing only).");
   b.key("keep_alive", &o::keep_alive,
         "Reuse one connection between runs when the server allows it.");
-  types.add(b.build([](o opts) { return checks::http(std::move(opts)); }));
+  return {.spec = b.build([](o opts) { return checks::http(std::move(opts)); }),
+          .schemes = {"http", "https"},
+          .from_url = [](std::string_view url) { return checks::http({.url = std::string{url}}); }};
 }
 
-}  // namespace vitals::config::detail
+}  // namespace vitals::checks
