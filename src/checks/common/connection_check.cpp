@@ -53,6 +53,17 @@ result connection_check::timed_out(steady_time deadline, steady_time start,
   return vitals::fail(timed_out_text(start, deadline, what), failure_kind::timeout);
 }
 
+result connection_check::failed(failure_kind kind, std::string text) {
+  drop(false);
+  return vitals::fail(std::move(text), kind);
+}
+
+result connection_check::abandon(steady_time deadline, steady_time start, std::string_view what) {
+  auto r = timed_out(deadline, start, std::string(what) + " " + where_);
+  drop(true);
+  return r;
+}
+
 result connection_check::run(const context& ctx) {
   // The engine never runs one check twice at a time; this guards direct callers sharing it.
   std::unique_lock lock(mu_, std::try_to_lock);
@@ -79,8 +90,8 @@ result connection_check::run(const context& ctx) {
   const bool fresh = !reused && !pending;
   auto r = attempt(ctx.deadline(), start);
   bool new_attempt = fresh;
-  if (r.status != status::pass && reused && r.kind == failure_kind::refused &&
-      std::chrono::steady_clock::now() < ctx.deadline()) {
+  if (r.status != status::pass &&
+      retry_on_fresh_connection(reused, r.kind == failure_kind::refused, ctx.deadline())) {
     new_attempt = true;
     r = attempt(ctx.deadline(), start);
   }

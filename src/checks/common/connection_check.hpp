@@ -86,6 +86,14 @@ class connection_check : public vitals::check, public checks::descriptor_user {
   [[nodiscard]] virtual bool connecting() const { return false; }
   /// Called after every run, success or not (e.g. close when connections are not kept).
   virtual void after_run() {}
+  /// Closes the kept connection (and forgets a pending connect): after every failure of it.
+  /// `abandoned`: an operation was given up half-way at the deadline (the peer may be frozen).
+  virtual void drop(bool abandoned) noexcept = 0;
+
+  /// Drops the connection; {kind, text}.
+  [[nodiscard]] result failed(failure_kind kind, std::string text);
+  /// Drops the connection; {timeout, "timed out after 2s <what> <where_>"}.
+  [[nodiscard]] result abandon(steady_time deadline, steady_time start, std::string_view what);
 
   /// Tells the runner what the run is doing now ("connecting to 127.0.0.1:5432"): the runner's
   /// timeout names it, and so must the check's own (timed_out()). No credentials in `what`.

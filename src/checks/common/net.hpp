@@ -52,6 +52,16 @@ struct net_error {
 /// The one duration wording of every output (base/format.hpp): 2s, 250ms, 1.5s, 3m.
 using base::format_duration;
 
+/// The one rule for retrying on a fresh connection: a kept (`reused`) connection that broke
+/// before the server answered anything (`broke_unanswered`: reset, closed, refused — not a
+/// timeout) was most likely closed by the server while idle (a restart, an idle timeout, a
+/// killed session); that says nothing about the server now, so exactly one more attempt on a new
+/// connection is in order, if the deadline leaves time for it.
+[[nodiscard]] inline bool retry_on_fresh_connection(bool reused, bool broke_unanswered,
+                                                    steady_time deadline) noexcept {
+  return reused && broke_unanswered && std::chrono::steady_clock::now() < deadline;
+}
+
 /// True for EMFILE, ENFILE, ENOMEM and ENOBUFS: no descriptor (or kernel memory) for a new
 /// socket. Such a failure says nothing about the target: it is the host's, kind `internal`.
 [[nodiscard]] bool out_of_descriptors(int err) noexcept;

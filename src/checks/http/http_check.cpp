@@ -77,8 +77,7 @@ struct progress {
   error_code ec{};
   bool handshake_failed = false;
   bool done = false;
-  // A reused connection that failed before the first response byte: the server most likely
-  // closed it while idle, so one fresh attempt is in order.
+  // A reused connection that failed before the first response byte (retry_on_fresh_connection).
   bool stale = false;
 };
 
@@ -114,7 +113,7 @@ asio::awaitable<void> exchange(const context& ctx, const std::string& authority,
   phase("sending the request to");
   co_await bhttp::async_write(stream, req, use());
   if (pr.ec) {
-    pr.stale = reused && !is_timeout();
+    pr.stale = detail::retry_on_fresh_connection(reused, !is_timeout(), deadline);
     co_return;
   }
 
@@ -126,7 +125,8 @@ asio::awaitable<void> exchange(const context& ctx, const std::string& authority,
   if (req.method() == bhttp::verb::head) parser.skip(true);
   co_await bhttp::async_read_header(stream, buffer, parser, use());
   if (pr.ec) {
-    pr.stale = reused && !is_timeout() && !parser.got_some() && buffer.size() == 0;
+    pr.stale = detail::retry_on_fresh_connection(
+        reused, !is_timeout() && !parser.got_some() && buffer.size() == 0, deadline);
     co_return;
   }
   out.status = static_cast<int>(parser.get().result_int());

@@ -113,15 +113,12 @@ class memcached_check final : public detail::connection_check {
   }
 
  private:
-  result failed(net_error e) {
+  void drop(bool /*abandoned*/) noexcept override {
     fd_.reset();
     buffer_.clear();
-    return vitals::fail(std::move(e.message), e.kind);
   }
-
-  net_error timed_out(steady_time deadline, steady_time start, std::string_view what) const {
-    return detail::timed_out(start, deadline, std::string(what) + " " + where_);
-  }
+  using connection_check::failed;
+  result failed(net_error e) { return failed(e.kind, std::move(e.message)); }
 
   [[nodiscard]] bool connected() const override { return fd_.valid(); }
 
@@ -135,7 +132,7 @@ class memcached_check final : public detail::connection_check {
     }
     doing("sending to " + where_);
     if (auto e = detail::send_all(fd_.get(), "version\r\n", deadline)) {
-      if (e->kind == failure_kind::timeout) return failed(timed_out(deadline, start, "sending to"));
+      if (e->kind == failure_kind::timeout) return abandon(deadline, start, "sending to");
       return failed({e->kind, e->message + " (" + where_ + ")"});
     }
     // One reply line; anything longer than this is not a memcached answer to `version`.
@@ -167,7 +164,7 @@ class memcached_check final : public detail::connection_check {
       const auto r = detail::recv_some(fd_.get(), buf, sizeof buf, deadline);
       if (r.error) {
         if (r.error->kind == failure_kind::timeout) {
-          return failed(timed_out(deadline, start, "waiting for a reply from"));
+          return abandon(deadline, start, "waiting for a reply from");
         }
         return failed({r.error->kind, r.error->message + " (" + where_ + ")"});
       }

@@ -170,21 +170,14 @@ class mysql_check final : public detail::connection_check {
   }
 
  private:
-  result failed(failure_kind kind, std::string text) {
-    conn_.reset();
-    return vitals::fail(std::move(text), kind);
-  }
-
-  result timed_out(steady_time deadline, steady_time start, std::string_view what) {
-    // The operation is abandoned half-way and the peer may be frozen: shut the socket first so
-    // that the COM_QUIT mysql_close() sends fails at once instead of waiting on a full buffer.
-    if (conn_) {
+  void drop(bool abandoned) noexcept override {
+    // An operation abandoned half-way, the peer maybe frozen: shut the socket first so that the
+    // COM_QUIT mysql_close() sends fails at once instead of waiting on a full buffer.
+    if (abandoned && conn_) {
       const auto fd = mysql_get_socket(conn_.get());
       if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
     }
-    auto r = connection_check::timed_out(deadline, start, std::string(what) + " " + where_);
     conn_.reset();
-    return r;
   }
 
   result mysql_failure(bool connecting) {
@@ -242,7 +235,7 @@ class mysql_check final : public detail::connection_check {
           library_timeout = true;
         }
       }
-      if (left.count() == 0 && !library_timeout) return timed_out(deadline, start, what);
+      if (left.count() == 0 && !library_timeout) return abandon(deadline, start, what);
       const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
       if (rc < 0) {
         if (errno == EINTR) continue;
@@ -250,7 +243,7 @@ class mysql_check final : public detail::connection_check {
       }
       int ready = 0;
       if (rc == 0) {
-        if (!library_timeout) return timed_out(deadline, start, what);
+        if (!library_timeout) return abandon(deadline, start, what);
         ready = MYSQL_WAIT_TIMEOUT;
       } else {
         if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) ready |= MYSQL_WAIT_READ;
@@ -271,7 +264,7 @@ class mysql_check final : public detail::connection_check {
       auto res = resolver_.resolve(target_.host, target_.port, deadline);
       if (!res) {
         if (res.error->kind == failure_kind::timeout) {
-          return timed_out(deadline, start, "resolving the host of");
+          return abandon(deadline, start, "resolving the host of");
         }
         return failed(res.error->kind, res.error->message);
       }

@@ -222,17 +222,9 @@ class postgres_check final : public detail::connection_check {
     }
   }
 
-  result failed(failure_kind kind, std::string text) {
+  void drop(bool /*abandoned*/) noexcept override {
     conn_.reset();
     connecting_ = false;
-    return vitals::fail(std::move(text), kind);
-  }
-
-  result timed_out(steady_time deadline, steady_time start, std::string_view what) {
-    auto r = connection_check::timed_out(deadline, start, std::string(what) + " " + where_);
-    conn_.reset();
-    connecting_ = false;
-    return r;
   }
 
   // The connect is still waiting for the server (frozen, overloaded): keep the attempt so the
@@ -240,7 +232,7 @@ class postgres_check final : public detail::connection_check {
   result still_connecting(steady_time deadline, steady_time start) {
     if (!connecting_) connecting_since_ = std::chrono::steady_clock::now();
     connecting_ = true;
-    return connection_check::timed_out(deadline, start, "connecting to " + where_);
+    return timed_out(deadline, start, "connecting to " + where_);
   }
 
   result connection_error(std::string_view during) {
@@ -264,7 +256,7 @@ class postgres_check final : public detail::connection_check {
     if (fd < 0) return connection_error("");
     doing(std::string(what) + " " + where_);
     if (auto e = detail::wait_fd(fd, events, deadline)) {
-      if (e->kind == failure_kind::timeout) return timed_out(deadline, start, what);
+      if (e->kind == failure_kind::timeout) return abandon(deadline, start, what);
       return failed(e->kind, e->message);
     }
     return std::nullopt;
@@ -280,7 +272,7 @@ class postgres_check final : public detail::connection_check {
       auto res = resolver_.resolve(host_, 0, deadline);
       if (!res) {
         if (res.error->kind == failure_kind::timeout) {
-          return timed_out(deadline, start, "resolving the host of");
+          return abandon(deadline, start, "resolving the host of");
         }
         return failed(res.error->kind, res.error->message);
       }

@@ -140,17 +140,9 @@ class redis_check final : public detail::connection_check {
   }
 
  private:
-  result failed(failure_kind kind, std::string message) {
+  void drop(bool /*abandoned*/) noexcept override {
     link_.reset();
     reader_.reset();
-    return vitals::fail(std::move(message), kind);
-  }
-
-  result timed_out(steady_time deadline, steady_time start, std::string_view what) {
-    auto r = connection_check::timed_out(deadline, start, std::string(what) + " " + where_);
-    link_.reset();
-    reader_.reset();
-    return r;
   }
 
   // Sends `commands` (already RESP-encoded, pipelined) and collects `count` replies.
@@ -159,7 +151,7 @@ class redis_check final : public detail::connection_check {
                                  steady_time start) {
     doing("sending to " + where_);
     if (auto e = link_.send_all(commands, deadline)) {
-      if (e->kind == failure_kind::timeout) return timed_out(deadline, start, "sending to");
+      if (e->kind == failure_kind::timeout) return abandon(deadline, start, "sending to");
       if (e->kind == failure_kind::refused) return dropped(e->message);
       return failed(e->kind, link_error(*e));
     }
@@ -179,7 +171,7 @@ class redis_check final : public detail::connection_check {
       const auto r = link_.recv_some(buf, sizeof buf, deadline);
       if (r.error) {
         if (r.error->kind == failure_kind::timeout) {
-          return timed_out(deadline, start, "waiting for a reply from");
+          return abandon(deadline, start, "waiting for a reply from");
         }
         if (r.error->kind == failure_kind::refused && !got_any) return dropped(r.error->message);
         return failed(r.error->kind, link_error(*r.error));
@@ -242,7 +234,7 @@ class redis_check final : public detail::connection_check {
           // A plain-text Redis never answers a ClientHello (its inline parser waits for a line):
           // say so, but it stays a timeout, as a frozen TLS server looks exactly the same.
           const bool silent = !link_.heard_from_peer();
-          auto r = timed_out(deadline, start, "in TLS handshake with");
+          auto r = abandon(deadline, start, "in TLS handshake with");
           if (silent) r.output += " (no answer to the TLS hello: a plain-text port?)";
           return r;
         }
