@@ -2,7 +2,7 @@
 # Installs what is missing, builds, and starts vitalsd on its embedded default configuration
 # (checks of this host: disk, memory, load, and vitalsd itself) at http://127.0.0.1:8081.
 #   curl -s localhost:8081/readyz?verbose ; curl -s localhost:8081/health
-# Extra arguments go to vitalsd, e.g. scripts/run.sh --config examples/configs/basic.yaml
+# Extra arguments go to vitalsd, e.g. scripts/run.sh --config examples/configs/host.yaml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
