@@ -324,7 +324,7 @@ class loader {
     check_config cc;
     cc.line = item.Mark().line + 1;
     key_marks marks;  // where the check's own keys are
-    read_name(item, path, cc, marks, doc.cfg);
+    read_name(item, path, cc, marks);
     const detail::type_spec* type = read_type(item, path, cc);
     // Without a type its keys are unknown; the common keys' typos were reported all the same.
     if (type == nullptr) return;
@@ -339,7 +339,7 @@ class loader {
     if (in_.errors() != errors_before) return;
     // The options are judged before the check is built (a factory may resolve names or open
     // files); its traits, known once it is built, add the rules that depend on them.
-    if (report(registry::errors(cc.name, cc.options, {}), item, path, marks, doc.cfg)) return;
+    if (report(registry::errors(cc.name, cc.options, {}), item, path, marks)) return;
     try {
       cc.impl = type->make_check(type_options.get());
     } catch (const std::exception& e) {
@@ -350,13 +350,14 @@ class loader {
       in_.add(item, path, "the " + cc.type + " factory returned no check");
       return;
     }
-    if (report(checks_.try_add(cc.name, cc.impl, cc.options), item, path, marks, doc.cfg)) return;
+    if (report(checks_.try_add(cc.name, cc.impl, cc.options), item, path, marks)) return;
     cc.fingerprint = digest(cc.type + "|" + r.canonical);
+    name_lines_.push_back(marks.at("name").line + 1);
     doc.cfg.checks.push_back(std::move(cc));
   }
 
   void read_name(const YAML::Node& item, const std::string& path, check_config& cc,
-                 key_marks& marks, const daemon_config& cfg) {
+                 key_marks& marks) {
     const auto node = find_key(item, "name");
     if (!node) {
       in_.add(item, path, "missing required key \"name\"");
@@ -368,7 +369,7 @@ class loader {
     cc.name = s->value;
     // Judged as soon as it is read, so that a bad name is reported along with every other
     // problem of the check (default options are valid: only the name can be at fault).
-    report(registry::errors(cc.name, {}, {}), item, path, marks, cfg);
+    report(registry::errors(cc.name, {}, {}), item, path, marks);
   }
 
   const detail::type_spec* read_type(const YAML::Node& item, const std::string& path,
@@ -399,12 +400,11 @@ class loader {
   /// Reports each registry error at its key: the check's own, else the default it inherited,
   /// else the check. True if there was any.
   bool report(const std::vector<validation_error>& errors, const YAML::Node& item,
-              const std::string& path, const key_marks& marks, const daemon_config& cfg) {
+              const std::string& path, const key_marks& marks) {
     for (const auto& e : errors) {
       std::string message = e.message;
-      if (e.duplicate_of && *e.duplicate_of < cfg.checks.size()) {
-        message +=
-            " (first defined at line " + std::to_string(cfg.checks[*e.duplicate_of].line) + ")";
+      if (e.duplicate_of && *e.duplicate_of < name_lines_.size()) {
+        message += " (first defined at line " + std::to_string(name_lines_[*e.duplicate_of]) + ")";
       }
       if (auto it = marks.find(e.key); it != marks.end()) {
         in_.add(it->second, path + "." + e.key, std::move(message));
@@ -420,6 +420,7 @@ class loader {
   detail::value_reader in_;
   /// The checks read so far: the registry judges each one, uniqueness of names included.
   registry checks_;
+  std::vector<int> name_lines_;  // per registered check, the line of its name
   key_marks defaults_present_;
 };
 
