@@ -37,7 +37,7 @@ using detail::top_level_key;
 using detail::value;
 using detail::value_kind;
 
-constexpr std::size_t max_file_bytes = 1024 * 1024;
+constexpr std::size_t max_file_bytes = std::size_t{1024} * 1024;
 
 /// Where each key of a mapping was read.
 using key_marks = std::map<std::string, YAML::Mark>;
@@ -131,7 +131,7 @@ class loader {
         continue;
       }
       const std::string key = key_node.Scalar();
-      const std::string key_path = path.empty() ? key : path + "." + key;
+      const std::string key_path = path.empty() ? key : path + '.' + key;
       if (auto [it, inserted] = seen_line.emplace(key, key_node.Mark().line + 1); !inserted) {
         in_.add(key_node, key_path,
                 "duplicate key (first set at line " + std::to_string(it->second) + ")");
@@ -151,7 +151,7 @@ class loader {
       }
     }
     std::sort(applied.begin(), applied.end());
-    for (const auto& [k, v] : applied) r.canonical += k + "=" + v + ";";
+    for (const auto& [k, v] : applied) r.canonical.append(k).append("=").append(v).append(";");
     r.ok = in_.errors() == errors_before;
     return r;
   }

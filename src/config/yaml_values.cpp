@@ -18,7 +18,7 @@
 namespace vitals::config::detail {
 namespace {
 
-constexpr std::size_t max_secret_file_bytes = 64 * 1024;
+constexpr std::size_t max_secret_file_bytes = std::size_t{64} * 1024;
 // A real configuration has a few hundred nodes; an alias bomb has billions (yaml-cpp shares aliased
 // nodes, so the bomb only explodes when walked: the walk is what we bound).
 constexpr std::size_t max_nodes = 100'000;
