@@ -44,7 +44,7 @@ fixture& shared_fixture() {
 }
 
 void serve(benchmark::State& state, std::string_view target) {
-  const auto& impl = shared_fixture().h.internals();
+  const auto& impl = vitals::http::detail::handler_access::of(shared_fixture().h);
   for (auto _ : state) {
     auto w = impl.serve("GET", target, "");
     benchmark::DoNotOptimize(w.head.data());

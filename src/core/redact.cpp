@@ -1,5 +1,6 @@
 #include "vitals/redact.hpp"
 
+#include "base/text.hpp"
 #include "secret_set.hpp"
 
 #include <algorithm>
@@ -11,17 +12,11 @@ namespace {
 
 constexpr std::string_view mask = "***";
 
-char lower(char c) noexcept {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
 bool is_alnum(char c) noexcept { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool is_space(char c) noexcept { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 bool is_key_char(char c) noexcept { return is_alnum(c) || c == '_' || c == '-' || c == '.'; }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
-}
+using base::iequals;
 
 void replace_all(std::string& text, std::string_view needle) {
   if (needle.empty()) return;
@@ -237,7 +232,7 @@ bool redactor::is_secret_key(std::string_view key) noexcept {
   static constexpr std::array<std::string_view, 5> words = {"key", "auth", "pass", "pw", "sig"};
   std::array<char, 128> buf{};
   if (key.size() > buf.size()) key = key.substr(0, buf.size());
-  for (std::size_t i = 0; i < key.size(); ++i) buf[i] = lower(key[i]);
+  for (std::size_t i = 0; i < key.size(); ++i) buf[i] = base::ascii_lower(key[i]);
   const std::string_view k{buf.data(), key.size()};
   for (auto f : fragments)
     if (k.find(f) != std::string_view::npos) return true;

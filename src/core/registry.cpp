@@ -4,13 +4,13 @@
 #include <stdexcept>
 #include <string>
 
-#include "duration_format.hpp"
+#include "base/format.hpp"
 #include "vitals/redact.hpp"
 
 namespace vitals {
 namespace {
 
-using detail::format_duration;
+using base::format_duration;
 using std::chrono::milliseconds;
 
 bool valid_name(std::string_view name) noexcept {

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <utility>
 
-#include "duration_format.hpp"
+#include "base/format.hpp"
 
 namespace vitals::detail {
+
+using base::format_duration;
 
 using std::chrono::nanoseconds;
 

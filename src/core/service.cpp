@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "duration_format.hpp"
+#include "base/format.hpp"
 #include "lag_histogram.hpp"
 #include "observer_queue.hpp"
 #include "publisher.hpp"
@@ -742,7 +742,7 @@ void service::impl::dispatch(launch l) {
     if (run.cancelled->load(std::memory_order_acquire)) {
       // Waited in the queue past its deadline: every pool thread was busy (hung checks). The
       // runner has already reported the timeout; this only explains the late result.
-      r = fail("not started within " + detail::format_duration(timeout) + ": all " +
+      r = fail("not started within " + base::format_duration(timeout) + ": all " +
                    std::to_string(threads) + " pool threads were busy",
                failure_kind::timeout);
     } else {
@@ -780,7 +780,7 @@ void service::impl::complete(std::uint32_t index, std::uint64_t run_id, result r
                         .to = before,
                         .kind = r.kind,
                         .message = "completed " + std::string(to_string(r.status)) + " after " +
-                                   detail::format_duration(done->took) + "; result discarded"});
+                                   base::format_duration(done->took) + "; result discarded"});
     } else if (done->transition) {
       emit_locked(event{.what = event::type::transition,
                         .check = rt.name(),

@@ -1,5 +1,6 @@
-// The transport-agnostic handler: target parsing, routing, authorization and the per-generation
-// cache of rendered bodies that makes the common probe free of allocation.
+// The transport-agnostic handler: target checks, dispatch through the route table,
+// authorization, and the per-generation cache of renderings that makes the common probe free of
+// allocation.
 
 #include <array>
 #include <atomic>
@@ -20,23 +21,7 @@ namespace vitals::http {
 namespace {
 
 using detail::rendered;
-
-/// Targets longer than this are refused with 414 before any parsing.
-constexpr std::size_t max_target = 2048;
-
-constexpr std::array<probe, 3> all_probes{probe::live, probe::ready, probe::startup};
-
-std::size_t probe_index(probe p) noexcept {
-  switch (p) {
-    case probe::live:
-      return 0;
-    case probe::ready:
-      return 1;
-    case probe::startup:
-      return 2;
-  }
-  return 1;
-}
+using detail::route;
 
 // The service a handler serves from. `epoch` is never reused (not even across handlers): a new
 // service restarts its generations, so renderings are keyed by (epoch, generation), and a
@@ -52,8 +37,7 @@ std::atomic<std::uint64_t> next_binding_epoch{1};
 // rebind. Each variant is rendered on first demand: a generation that nobody asks `/health` of
 // never renders its (with thousands of checks, large) body, and `/readyz` never waits for it.
 struct rendered_set {
-  static constexpr std::size_t probe_variants = 3 * 2 * 2;     // [probe][verbose][detailed]
-  static constexpr std::size_t variants = probe_variants + 2;  // + health[detailed]
+  static constexpr std::size_t variants = detail::cached_variant_count;
   std::uint64_t epoch = 0;
   std::uint64_t generation = 0;
   std::shared_ptr<const snapshot> snap{};
@@ -61,10 +45,6 @@ struct rendered_set {
   mutable std::array<rendered, variants> slots{};
   mutable std::array<std::atomic<bool>, variants> ready{};
 
-  static std::size_t probe_slot(std::size_t p, std::size_t verbose, std::size_t detailed) {
-    return (p * 2 + verbose) * 2 + detailed;
-  }
-  static std::size_t health_slot(std::size_t detailed) { return probe_variants + detailed; }
   /// Variant `i`, rendered by `render` if nobody has yet; valid as long as this set.
   template <class Render>
   const rendered& get(std::size_t i, Render&& render) const {
@@ -96,127 +76,97 @@ struct memo_slot {
   std::shared_ptr<const rendered_set> set{};
 };
 constexpr std::size_t memo_slots = 4;
-thread_local std::array<memo_slot, memo_slots> tl_memo{};
-thread_local std::size_t tl_memo_next = 0;
+
+// Set when this thread's memo table is destroyed. A handler can outlive it: one held by a
+// function-local static is destroyed after the main thread's thread_locals, one held by a
+// thread_local constructed before the table after the table. Such a handler must neither clear
+// its slots in the dead table (that released their references a second time: heap corruption)
+// nor serve from it. Trivially destructible, so it stays readable until the thread ends.
+thread_local bool tl_memo_gone = false;
+
+struct memo_table {
+  std::array<memo_slot, memo_slots> slots{};
+  std::size_t next = 0;
+  memo_table() = default;
+  memo_table(const memo_table&) = delete;
+  memo_table& operator=(const memo_table&) = delete;
+  ~memo_table() { tl_memo_gone = true; }
+};
+thread_local memo_table tl_memo{};
 std::atomic<std::uint64_t> next_handler_id{1};
 
+constexpr std::size_t no_row = static_cast<std::size_t>(-1);
+
+// The answers that depend on nothing but the route table, rendered once per handler.
 struct fixed_responses {
-  rendered bad_request = detail::make_rendered(400, detail::text_plain, "400 bad request\n");
-  rendered not_found = detail::make_rendered(404, detail::text_plain, "404 page not found\n");
-  rendered not_allowed =
-      detail::make_rendered(405, detail::text_plain, "405 method not allowed\n", true);
-  rendered too_long = detail::make_rendered(414, detail::text_plain, "414 URI too long\n");
-};
+  rendered bad_request = fixed(400, "400 bad request\n");
+  rendered unauthorized =
+      with_header(fixed(401, "401 unauthorized\n"), "WWW-Authenticate", "Bearer");
+  rendered not_found = fixed(404, "404 page not found\n");
+  rendered too_long = fixed(414, "414 URI too long\n");
+  /// Per row: 405 with an Allow header listing what the rows of the same path accept.
+  std::vector<rendered> not_allowed{};
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX (and '+' as a space in queries, as browsers and Go's url.Query do). Returns the
-// input itself when there is nothing to decode, so the common target costs no allocation.
-std::optional<std::string_view> percent_decode(std::string_view in, std::string& storage,
-                                               bool plus_is_space) {
-  const bool needs = in.find('%') != std::string_view::npos ||
-                     (plus_is_space && in.find('+') != std::string_view::npos);
-  if (!needs) return in;
-  storage.clear();
-  storage.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      storage.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      storage.push_back(' ');
-    } else {
-      storage.push_back(c);
+  explicit fixed_responses(const std::vector<route>& routes) {
+    not_allowed.reserve(routes.size());
+    for (const route& r : routes) {
+      detail::method_set allowed = 0;
+      for (const route& other : routes) {
+        if (other.path == r.path && other.match == r.match) allowed |= other.methods;
+      }
+      not_allowed.push_back(with_header(fixed(405, "405 method not allowed\n"), "Allow",
+                                        detail::allow_value(allowed)));
     }
   }
-  return std::string_view{storage};
-}
 
-bool is_false_word(std::string_view v) noexcept {
-  return v == "0" || v == "false" || v == "no" || v == "off";
-}
-
-struct query_options {
-  bool verbose = false;
-  std::vector<std::string> exclude{};
+ private:
+  static rendered fixed(int status, std::string_view body) {
+    return detail::wire_form(detail::make_typed(status, detail::text_plain, std::string{body}));
+  }
+  static rendered with_header(rendered r, std::string_view name, std::string value) {
+    r.typed.headers.push_back({name, std::move(value)});
+    return detail::wire_form(std::move(r.typed));
+  }
 };
 
-// Unknown parameters are ignored; a malformed escape is a 400.
-std::optional<query_options> parse_query(std::string_view query) {
-  query_options q;
-  std::string key_storage;
-  std::string value_storage;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty()) continue;
-    const std::size_t eq = part.find('=');
-    const auto key = percent_decode(part.substr(0, eq), key_storage, true);
-    if (!key) return std::nullopt;
-    const bool has_value = eq != std::string_view::npos;
-    const auto value =
-        has_value ? percent_decode(part.substr(eq + 1), value_storage, true) : std::string_view{};
-    if (!value) return std::nullopt;
-    if (*key == "verbose") {
-      q.verbose = !has_value || !is_false_word(*value);
-    } else if (*key == "exclude" && !value->empty()) {
-      q.exclude.emplace_back(*value);
-    }
+// Whether a row matches `path`; `name` is the segment a child row matched.
+// Lengths, the separator and the first byte after the leading '/' are compared before the
+// rest: most rows are ruled out by them without a call to memcmp (the probe paths differ there).
+bool match_row(const route& r, std::string_view path, std::string_view& name) noexcept {
+  const std::size_t base = r.path.size();
+  const auto first_differs = [&] { return base > 1 && path[1] != r.path[1]; };
+  if (r.match == detail::path_match::exact) {
+    return path.size() == base && !first_differs() && path == r.path;
   }
-  return q;
+  if (path.size() <= base + 1 || path[base] != '/' || first_differs() ||
+      path.substr(0, base) != r.path) {
+    return false;
+  }
+  name = path.substr(base + 1);
+  return name.find('/') == std::string_view::npos;
 }
 
-enum class route_kind : std::uint8_t { probe_root, probe_check, health_root, health_check };
-
-struct route {
-  route_kind kind = route_kind::probe_root;
-  probe which = probe::ready;
-  std::string_view check{};
+// The row answering `method` on `path`, and the first row that matches the path at all (whose
+// 405 answers a method no row of the path accepts).
+struct route_hit {
+  const route* row = nullptr;
+  std::size_t known = no_row;
+  std::string_view name{};
 };
-
-std::optional<route> match(std::string_view path) {
-  static constexpr std::array<std::pair<std::string_view, probe>, 3> probe_paths{{
-      {"/livez", probe::live},
-      {"/readyz", probe::ready},
-      {"/startupz", probe::startup},
-  }};
-  const auto sub = [](std::string_view p,
-                      std::string_view base) -> std::optional<std::string_view> {
-    if (p.size() <= base.size() + 1 || p.substr(0, base.size()) != base || p[base.size()] != '/') {
-      return std::nullopt;
+route_hit find_route(const std::vector<route>& routes, std::string_view path,
+                     detail::method_set method) noexcept {
+  route_hit hit;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    std::string_view name;
+    if (!match_row(routes[i], path, name)) continue;
+    if (hit.known == no_row) hit.known = i;
+    if ((routes[i].methods & method) != 0) {
+      hit.row = &routes[i];
+      hit.name = name;
+      return hit;
     }
-    const std::string_view name = p.substr(base.size() + 1);
-    if (name.find('/') != std::string_view::npos) return std::nullopt;
-    return name;
-  };
-  for (const auto& [base, p] : probe_paths) {
-    if (path == base) return route{route_kind::probe_root, p, {}};
-    if (auto name = sub(path, base)) return route{route_kind::probe_check, p, *name};
   }
-  if (path == "/health") return route{route_kind::health_root, probe::ready, {}};
-  if (auto name = sub(path, "/health")) return route{route_kind::health_check, probe::ready, *name};
-  return std::nullopt;
-}
-
-wire_response wire(std::shared_ptr<const void> keep, const rendered& r) {
-  return wire_response{std::move(keep), r.head, r.body, r.status};
-}
-
-wire_response owned(rendered r) {
-  auto p = std::make_shared<const rendered>(std::move(r));
-  const rendered& ref = *p;
-  return wire(std::move(p), ref);
+  return hit;
 }
 
 void check_code(int code, const char* what) {
@@ -224,6 +174,21 @@ void check_code(int code, const char* what) {
     throw std::invalid_argument(std::string{"vitals::http::handler: status code for "} + what +
                                 " must be in [200, 599], got " + std::to_string(code));
   }
+}
+
+// Validates the status codes and normalizes the prefix ("x/" -> "/x", "/" -> "").
+handler_options checked(handler_options o) {
+  check_code(o.codes.pass, "pass");
+  check_code(o.codes.warn, "warn");
+  check_code(o.codes.fail, "fail");
+  check_code(o.codes.unknown, "unknown");
+  if (!o.prefix.empty() && o.prefix.front() != '/') o.prefix.insert(o.prefix.begin(), '/');
+  while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
+  if (o.prefix.find_first_of("?#%") != std::string::npos) {
+    throw std::invalid_argument("vitals::http::handler: prefix must be a plain path, got \"" +
+                                o.prefix + "\"");
+  }
+  return o;
 }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -238,16 +203,30 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// Marks a memo slot in use for the duration of one request.
+class busy_guard {
+ public:
+  explicit busy_guard(memo_slot& s) noexcept : s_(s), was_(std::exchange(s.busy, true)) {}
+  ~busy_guard() { s_.busy = was_; }
+  busy_guard(const busy_guard&) = delete;
+  busy_guard& operator=(const busy_guard&) = delete;
+
+ private:
+  memo_slot& s_;
+  bool was_;
+};
+
 }  // namespace
 
 struct handler::impl::state {
   handler_options options;
+  std::vector<route> routes;
   redactor scrubber{};
   /// Anonymous callers may see details (detail_policy::everyone).
   bool anonymous_detailed = false;
   /// A matching bearer token unlocks details (policy `authorized` and a token configured).
   bool token_unlocks = false;
-  std::shared_ptr<const fixed_responses> fixed = std::make_shared<const fixed_responses>();
+  std::shared_ptr<const fixed_responses> fixed;
   const std::uint64_t id = next_handler_id.fetch_add(1, std::memory_order_relaxed);
   /// Epoch of `bound`: what a memo slot compares against on every request.
   std::atomic<std::uint64_t> epoch{0};
@@ -258,11 +237,23 @@ struct handler::impl::state {
   /// The newest rendering; guarded by render_mutex.
   std::shared_ptr<const rendered_set> latest{};
 
-  explicit state(handler_options o) : options(std::move(o)) {}
+  state(handler_options o, std::vector<route> r)
+      : options(checked(std::move(o))),
+        routes(std::move(r)),
+        fixed(std::make_shared<const fixed_responses>(routes)) {
+    // Defense in depth: the engine scrubs results on ingestion; the handler also scrubs what it
+    // renders of its own secret, so a check echoing a request header can never leak it.
+    if (!options.token.empty()) scrubber.add_secret(options.token);
+    anonymous_detailed = options.details == detail_policy::everyone;
+    token_unlocks = options.details == detail_policy::authorized && !options.token.empty();
+  }
+  state(const state&) = delete;
+  state& operator=(const state&) = delete;
 
   ~state() {
     // Other threads' slots are beyond reach; they are released on reuse or at thread exit.
-    for (auto& s : tl_memo) {
+    if (tl_memo_gone) return;
+    for (auto& s : tl_memo.slots) {
       if (s.owner == id && !s.busy) s = memo_slot{};
     }
   }
@@ -286,14 +277,17 @@ struct handler::impl::state {
     return bound->svc;
   }
 
-  /// This thread's memo slot for this handler, taken over from the oldest idle one if needed.
-  [[nodiscard]] memo_slot& slot() const {
-    for (auto& s : tl_memo) {
+  /// This thread's memo slot for this handler, taken over from the oldest idle one if needed;
+  /// `spare` once the thread's memo table is gone (the request then memoizes nothing).
+  [[nodiscard]] memo_slot& slot(std::optional<memo_slot>& spare) const {
+    if (tl_memo_gone) return spare.emplace();
+    memo_table& t = tl_memo;
+    for (auto& s : t.slots) {
       if (s.owner == id) return s;
     }
     for (std::size_t i = 0; i < memo_slots; ++i) {
-      memo_slot& s = tl_memo[tl_memo_next];
-      tl_memo_next = (tl_memo_next + 1) % memo_slots;
+      memo_slot& s = t.slots[t.next];
+      t.next = (t.next + 1) % memo_slots;
       if (s.busy) continue;
       s = memo_slot{};
       s.owner = id;
@@ -323,15 +317,6 @@ struct handler::impl::state {
     return detail::render_context{snap, options.codes, scrubber, detailed};
   }
 
-  [[nodiscard]] rendered render_variant(const snapshot& snap, std::size_t i) const {
-    if (i >= rendered_set::probe_variants) {
-      return detail::render_health(context(snap, i == rendered_set::health_slot(1)));
-    }
-    const std::size_t detailed = i % 2;
-    const std::size_t verbose = (i / 2) % 2;
-    return detail::render_probe(context(snap, detailed == 1), all_probes[i / 4], verbose == 1);
-  }
-
   /// The renderings of this generation (or a newer one) of binding `b`: a set whose variants
   /// render on first use. The reference stays valid until this thread's next call.
   [[nodiscard]] const std::shared_ptr<const rendered_set>& rendering(
@@ -351,46 +336,82 @@ struct handler::impl::state {
 
   /// Variant `i` of `set`, rendered now if this is its first request.
   [[nodiscard]] const rendered& variant(const rendered_set& set, std::size_t i) const {
-    return set.get(i, [&](const snapshot& snap) { return render_variant(snap, i); });
+    return set.get(i, [&](const snapshot& snap) {
+      const detail::cached_variant& v = detail::cached_variants()[i];
+      return detail::wire_form(v.render(context(snap, v.detailed)));
+    });
   }
+
+  [[nodiscard]] wire_response answer(const rendered& fixed_answer) const noexcept {
+    return detail::wire_of(fixed, fixed_answer);
+  }
+
+  /// The decoded path under the prefix, or the fixed answer refusing the target.
+  [[nodiscard]] const rendered* local_path(std::string_view& path, std::string& storage) const {
+    if (path.empty() || path.front() != '/') return &fixed->bad_request;
+    const auto decoded = detail::percent_decode(path, storage, false);
+    if (!decoded) return &fixed->bad_request;
+    path = *decoded;
+    const std::string& prefix = options.prefix;
+    if (!prefix.empty()) {
+      if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix ||
+          path[prefix.size()] != '/') {
+        return &fixed->not_found;
+      }
+      path.remove_prefix(prefix.size());
+    }
+    return nullptr;
+  }
+
+  /// Calls the row's responder on the service loaded once for the whole request: it is
+  /// answered by one engine even if a rebind happens meanwhile.
+  [[nodiscard]] wire_response respond(const route& row, std::string_view name,
+                                      const detail::query_options& query, bool detailed);
 };
 
-namespace {
+namespace detail {
 
-// Marks a memo slot in use for the duration of one request.
-class busy_guard {
- public:
-  explicit busy_guard(memo_slot& s) noexcept : s_(s), was_(std::exchange(s.busy, true)) {}
-  ~busy_guard() { s_.busy = was_; }
-  busy_guard(const busy_guard&) = delete;
-  busy_guard& operator=(const busy_guard&) = delete;
-
- private:
-  memo_slot& s_;
-  bool was_;
+/// What a route_call reaches of the handler during one request.
+struct serve_scope {
+  handler_impl::state& st;
+  memo_slot& slot;
+  const binding& bound;
 };
 
-}  // namespace
+wire_response route_call::cached(const std::shared_ptr<const snapshot>& snap, std::size_t i) const {
+  handler_impl::state& st = scope_.st;
+  const std::shared_ptr<const rendered_set>& set = st.rendering(scope_.slot, scope_.bound, snap);
+  return wire_of(set, st.variant(*set, i));
+}
 
-handler::impl::impl(std::shared_ptr<service> svc, handler_options options)
-    : state_(std::make_unique<state>(std::move(options))) {
+render_context route_call::context(const snapshot& snap) const noexcept {
+  return scope_.st.context(snap, detailed);
+}
+
+wire_response route_call::not_found() const { return scope_.st.answer(scope_.st.fixed->not_found); }
+
+wire_response route_call::owned(typed_response r) {
+  auto p = std::make_shared<const rendered>(wire_form(std::move(r)));
+  const rendered& ref = *p;
+  return wire_of(std::move(p), ref);
+}
+
+}  // namespace detail
+
+wire_response handler::impl::state::respond(const route& row, std::string_view name,
+                                            const detail::query_options& query, bool detailed) {
+  std::optional<memo_slot> spare;
+  memo_slot& s = slot(spare);
+  const busy_guard in_use{s};
+  const binding& b = current(s);
+  const detail::serve_scope scope{*this, s, b};
+  return row.respond(detail::route_call{scope, *b.svc, name, query, detailed});
+}
+
+handler::impl::impl(std::shared_ptr<service> svc, handler_options options,
+                    std::vector<detail::route> routes)
+    : state_(std::make_unique<state>(std::move(options), std::move(routes))) {
   state_->bind(std::move(svc));
-  handler_options& o = state_->options;
-  check_code(o.codes.pass, "pass");
-  check_code(o.codes.warn, "warn");
-  check_code(o.codes.fail, "fail");
-  check_code(o.codes.unknown, "unknown");
-  if (!o.prefix.empty() && o.prefix.front() != '/') o.prefix.insert(o.prefix.begin(), '/');
-  while (!o.prefix.empty() && o.prefix.back() == '/') o.prefix.pop_back();
-  if (o.prefix.find_first_of("?#%") != std::string::npos) {
-    throw std::invalid_argument("vitals::http::handler: prefix must be a plain path, got \"" +
-                                o.prefix + "\"");
-  }
-  // Defense in depth: the engine scrubs results on ingestion; the handler also scrubs what it
-  // renders of its own secret, so a check echoing a request header can never leak it.
-  if (!o.token.empty()) state_->scrubber.add_secret(o.token);
-  state_->anonymous_detailed = o.details == detail_policy::everyone;
-  state_->token_unlocks = o.details == detail_policy::authorized && !o.token.empty();
 }
 
 handler::impl::~impl() = default;
@@ -402,100 +423,31 @@ std::shared_ptr<service> handler::impl::source() const { return state_->source()
 wire_response handler::impl::serve(std::string_view method, std::string_view target,
                                    std::string_view authorization) const {
   state& st = *state_;
-  const auto& fixed = *st.fixed;
-  if (target.size() > max_target) return wire(st.fixed, fixed.too_long);
-
-  std::string_view path = target;
-  std::string_view query{};
-  if (const std::size_t hash = path.find('#'); hash != std::string_view::npos) {
-    path = path.substr(0, hash);
-  }
-  if (const std::size_t q = path.find('?'); q != std::string_view::npos) {
-    query = path.substr(q + 1);
-    path = path.substr(0, q);
-  }
-  if (path.empty() || path.front() != '/') return wire(st.fixed, fixed.bad_request);
+  const fixed_responses& fixed = *st.fixed;
+  if (target.size() > detail::max_target) return st.answer(fixed.too_long);
+  const detail::target_parts parts = detail::split_target(target);
+  std::string_view path = parts.path;
   std::string path_storage;
-  const auto decoded = percent_decode(path, path_storage, false);
-  if (!decoded) return wire(st.fixed, fixed.bad_request);
-  path = *decoded;
+  if (const rendered* refused = st.local_path(path, path_storage)) return st.answer(*refused);
 
-  const std::string& prefix = st.options.prefix;
-  if (!prefix.empty()) {
-    if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix ||
-        path[prefix.size()] != '/') {
-      return wire(st.fixed, fixed.not_found);
-    }
-    path.remove_prefix(prefix.size());
+  const route_hit hit = find_route(st.routes, path, detail::method_of(method));
+  if (hit.row == nullptr) {
+    return st.answer(hit.known == no_row ? fixed.not_found : fixed.not_allowed[hit.known]);
   }
-  const auto r = match(path);
-  if (!r) return wire(st.fixed, fixed.not_found);
-  if (method != "GET" && method != "HEAD") return wire(st.fixed, fixed.not_allowed);
-
-  query_options q;
-  if (!query.empty() && (r->kind == route_kind::probe_root || r->kind == route_kind::probe_check)) {
-    auto parsed = parse_query(query);
-    if (!parsed) return wire(st.fixed, fixed.bad_request);
-    q = std::move(*parsed);
+  const route& row = *hit.row;
+  if (row.needs_token && !detail::bearer_matches(authorization, st.options.token)) {
+    return st.answer(fixed.unauthorized);
   }
-
+  detail::query_options query;
+  if (row.query && !parts.query.empty()) {
+    auto parsed = detail::parse_query(parts.query);
+    if (!parsed) return st.answer(fixed.bad_request);
+    query = std::move(*parsed);
+  }
   const bool detailed =
       st.anonymous_detailed ||
       (st.token_unlocks && detail::bearer_matches(authorization, st.options.token));
-  const std::size_t d = detailed ? 1 : 0;
-
-  // The service is loaded once: the whole request is answered by one engine even if a rebind
-  // happens meanwhile.
-  memo_slot& slot = st.slot();
-  const busy_guard in_use{slot};
-  const binding& b = st.current(slot);
-  service& svc = *b.svc;
-
-  // Ask for on-demand checks first: it never blocks, and this request is answered from the
-  // latest snapshot whatever happens.
-  switch (r->kind) {
-    case route_kind::probe_root:
-      svc.request(probe_set{r->which});
-      break;
-    case route_kind::health_root:
-      svc.request(vitals::live | vitals::ready | vitals::startup);
-      break;
-    case route_kind::probe_check:
-    case route_kind::health_check:
-      static_cast<void>(svc.request(r->check));
-      break;
-  }
-
-  const std::shared_ptr<const snapshot> snap = svc.current();
-  switch (r->kind) {
-    case route_kind::probe_root: {
-      if (q.exclude.empty()) {
-        const auto& set = st.rendering(slot, b, snap);
-        return wire(set, st.variant(*set, rendered_set::probe_slot(probe_index(r->which),
-                                                                   q.verbose ? 1 : 0, d)));
-      }
-      return owned(
-          detail::render_probe(st.context(*snap, detailed), r->which, q.verbose, q.exclude));
-    }
-    case route_kind::health_root: {
-      const auto& set = st.rendering(slot, b, snap);
-      return wire(set, st.variant(*set, rendered_set::health_slot(d)));
-    }
-    case route_kind::probe_check: {
-      const check_state* c = snap->find(r->check);
-      if (c == nullptr || !c->options.probes.contains(r->which)) {
-        return wire(st.fixed, fixed.not_found);
-      }
-      return owned(
-          detail::render_probe_check(st.context(*snap, detailed), r->which, *c, q.verbose));
-    }
-    case route_kind::health_check: {
-      const check_state* c = snap->find(r->check);
-      if (c == nullptr) return wire(st.fixed, fixed.not_found);
-      return owned(detail::render_health(st.context(*snap, detailed), c));
-    }
-  }
-  return wire(st.fixed, fixed.not_found);
+  return st.respond(row, hit.name, query, detailed);
 }
 
 response handler::impl::handle(const request& req) const {
@@ -507,30 +459,16 @@ response handler::impl::handle(const request& req) const {
     }
   }
   const wire_response w = serve(req.method, req.target, authorization);
-
+  // The typed parts of the very rendering the server would send: both paths agree by
+  // construction.
+  const detail::typed_response& t = *w.typed;
   response out;
-  out.status = w.status;
-  // The headers are read back from the wire head so both paths can never disagree.
-  std::string_view head = w.head;
-  bool status_line = true;
-  while (!head.empty()) {
-    const std::size_t eol = head.find("\r\n");
-    const std::string_view line = head.substr(0, eol);
-    head = eol == std::string_view::npos ? std::string_view{} : head.substr(eol + 2);
-    if (status_line) {
-      status_line = false;
-      continue;
-    }
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    const std::string_view name = line.substr(0, colon);
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (iequals(name, "Content-Length")) continue;
-    out.headers.emplace_back(std::string{name}, std::string{value});
-  }
-  out.content_length = w.body.size();
-  if (req.method != "HEAD") out.body.assign(w.body);
+  out.status = t.status;
+  out.headers.reserve(t.headers.size() + 1);
+  out.headers.emplace_back("Content-Type", t.content_type);
+  for (const detail::field& f : t.headers) out.headers.emplace_back(f.name, f.value);
+  out.content_length = t.body.size();
+  if (req.method != "HEAD") out.body = t.body;
   return out;
 }
 

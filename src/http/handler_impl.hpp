@@ -3,34 +3,31 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
+#include "response.hpp"
+#include "routes.hpp"
 #include "vitals/http/handler.hpp"
 
 namespace vitals::http {
 
-/// A response ready for the wire, pointing into storage kept alive by `keep` (usually a rendering
-/// cached for the current snapshot generation, so the common probe costs no allocation).
-struct wire_response {
-  std::shared_ptr<const void> keep;
-  /// Status line and headers, each ending in CRLF, including Content-Length (of the GET body, also
-  /// for HEAD) but *without* Date, Connection and the blank line: the server appends those.
-  std::string_view head;
-  /// The body; the server sends it only for GET.
-  std::string_view body;
-  int status = 200;
-};
+using detail::wire_response;
 
 class handler::impl {
  public:
-  impl(std::shared_ptr<service> svc, handler_options options);
+  /// Serves `routes` (the handler's own table unless a test brings rows of its own).
+  impl(std::shared_ptr<service> svc, handler_options options,
+       std::vector<detail::route> routes = detail::default_routes());
   ~impl();
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
 
-  /// The hot path used by the built-in server: no allocation when the answer is a cached
-  /// rendering. `authorization` is the raw Authorization header value ("" if absent).
+  /// The one way through, used by the built-in server as is: no allocation when the answer is
+  /// a cached rendering. `authorization` is the raw Authorization header value ("" if absent).
   [[nodiscard]] wire_response serve(std::string_view method, std::string_view target,
                                     std::string_view authorization) const;
 
-  /// The public API path (handler::handle).
+  /// The public API path (handler::handle): serve() with the typed parts copied out.
   [[nodiscard]] response handle(const request& req) const;
 
   /// Swaps the service; requests that already loaded the previous one finish on it.
@@ -39,9 +36,26 @@ class handler::impl {
   /// The service new requests are served from.
   [[nodiscard]] std::shared_ptr<service> source() const;
 
- private:
+  /// Everything behind the seam (defined in handler.cpp).
   struct state;
+
+ private:
   std::unique_ptr<state> state_;
 };
+
+namespace detail {
+
+/// How the built-in server and white-box tests reach a handler's implementation; the public
+/// header only names this struct as a friend.
+///
+///     const handler_impl& impl = handler_access::of(h);
+///     wire_response w = impl.serve("GET", "/readyz", "");
+struct handler_access {
+  using impl = handler::impl;
+  [[nodiscard]] static const impl& of(const handler& h) noexcept { return *h.impl_; }
+};
+using handler_impl = handler_access::impl;
+
+}  // namespace detail
 
 }  // namespace vitals::http

@@ -84,7 +84,7 @@ void put_if(json& doc, const char* key, const render_context& ctx, const std::st
 
 }  // namespace
 
-rendered render_health(const render_context& ctx, const check_state* only) {
+typed_response render_health(const render_context& ctx, const check_state* only) {
   const snapshot& snap = ctx.snap;
   const status agg = only != nullptr ? only->reported.status : overall_status(snap);
 
@@ -108,7 +108,7 @@ rendered render_health(const render_context& ctx, const check_state* only) {
   doc["checks"] = std::move(checks);
   // Replace rather than throw on invalid UTF-8: a check's output is whatever a peer sent us.
   std::string body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
-  return make_rendered(code_for(ctx.codes, agg), health_json, std::move(body));
+  return make_typed(code_for(ctx.codes, agg), health_json, std::move(body));
 }
 
 }  // namespace vitals::http::detail

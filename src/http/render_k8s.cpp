@@ -98,8 +98,8 @@ std::string assemble(const std::vector<std::string>& lines, std::string_view fin
 
 }  // namespace
 
-rendered render_probe(const render_context& ctx, probe p, bool verbose,
-                      std::span<const std::string> excluded) {
+typed_response render_probe(const render_context& ctx, probe p, bool verbose,
+                            std::span<const std::string> excluded) {
   const snapshot& snap = ctx.snap;
   status agg = status::pass;
   if (excluded.empty()) {
@@ -110,7 +110,7 @@ rendered render_probe(const render_context& ctx, probe p, bool verbose,
   }
   const int code = code_for(ctx.codes, agg);
   const bool ok = is_ok(agg);
-  if (ok && !verbose) return make_rendered(code, text_plain, "ok");
+  if (ok && !verbose) return make_typed(code, text_plain, "ok");
 
   std::vector<bool> matched(excluded.size(), false);
   std::vector<std::string> lines;
@@ -170,20 +170,20 @@ rendered render_probe(const render_context& ctx, probe p, bool verbose,
   }
   std::string final_line{probe_path_name(p)};
   final_line.append(ok ? " check passed\n" : " check failed\n");
-  return make_rendered(code, text_plain, assemble(lines, final_line, unlisted));
+  return make_typed(code, text_plain, assemble(lines, final_line, unlisted));
 }
 
-rendered render_probe_check(const render_context& ctx, probe p, const check_state& c,
-                            bool verbose) {
+typed_response render_probe_check(const render_context& ctx, probe p, const check_state& c,
+                                  bool verbose) {
   status own = c.reported.status;
   if (p == probe::startup && ctx.snap.startup_latched && !is_ok(own)) own = status::pass;
   const int code = code_for(ctx.codes, own);
   const bool failing = !is_ok(own);
-  if (!failing && !verbose) return make_rendered(code, text_plain, "ok");
+  if (!failing && !verbose) return make_typed(code, text_plain, "ok");
   std::vector<std::string> lines{check_line(ctx, c, failing)};
   std::string final_line{probe_path_name(p)};
   final_line.append("/").append(c.name).append(failing ? " check failed\n" : " check passed\n");
-  return make_rendered(code, text_plain, assemble(lines, final_line));
+  return make_typed(code, text_plain, assemble(lines, final_line));
 }
 
 }  // namespace vitals::http::detail

@@ -52,7 +52,7 @@ class server::impl {
     if (options.max_pipelined == 0) options.max_pipelined = 1;
     if (options.max_connections == 0) options.max_connections = 1;
     shared_.options = std::move(options);
-    shared_.serve = &handler_.internals();
+    shared_.serve = &detail::handler_access::of(handler_);
     shared_.linger_timeout = std::min(shared_.options.header_timeout,
                                       std::chrono::milliseconds{std::chrono::seconds{2}});
     shared_.sweep_period = sweep_period_for(shared_.options);

@@ -32,7 +32,7 @@ using steady = std::chrono::steady_clock;
 /// What every worker reads; owned by server::impl, immutable while serving except `open`.
 struct server_shared {
   server_options options;
-  const handler::impl* serve = nullptr;
+  const handler_impl* serve = nullptr;
   /// Connections open across all workers (the cap is checked against it).
   std::atomic<std::size_t> open{0};
   /// Derived from `options` once.

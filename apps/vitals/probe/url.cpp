@@ -2,136 +2,83 @@
 
 #include <cstring>
 
+#include "base/text.hpp"
+#include "base/url_split.hpp"
 #include "probe/sv.hpp"
 
 namespace vitals::cli {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool valid_host_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_';
 }
 
+bool valid_ipv6_char(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+         c == '.' || c == '%';
+}
+
+template <class Pred>
+bool all_of(std::string_view s, Pred ok) noexcept {
+  for (const char c : s) {
+    if (!ok(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool parse_http_url(std::string_view text, url_parts& out, const char*& error) noexcept {
+  using base::url_split_error;
   out = {};
-  const auto sep = text.find("://");
-  if (sep == std::string_view::npos) {
-    error = "not a URL (expected http://host[:port]/path)";
-    return false;
+  const base::url_split s = base::split_url(text);
+  switch (s.error) {
+    case url_split_error::none: break;
+    case url_split_error::no_scheme:
+      error = "not a URL (expected http://host[:port]/path)";
+      return false;
+    case url_split_error::unterminated_bracket: error = "unterminated IPv6 literal"; return false;
+    case url_split_error::after_bracket: error = "garbage after IPv6 literal"; return false;
   }
-  const std::string_view scheme = sub(text, 0, sep);
-  if (iequals(scheme, "http")) {
+  if (base::iequals(s.scheme, "http")) {
     out.tls = false;
     out.port = 80;
-  } else if (iequals(scheme, "https")) {
+  } else if (base::iequals(s.scheme, "https")) {
     out.tls = true;
     out.port = 443;
   } else {
     error = "unsupported scheme (use http:// or https://)";
     return false;
   }
-  std::string_view rest = sub(text, sep + 3);
-  const auto path_start = rest.find_first_of("/?#");
-  std::string_view authority = sub(rest, 0, path_start);
-  std::string_view target =
-      path_start == std::string_view::npos ? std::string_view{} : sub(rest, path_start);
-  if (const auto hash = target.find('#'); hash != std::string_view::npos) {
-    target = sub(target, 0, hash);
-  }
-  if (target.empty() || target.front() != '/') {
-    // "http://h?x" → "/?x"; the caller prefixes the slash when the target starts with '?'.
-    out.target = target.empty() ? std::string_view{"/"} : target;
-  } else {
-    out.target = target;
-  }
+  // Path and query; the fragment is dropped. "http://h?x" keeps "?x": the caller prefixes the
+  // slash when the target starts with '?'.
+  const std::string_view target = sub(s.rest, 0, s.rest.find('#'));
+  out.target = target.empty() ? std::string_view{"/"} : target;
   for (const char c : out.target) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
       error = "URL path contains spaces or control characters";
       return false;
     }
   }
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    out.userinfo = sub(authority, 0, at);
-    authority = sub(authority, at + 1);
-  }
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "unterminated IPv6 literal";
-      return false;
-    }
-    out.host = sub(authority, 1, close - 1);
-    const std::string_view after = sub(authority, close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        error = "garbage after IPv6 literal";
-        return false;
-      }
-      port_text = sub(after, 1);
-      out.explicit_port = true;
-    }
-    for (const char c : out.host) {
-      const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                      c == ':' || c == '.' || c == '%';
-      if (!ok) {
-        error = "invalid IPv6 literal";
-        return false;
-      }
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      out.host = sub(authority, 0, colon);
-      port_text = sub(authority, colon + 1);
-      out.explicit_port = true;
-    } else {
-      out.host = authority;
-    }
-    for (const char c : out.host) {
-      if (!valid_host_char(c)) {
-        error = "invalid character in host name";
-        return false;
-      }
-    }
+  out.userinfo = s.userinfo;
+  out.host = s.host;
+  out.explicit_port = s.has_port;
+  if (s.bracketed ? !all_of(out.host, valid_ipv6_char) : !all_of(out.host, valid_host_char)) {
+    error = s.bracketed ? "invalid IPv6 literal" : "invalid character in host name";
+    return false;
   }
   if (out.host.empty()) {
     error = "missing host";
     return false;
   }
   if (out.explicit_port) {
-    if (port_text.empty() || port_text.size() > 5) {
-      error = "invalid port";
-      return false;
+    switch (base::parse_port(s.port, out.port)) {
+      case base::port_error::none: break;
+      case base::port_error::invalid: error = "invalid port"; return false;
+      case base::port_error::out_of_range: error = "port out of range"; return false;
     }
-    unsigned value = 0;
-    for (const char c : port_text) {
-      if (c < '0' || c > '9') {
-        error = "invalid port";
-        return false;
-      }
-      value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value == 0 || value > 65535) {
-      error = "port out of range";
-      return false;
-    }
-    out.port = static_cast<std::uint16_t>(value);
   }
   return true;
 }

@@ -1,5 +1,7 @@
 #include "tool/output.hpp"
 
+#include "base/format.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -93,23 +95,7 @@ int exit_code_for(status s, bool strict) {
 }
 
 std::string short_duration(std::chrono::nanoseconds d) {
-  using namespace std::chrono;
-  char buf[32];
-  if (d < microseconds{1}) {
-    std::snprintf(buf, sizeof buf, "0us");
-  } else if (d < milliseconds{1}) {
-    std::snprintf(buf, sizeof buf, "%lldus",
-                  static_cast<long long>(duration_cast<microseconds>(d).count()));
-  } else if (d < seconds{1}) {
-    std::snprintf(buf, sizeof buf, "%lldms",
-                  static_cast<long long>(duration_cast<milliseconds>(d).count()));
-  } else if (d % seconds{1} == nanoseconds::zero()) {
-    std::snprintf(buf, sizeof buf, "%llds",
-                  static_cast<long long>(duration_cast<seconds>(d).count()));
-  } else {
-    std::snprintf(buf, sizeof buf, "%.2fs", duration_cast<duration<double>>(d).count());
-  }
-  return buf;
+  return base::format_duration(d, base::duration_style::column);
 }
 
 std::string render_table(const std::vector<check_row>& rows, bool color) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,6 +12,10 @@
 #include "vitals/service.hpp"
 
 namespace vitals::http {
+
+namespace detail {
+struct handler_access;
+}  // namespace detail
 
 /// One request header as seen by the framework (name compared case-insensitively).
 struct header {
@@ -107,11 +112,9 @@ class handler {
   /// Same, sharing ownership (a non-owning binding gives a pointer that owns nothing).
   [[nodiscard]] std::shared_ptr<service> shared_source() const;
 
-  class impl;
-  /// For the built-in server's zero-copy path (not part of the stable API).
-  [[nodiscard]] const impl& internals() const noexcept { return *impl_; }
-
  private:
+  class impl;
+  friend struct detail::handler_access;
   std::unique_ptr<impl> impl_;
 };
 

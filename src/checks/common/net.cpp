@@ -15,7 +15,6 @@
 
 #include <sys/resource.h>
 
-#include "../../core/duration_format.hpp"  // the engine's formatter: one wording of timeouts
 #include "common/resolver.hpp"
 #include "common/url.hpp"
 
@@ -71,17 +70,6 @@ std::string errno_text(int err) {
   return s;
 }
 
-std::string format_duration(std::chrono::nanoseconds d) {
-  using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(d + microseconds{500}).count();
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  if (ms >= 120'000 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  const long tenths = std::lround(static_cast<double>(ms) / 100.0);
-  std::string out = std::to_string(tenths / 10);
-  if (tenths % 10 != 0) out.append(".").append(std::to_string(tenths % 10));
-  return out + "s";
-}
-
 bool out_of_descriptors(int err) noexcept {
   return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
 }
@@ -115,7 +103,7 @@ std::string timed_out_text(steady_time started, steady_time deadline, std::strin
     auto ms = round<milliseconds>(budget);
     if (ms >= milliseconds{100}) ms = round<milliseconds>(budget / 10) * 10;
     if (ms < milliseconds{1}) ms = milliseconds{1};
-    out = "timed out after " + vitals::detail::format_duration(ms);
+    out = "timed out after " + format_duration(ms);
   }
   if (!activity.empty()) out.append(" ").append(activity);
   return out;

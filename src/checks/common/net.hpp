@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/format.hpp"
 #include "vitals/redact.hpp"
 #include "vitals/result.hpp"
 #include "vitals/status.hpp"
@@ -48,8 +49,8 @@ struct net_error {
 /// Short text for an errno: ECONNREFUSED → "connection refused" (strerror, lower-cased).
 [[nodiscard]] std::string errno_text(int err);
 
-/// Compact human duration: 2s, 250ms, 1.5s, 3m.
-[[nodiscard]] std::string format_duration(std::chrono::nanoseconds d);
+/// The one duration wording of every output (base/format.hpp): 2s, 250ms, 1.5s, 3m.
+using base::format_duration;
 
 /// True for EMFILE, ENFILE, ENOMEM and ENOBUFS: no descriptor (or kernel memory) for a new
 /// socket. Such a failure says nothing about the target: it is the host's, kind `internal`.

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <stdexcept>
 
+#include "base/text.hpp"
+#include "base/url_split.hpp"
 #include "vitals/redact.hpp"
 
 namespace vitals::checks::detail {
@@ -21,12 +22,6 @@ int hex_value(char c) noexcept {
   throw std::invalid_argument("invalid URL \"" + mask_userinfo(text) + "\": " + std::string(why));
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 }  // namespace
 
@@ -140,95 +135,65 @@ std::string url::redacted() const {
   return out;
 }
 
+namespace {
+
+std::string decoded(std::string_view text, std::string_view part, const char* why) {
+  try {
+    return percent_decode(part);
+  } catch (const std::invalid_argument&) {
+    invalid(text, why);
+  }
+}
+
+}  // namespace
+
 url parse_url(std::string_view text) {
-  url u;
-  const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos || scheme_end == 0) invalid(text, "missing scheme://");
-  const std::string_view scheme = text.substr(0, scheme_end);
-  if (!std::isalpha(static_cast<unsigned char>(scheme[0])) ||
-      !std::all_of(scheme.begin(), scheme.end(), [](unsigned char c) {
+  const base::url_split s = base::split_url(text);
+  switch (s.error) {
+    case base::url_split_error::none: break;
+    case base::url_split_error::no_scheme: invalid(text, "missing scheme://");
+    case base::url_split_error::unterminated_bracket:
+      invalid(text, "unterminated '[' in IPv6 host");
+    case base::url_split_error::after_bracket: invalid(text, "unexpected text after IPv6 host");
+  }
+  if (!std::isalpha(static_cast<unsigned char>(s.scheme[0])) ||
+      !std::all_of(s.scheme.begin(), s.scheme.end(), [](unsigned char c) {
         return std::isalnum(c) || c == '+' || c == '-' || c == '.';
       })) {
     invalid(text, "bad scheme");
   }
-  u.scheme = lower(scheme);
-
-  const std::size_t auth_begin = scheme_end + 3;
-  std::size_t auth_end = text.find_first_of("/?#", auth_begin);
-  if (auth_end == std::string_view::npos) auth_end = text.size();
-  std::string_view authority = text.substr(auth_begin, auth_end - auth_begin);
-
-  try {
-    // The last '@' ends the userinfo: passwords are often pasted without escaping their '@'.
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-      const std::string_view userinfo = authority.substr(0, at);
-      authority = authority.substr(at + 1);
-      const auto colon = userinfo.find(':');
-      u.user = percent_decode(userinfo.substr(0, colon));
-      if (colon != std::string_view::npos) {
-        u.has_password = true;
-        u.password = percent_decode(userinfo.substr(colon + 1));
-      }
+  url u;
+  u.scheme = base::to_lower(s.scheme);
+  if (s.has_userinfo) {
+    const auto colon = s.userinfo.find(':');
+    const char* why = "malformed percent-escape in userinfo";
+    u.user = decoded(text, s.userinfo.substr(0, colon), why);
+    if (colon != std::string_view::npos) {
+      u.has_password = true;
+      u.password = decoded(text, s.userinfo.substr(colon + 1), why);
     }
-  } catch (const std::invalid_argument&) {
-    invalid(text, "malformed percent-escape in userinfo");
   }
-
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) invalid(text, "unterminated '[' in IPv6 host");
-    const std::string_view host = authority.substr(1, close - 1);
-    if (host.find(':') == std::string_view::npos) invalid(text, "bracketed host is not IPv6");
-    try {
-      u.host = percent_decode(host);  // zone ids are written %25eth0
-    } catch (const std::invalid_argument&) {
-      invalid(text, "malformed percent-escape in host");
-    }
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') invalid(text, "unexpected text after IPv6 host");
-      port_text = after.substr(1);
-    }
-  } else {
-    const auto colon = authority.find(':');
-    try {
-      u.host = percent_decode(authority.substr(0, colon));
-    } catch (const std::invalid_argument&) {
-      invalid(text, "malformed percent-escape in host");
-    }
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-    if (u.host.find_first_of(" \t\r\n/\\") != std::string::npos) invalid(text, "bad host");
+  if (s.bracketed && s.host.find(':') == std::string_view::npos) {
+    invalid(text, "bracketed host is not IPv6");
   }
-  if (!port_text.empty()) {
-    unsigned value = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || value == 0 ||
-        value > 65535) {
-      invalid(text, "port must be a number in 1-65535");
-    }
-    u.port = static_cast<std::uint16_t>(value);
+  // Zone ids of IPv6 literals are written %25eth0.
+  u.host = decoded(text, s.host, "malformed percent-escape in host");
+  if (!s.bracketed && u.host.find_first_of(" \t\r\n/\\") != std::string::npos) {
+    invalid(text, "bad host");
   }
-
-  std::string_view rest = text.substr(auth_end);
+  if (!s.port.empty() && base::parse_port(s.port, u.port) != base::port_error::none) {
+    invalid(text, "port must be a number in 1-65535");
+  }
   // Userinfo, and another '@' in the path: a password with a raw '@' and '/' ("u:p@ss/w@h")
   // cut the authority short. Refused (the message masks up to that last '@'), or the rest of
   // the password would be taken for the host and shown as such. (A raw '/', '?' or '#' alone
   // leaves no '@' in the authority: the port check above refuses those.)
-  if (text.substr(auth_begin, auth_end - auth_begin).find('@') != std::string_view::npos &&
-      rest.substr(0, rest.find_first_of("?#")).find('@') != std::string_view::npos) {
+  if (s.has_userinfo && s.path.find('@') != std::string_view::npos) {
     invalid(text, "'@' in the path: percent-encode '/' and '@' in the password (%2F, %40)");
   }
-  if (const auto hash = rest.find('#'); hash != std::string_view::npos) {
-    u.fragment = std::string(rest.substr(hash + 1));
-    rest = rest.substr(0, hash);
-  }
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    u.query = std::string(rest.substr(q + 1));
-    rest = rest.substr(0, q);
-  }
-  u.path = std::string(rest);
+  u.fragment = std::string(s.fragment);
+  u.query = std::string(s.query);
+  u.path = std::string(s.path);
   if (u.path.find_first_of(" \t\r\n") != std::string::npos ||
       u.query.find_first_of(" \t\r\n") != std::string::npos) {
     invalid(text, "whitespace in path or query (percent-encode it)");

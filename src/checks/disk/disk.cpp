@@ -16,23 +16,6 @@
 namespace vitals::checks {
 namespace detail {
 
-std::string human_bytes(std::uint64_t bytes) {
-  static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  auto value = static_cast<double>(bytes);
-  std::size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < std::size(units)) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0 || value >= 10.0) {
-    std::snprintf(buf, sizeof buf, "%.0f %s", value, units[unit]);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", value, units[unit]);
-  }
-  return buf;
-}
-
 namespace {
 
 std::string percent(double p) {

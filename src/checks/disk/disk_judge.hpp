@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/format.hpp"
 #include "vitals/checks/disk.hpp"
 #include "vitals/result.hpp"
 
@@ -22,6 +23,6 @@ struct fs_usage {
 [[nodiscard]] vitals::result judge_disk(const disk_options& options, const fs_usage& usage);
 
 /// "900 B", "12 KiB", "1.1 GiB".
-[[nodiscard]] std::string human_bytes(std::uint64_t bytes);
+using base::human_bytes;
 
 }  // namespace vitals::checks::detail

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/format.hpp"
 #include "vitals/checks/descriptors.hpp"
 #include "vitals/redact.hpp"
 
@@ -75,14 +76,6 @@ int open_pidfd(pid_t pid) {
   (void)pid;
   return -1;
 #endif
-}
-
-std::string human_duration(std::chrono::nanoseconds d) {
-  const auto ms = std::chrono::round<std::chrono::milliseconds>(d).count();
-  if (ms < 1000 || ms % 1000 != 0) {
-    return std::to_string(ms) + "ms";
-  }
-  return std::to_string(ms / 1000) + "s";
 }
 
 /// Cuts at `max` bytes without splitting a UTF-8 sequence, drops control characters other than
@@ -286,7 +279,7 @@ class exec_check final : public vitals::check, public checks::descriptor_user {
     const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
 
     if (!exited) {
-      const std::string why = timed_out ? "timed out after " + human_duration(deadline - start)
+      const std::string why = timed_out ? "timed out after " + base::format_duration(deadline - start)
                                         : std::string("cancelled");
       return vitals::fail(why + " running " + program() + "; process group killed",
                           vitals::failure_kind::timeout)

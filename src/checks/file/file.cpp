@@ -11,34 +11,14 @@
 #include <system_error>
 #include <utility>
 
+#include "base/format.hpp"
+
 namespace vitals::checks {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-
-/// "750ms", "42s", "12m", "12m30s", "3h5m", "2d4h": short enough for a probe line.
-std::string human_duration(milliseconds d) {
-  const auto ms = d.count();
-  if (ms < 1000) {
-    return std::to_string(ms) + "ms";
-  }
-  const auto s = ms / 1000;
-  if (s < 60) {
-    return std::to_string(s) + "s";
-  }
-  auto unit = [](long long v, long long rest, const char* a, const char* b) {
-    return std::to_string(v) + a + (rest > 0 ? std::to_string(rest) + b : "");
-  };
-  if (s < 3600) {
-    return unit(s / 60, s % 60, "m", "s");
-  }
-  if (s < 86400) {
-    return unit(s / 3600, (s % 3600) / 60, "h", "m");
-  }
-  return unit(s / 86400, (s % 86400) / 3600, "d", "h");
-}
 
 class file_check final : public vitals::check {
  public:
@@ -71,12 +51,12 @@ class file_check final : public vitals::check {
     if (age.count() < 0) {
       age = milliseconds{0};
     }
-    const std::string what = path + ": last modified " + human_duration(age) + " ago";
+    const std::string what = path + ": last modified " + base::format_duration(age) + " ago";
     vitals::result r =
         options_.max_age.count() > 0 && age > options_.max_age
-            ? vitals::fail(what + ", older than " + human_duration(options_.max_age))
+            ? vitals::fail(what + ", older than " + base::format_duration(options_.max_age))
         : options_.warn_age.count() > 0 && age > options_.warn_age
-            ? vitals::warn(what + ", older than " + human_duration(options_.warn_age))
+            ? vitals::warn(what + ", older than " + base::format_duration(options_.warn_age))
             : vitals::pass();
     r.observe(static_cast<double>(age.count()) / 1000.0, "s");
     r.detail("path", path);

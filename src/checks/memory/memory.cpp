@@ -12,22 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/format.hpp"
+
 namespace vitals::checks {
 namespace {
 
-std::string human_bytes(std::uint64_t bytes) {
-  static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  auto value = static_cast<double>(bytes);
-  std::size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < std::size(units)) {
-    value /= 1024.0;
-    ++unit;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, unit == 0 || value >= 10.0 ? "%.0f %s" : "%.1f %s", value,
-                units[unit]);
-  return buf;
-}
+using base::human_bytes;
 
 std::string percent(double p, const char* fmt = "%.1f%%") {
   char buf[32];

@@ -61,7 +61,7 @@ engine make_engine(const std::vector<std::pair<std::string, vitals::result>>& ch
 }
 
 vitals::http::wire_response serve(const vitals::http::handler& h, std::string_view target) {
-  return h.internals().serve("GET", target, "");
+  return vitals::http::detail::handler_access::of(h).serve("GET", target, "");
 }
 
 TEST(Rebind, NewRequestsAreServedByTheNewService) {
@@ -189,7 +189,8 @@ TEST(Rebind, ConcurrentReadersSeeOneWholeServiceWhileItIsSwappedAndDropped) {
   for (int i = 0; i < 3; ++i) {
     readers.emplace_back([&] {
       while (!stop.load()) {
-        const auto w = h.internals().serve("GET", "/readyz?verbose", "");
+        const auto w =
+            vitals::http::detail::handler_access::of(h).serve("GET", "/readyz?verbose", "");
         const bool ok = (w.status == 200 && w.body == "[+]alpha ok\nreadyz check passed\n") ||
                         (w.status == 503 && w.body ==
                                                 "[-]beta failed: reason withheld\n"

@@ -100,7 +100,7 @@ class rig {
   [[nodiscard]] vitals::http::wire_response serve(std::string_view target,
                                                   std::string_view auth = {},
                                                   std::string_view method = "GET") const {
-    return h_->internals().serve(method, target, auth);
+    return vitals::http::detail::handler_access::of(*h_).serve(method, target, auth);
   }
 
   [[nodiscard]] vitals::service& svc() { return *svc_; }

@@ -1,0 +1,31 @@
+#pragma once
+// ASCII case handling for protocol text (scheme names, header names, keywords): locale-free,
+// constexpr, allocation-free where it returns a bool.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace vitals::base {
+
+[[nodiscard]] constexpr char ascii_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// Case-insensitive (ASCII) equality: iequals("Content-Length", "content-length").
+[[nodiscard]] constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+/// `s` with ASCII letters lower-cased.
+[[nodiscard]] inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+}  // namespace vitals::base

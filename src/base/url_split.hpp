@@ -1,0 +1,107 @@
+#pragma once
+// The one splitter of absolute URLs (`scheme://userinfo@host:port/path?query#fragment`) into
+// views: the checks' parser (which decodes, lower-cases and throws) and `vitals probe`'s (which
+// does neither, built without exceptions) each put their own rules and messages on top of it.
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+
+namespace vitals::base {
+
+enum class url_split_error : std::uint8_t {
+  none,
+  no_scheme,             ///< no "://", or nothing before it
+  unterminated_bracket,  ///< "[::1" without ']'
+  after_bracket,         ///< "[::1]x": something other than ":port" after the ']'
+};
+
+/// Views into the split text; nothing is decoded or validated beyond the structure.
+struct url_split {
+  std::string_view scheme;     ///< as written, before "://"
+  std::string_view authority;  ///< between "://" and the first '/', '?' or '#'
+  std::string_view userinfo;   ///< before the authority's last '@' (passwords hold raw '@'s)
+  bool has_userinfo = false;
+  std::string_view host;  ///< without the brackets of an IPv6 literal
+  bool bracketed = false;
+  std::string_view port;  ///< after the ':' that follows the host (may be empty)
+  bool has_port = false;
+  std::string_view rest;      ///< everything after the authority: path, '?query', '#fragment'
+  std::string_view path;      ///< "" or starts with '/'
+  std::string_view query;     ///< without the '?'
+  bool has_query = false;
+  std::string_view fragment;  ///< without the '#'
+  bool has_fragment = false;
+  url_split_error error = url_split_error::none;
+};
+
+[[nodiscard]] constexpr url_split split_url(std::string_view text) noexcept {
+  url_split u;
+  const auto scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0) {
+    u.error = url_split_error::no_scheme;
+    return u;
+  }
+  u.scheme = text.substr(0, scheme_end);
+  const std::size_t begin = scheme_end + 3;
+  const std::size_t end = std::min(text.find_first_of("/?#", begin), text.size());
+  u.authority = text.substr(begin, end - begin);
+  u.rest = text.substr(end);
+  std::string_view hostport = u.authority;
+  if (const auto at = hostport.rfind('@'); at != std::string_view::npos) {
+    u.userinfo = hostport.substr(0, at);
+    u.has_userinfo = true;
+    hostport = hostport.substr(at + 1);
+  }
+  if (!hostport.empty() && hostport.front() == '[') {
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) {
+      u.error = url_split_error::unterminated_bracket;
+      return u;
+    }
+    u.bracketed = true;
+    u.host = hostport.substr(1, close - 1);
+    const std::string_view after = hostport.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      u.error = url_split_error::after_bracket;
+      return u;
+    }
+    u.has_port = !after.empty();
+    if (u.has_port) u.port = after.substr(1);
+  } else {
+    const auto colon = hostport.find(':');
+    u.host = hostport.substr(0, colon);
+    u.has_port = colon != std::string_view::npos;
+    if (u.has_port) u.port = hostport.substr(colon + 1);
+  }
+  std::string_view rest = u.rest;
+  if (const auto hash = rest.find('#'); hash != std::string_view::npos) {
+    u.fragment = rest.substr(hash + 1);
+    u.has_fragment = true;
+    rest = rest.substr(0, hash);
+  }
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    u.query = rest.substr(q + 1);
+    u.has_query = true;
+    rest = rest.substr(0, q);
+  }
+  u.path = rest;
+  return u;
+}
+
+enum class port_error : std::uint8_t { none, invalid, out_of_range };
+
+/// A port written as 1 to 5 decimal digits, within 1-65535.
+[[nodiscard]] constexpr port_error parse_port(std::string_view text, std::uint16_t& out) noexcept {
+  if (text.empty() || text.size() > 5) return port_error::invalid;
+  unsigned value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return port_error::invalid;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) return port_error::out_of_range;
+  out = static_cast<std::uint16_t>(value);
+  return port_error::none;
+}
+
+}  // namespace vitals::base

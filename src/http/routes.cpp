@@ -1,0 +1,148 @@
+// The rows of the handler's route table and the functions answering them.
+
+#include "routes.hpp"
+
+#include <array>
+
+namespace vitals::http::detail {
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, method>, 7> method_names{{
+    {"GET", method_get},
+    {"HEAD", method_head},
+    {"POST", method_post},
+    {"PUT", method_put},
+    {"DELETE", method_delete},
+    {"PATCH", method_patch},
+    {"OPTIONS", method_options},
+}};
+
+constexpr std::size_t probe_index(probe p) noexcept {
+  switch (p) {
+    case probe::live:
+      return 0;
+    case probe::ready:
+      return 1;
+    case probe::startup:
+      return 2;
+  }
+  return 1;
+}
+
+constexpr std::size_t probe_variant(probe p, bool verbose, bool detailed) noexcept {
+  return (probe_index(p) * 2 + (verbose ? 1 : 0)) * 2 + (detailed ? 1 : 0);
+}
+constexpr std::size_t health_variant(bool detailed) noexcept {
+  return 3 * 2 * 2 + (detailed ? 1 : 0);
+}
+
+template <probe P, bool Verbose>
+typed_response render_probe_variant(const render_context& ctx) {
+  return render_probe(ctx, P, Verbose);
+}
+typed_response render_health_variant(const render_context& ctx) { return render_health(ctx); }
+
+template <probe P, bool Verbose>
+constexpr std::array<cached_variant, 2> probe_variants() {
+  return {{{false, &render_probe_variant<P, Verbose>}, {true, &render_probe_variant<P, Verbose>}}};
+}
+
+constexpr auto make_variants() {
+  std::array<cached_variant, cached_variant_count> v{};
+  const auto put = [&v](std::size_t at, std::array<cached_variant, 2> pair) {
+    v[at] = pair[0];
+    v[at + 1] = pair[1];
+  };
+  put(probe_variant(probe::live, false, false), probe_variants<probe::live, false>());
+  put(probe_variant(probe::live, true, false), probe_variants<probe::live, true>());
+  put(probe_variant(probe::ready, false, false), probe_variants<probe::ready, false>());
+  put(probe_variant(probe::ready, true, false), probe_variants<probe::ready, true>());
+  put(probe_variant(probe::startup, false, false), probe_variants<probe::startup, false>());
+  put(probe_variant(probe::startup, true, false), probe_variants<probe::startup, true>());
+  v[health_variant(false)] = {false, &render_health_variant};
+  v[health_variant(true)] = {true, &render_health_variant};
+  return v;
+}
+constexpr std::array<cached_variant, cached_variant_count> variants = make_variants();
+
+// --- responders. Each first asks for on-demand checks (never blocks), then answers from the
+// latest snapshot whatever happens.
+
+template <probe P>
+wire_response probe_root(const route_call& c) {
+  c.svc.request(probe_set{P});
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  if (c.query.exclude.empty()) return c.cached(snap, probe_variant(P, c.query.verbose, c.detailed));
+  return route_call::owned(render_probe(c.context(*snap), P, c.query.verbose, c.query.exclude));
+}
+
+template <probe P>
+wire_response probe_check(const route_call& c) {
+  static_cast<void>(c.svc.request(c.name));
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const check_state* check = snap->find(c.name);
+  if (check == nullptr || !check->options.probes.contains(P)) return c.not_found();
+  return route_call::owned(render_probe_check(c.context(*snap), P, *check, c.query.verbose));
+}
+
+wire_response health_root(const route_call& c) {
+  c.svc.request(vitals::live | vitals::ready | vitals::startup);
+  return c.cached(c.svc.current(), health_variant(c.detailed));
+}
+
+wire_response health_check(const route_call& c) {
+  static_cast<void>(c.svc.request(c.name));
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const check_state* check = snap->find(c.name);
+  if (check == nullptr) return c.not_found();
+  return route_call::owned(render_health(c.context(*snap), check));
+}
+
+}  // namespace
+
+method_set other_method_of(std::string_view name) noexcept {
+  for (const auto& [n, bit] : method_names) {
+    if (n == name) return bit;
+  }
+  return 0;
+}
+
+std::string allow_value(method_set methods) {
+  std::string out;
+  for (const auto& [n, bit] : method_names) {
+    if ((methods & bit) == 0) continue;
+    if (!out.empty()) out.append(", ");
+    out.append(n);
+  }
+  return out;
+}
+
+std::span<const cached_variant, cached_variant_count> cached_variants() noexcept {
+  return variants;
+}
+
+std::vector<route> default_routes() {
+  // Probe rows first: they are what pollers ask for every few seconds.
+  return {
+      {.path = "/livez", .query = true, .respond = &probe_root<probe::live>},
+      {.path = "/readyz", .query = true, .respond = &probe_root<probe::ready>},
+      {.path = "/startupz", .query = true, .respond = &probe_root<probe::startup>},
+      {.path = "/health", .respond = &health_root},
+      {.path = "/livez",
+       .match = path_match::child,
+       .query = true,
+       .respond = &probe_check<probe::live>},
+      {.path = "/readyz",
+       .match = path_match::child,
+       .query = true,
+       .respond = &probe_check<probe::ready>},
+      {.path = "/startupz",
+       .match = path_match::child,
+       .query = true,
+       .respond = &probe_check<probe::startup>},
+      {.path = "/health", .match = path_match::child, .respond = &health_check},
+  };
+}
+
+}  // namespace vitals::http::detail

@@ -1,0 +1,117 @@
+#pragma once
+// Private: the handler's route table. Not installed.
+//
+// Every endpoint is one row: its path, the methods it accepts, whether it reads the query or
+// needs the bearer token, and the function producing its answer. handler::handle() and the
+// built-in server both dispatch through the same table (handler::impl::serve), so a new endpoint
+// (/metrics, a watch stream, an API) is a new row in default_routes(), never an edit of the
+// dispatch.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "render.hpp"
+#include "response.hpp"
+#include "target.hpp"
+#include "vitals/service.hpp"
+
+namespace vitals::http::detail {
+
+/// Request methods as bits of a set (methods are case-sensitive, RFC 9110 §9.1).
+enum method : std::uint8_t {
+  method_get = 1U << 0U,
+  method_head = 1U << 1U,
+  method_post = 1U << 2U,
+  method_put = 1U << 3U,
+  method_delete = 1U << 4U,
+  method_patch = 1U << 5U,
+  method_options = 1U << 6U,
+};
+using method_set = std::uint8_t;
+inline constexpr method_set get_and_head = method_get | method_head;
+
+/// The bit of a method other than GET and HEAD (see method_of).
+[[nodiscard]] method_set other_method_of(std::string_view name) noexcept;
+/// The bit of a method name, 0 for a method no route can accept ("get", "TRACE", "BREW").
+/// Inline: the probes' methods cost two compares with constants.
+[[nodiscard]] inline method_set method_of(std::string_view name) noexcept {
+  if (name == "GET") return method_get;
+  if (name == "HEAD") return method_head;
+  return other_method_of(name);
+}
+/// The value of an Allow header for `methods`: "GET, HEAD".
+[[nodiscard]] std::string allow_value(method_set methods);
+
+/// How a row's path is compared with the request path (after the prefix is removed).
+enum class path_match : std::uint8_t {
+  exact,  ///< the path itself: "/readyz"
+  child,  ///< one segment below it: "/readyz/<name>" (the name is route_call::name)
+};
+
+class route_call;
+
+/// Produces the answer of a row. Never blocks: it reads the latest snapshot.
+using responder = wire_response (*)(const route_call&);
+
+struct route {
+  std::string_view path;
+  path_match match = path_match::exact;
+  method_set methods = get_and_head;
+  /// Reads `?verbose` and `exclude=` (a malformed query is a 400); others ignore the query.
+  bool query = false;
+  /// Answers 401 unless the caller presents the handler's bearer token.
+  bool needs_token = false;
+  responder respond = nullptr;
+};
+
+/// The endpoints of the handler: /livez, /readyz, /startupz, /health and their per-check forms.
+[[nodiscard]] std::vector<route> default_routes();
+
+/// Renderings that are cached per snapshot generation (rendered on first demand, then shared
+/// by every request until the next generation): a renderer and the detail level it shows.
+struct cached_variant {
+  bool detailed = false;
+  typed_response (*render)(const render_context& ctx) = nullptr;
+};
+/// [probe][verbose][detailed] for the three probes, then /health [detailed].
+inline constexpr std::size_t cached_variant_count = 3 * 2 * 2 + 2;
+[[nodiscard]] std::span<const cached_variant, cached_variant_count> cached_variants() noexcept;
+
+struct serve_scope;
+
+/// What a responder sees of its request (valid only during the call).
+class route_call {
+ public:
+  route_call(const serve_scope& scope, service& svc, std::string_view name,
+             const query_options& query, bool detailed) noexcept
+      : svc(svc), name(name), query(query), detailed(detailed), scope_(scope) {}
+
+  /// The service this request is answered by (loaded once per request, rebind-safe).
+  service& svc;
+  /// The segment a `child` row matched ("db" of "/readyz/db"), decoded; "" for `exact` rows.
+  std::string_view name;
+  /// The parsed query (empty unless the row reads it).
+  const query_options& query;
+  /// The caller may see outputs, observed values and details.
+  bool detailed;
+
+  /// Variant `i` of cached_variants() for `snap`'s generation (or a newer one).
+  [[nodiscard]] wire_response cached(const std::shared_ptr<const snapshot>& snap,
+                                     std::size_t i) const;
+  /// The context to render `snap` for this caller.
+  [[nodiscard]] render_context context(const snapshot& snap) const noexcept;
+  /// The handler's fixed 404.
+  [[nodiscard]] wire_response not_found() const;
+  /// An answer rendered for this request alone.
+  [[nodiscard]] static wire_response owned(typed_response r);
+
+ private:
+  const serve_scope& scope_;
+};
+
+}  // namespace vitals::http::detail
