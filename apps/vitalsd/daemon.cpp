@@ -4,15 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
+#include <algorithm>
 #include <cstdlib>
-#include <cstring>
-#include <map>
 #include <stdexcept>
 #include <thread>
 #include <utility>
 
+#include "base/format.hpp"
 #include "carry.hpp"
 
 namespace vitalsd {
@@ -21,36 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using vitals::config::daemon_config;
 
-/// Swaps the engine a running server reads, if the server supports it: keeps the listener and
-/// every connection. Detected at compile time so vitalsd builds against either server API.
-template <class Server>
-bool rebind(Server& server, const std::shared_ptr<vitals::service>& svc) {
-  if constexpr (requires { server.rebind(svc); }) {
-    server.rebind(svc);
-    return true;
-  } else if constexpr (requires { server.rebind(*svc); }) {
-    server.rebind(*svc);
-    return true;
-  } else {
-    return false;
-  }
-}
-
-bool same_http_settings(const daemon_config& a, const daemon_config& b) {
-  const auto& x = a.server;
-  const auto& y = b.server;
-  const auto& h = a.http;
-  const auto& k = b.http;
-  return x.address == y.address && x.port == y.port && x.io_threads == y.io_threads &&
-         x.max_connections == y.max_connections && x.max_header_bytes == y.max_header_bytes &&
-         x.max_request_line == y.max_request_line && x.header_timeout == y.header_timeout &&
-         x.idle_timeout == y.idle_timeout && x.max_pipelined == y.max_pipelined &&
-         h.token == k.token && h.details == k.details && h.prefix == k.prefix &&
-         h.codes.pass == k.codes.pass && h.codes.warn == k.codes.warn &&
-         h.codes.fail == k.codes.fail && h.codes.unknown == k.codes.unknown;
-}
-
-std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
+std::string ms_text(std::chrono::nanoseconds d) { return vitals::base::format_duration(d); }
 
 }  // namespace
 
@@ -75,22 +44,6 @@ void daemon::block_signals() {
 
 std::shared_ptr<vitals::service> daemon::make_engine(const daemon_config& cfg,
                                                      const vitals::snapshot* previous) const {
-  vitals::registry reg;
-  std::size_t carried = 0;
-  for (const auto& c : cfg.checks) {
-    std::shared_ptr<vitals::check> impl = c.impl;
-    if (previous != nullptr) {
-      const vitals::check_state* old = previous->find(c.name);
-      auto it = std::find_if(cfg_.checks.begin(), cfg_.checks.end(),
-                             [&](const auto& o) { return o.name == c.name; });
-      if (old != nullptr && it != cfg_.checks.end() && it->fingerprint == c.fingerprint &&
-          old->reported.status != vitals::status::unknown) {
-        impl = carry_over(impl, old->reported);
-        ++carried;
-      }
-    }
-    reg.add(c.name, impl, c.options);
-  }
   auto logger = log_;
   vitals::service_options so{
       .info = cfg.info,
@@ -98,11 +51,12 @@ std::shared_ptr<vitals::service> daemon::make_engine(const daemon_config& cfg,
       .on_event = [logger](const vitals::event& e) { logger->event(e); },
   };
   if (previous != nullptr) {
-    log_->write(
-        log::level::debug, "engine built",
-        {{"checks", std::to_string(cfg.checks.size())}, {"kept_state", std::to_string(carried)}});
+    so.seed_states = carried_states(cfg_, cfg, *previous);
+    log_->write(log::level::debug, "engine built",
+                {{"checks", std::to_string(cfg.checks.size())},
+                 {"kept_state", std::to_string(so.seed_states.size())}});
   }
-  return std::make_shared<vitals::service>(std::move(reg), std::move(so));
+  return std::make_shared<vitals::service>(vitals::config::build_registry(cfg), std::move(so));
 }
 
 void daemon::wait_first_results(const vitals::service& svc, const daemon_config& cfg) const {
@@ -213,15 +167,14 @@ void daemon::reload() {
   fresh->start();
   wait_first_results(*fresh, next);
 
-  const bool same_http = same_http_settings(cfg_, next);
-  bool swapped = same_http && rebind(*http_, fresh);
-  if (!swapped) {
-    // Listener settings changed (or the server cannot swap engines): a new server, same port
-    // unless the port itself changed. Open connections are closed.
+  // The server swaps engines in place (keeping the listener and every connection) unless its
+  // own settings changed: then a new server, same port unless the port itself changed.
+  const bool same_http = cfg_.server == next.server && cfg_.http == next.http;
+  if (same_http) {
+    http_->rebind(fresh);
+  } else {
     log_->write(log::level::warn, "restarting the HTTP server",
-                {{"reason", same_http ? "server cannot swap engines"
-                                      : "listen/server/http/auth "
-                                        "settings changed"}});
+                {{"reason", "listen/server/http/auth settings changed"}});
     http_->stop();
     http_.reset();
   }
@@ -230,7 +183,7 @@ void daemon::reload() {
   std::exchange(svc_, fresh)->stop();
   cfg_ = std::move(next);
   log_->configure(cfg_.log);
-  if (!swapped) {
+  if (!same_http) {
     try {
       start_server();
     } catch (const std::exception& e) {

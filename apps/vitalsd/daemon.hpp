@@ -40,7 +40,6 @@ class daemon {
   static void block_signals();
 
  private:
-  void start_engine(vitals::config::daemon_config cfg);
   void reload();
   int shut_down();
   [[nodiscard]] std::shared_ptr<vitals::service> make_engine(

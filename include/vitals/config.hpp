@@ -56,10 +56,18 @@ struct check_config {
   std::string type{};
   check_options options{};
   std::shared_ptr<vitals::check> impl{};
-  /// Digest of the type, the common options and every type key (secrets included). Two checks
-  /// with the same name and fingerprint are the same check: vitalsd keeps its state on reload.
+  /// Digest of the type and of every key set in the check's own mapping, as read (after
+  /// `${ENV}` and `*_file`; secrets included): 16 hex digits. With `options` (which also hold
+  /// what `defaults:` gave), what tells two configurations of a check apart.
   std::string fingerprint{};
   int line = 0;  ///< where the check is defined
+
+  /// Same name, type, options and settings: vitalsd carries such a check's state across a
+  /// reload as it is.
+  [[nodiscard]] bool same_check(const check_config& other) const {
+    return name == other.name && type == other.type && options == other.options &&
+           fingerprint == other.fingerprint;
+  }
 };
 
 enum class log_format : std::uint8_t { text, json };

@@ -2,8 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,27 @@ struct check_options {
   /// Overrides the check's IETF componentType / measurement, if non-empty.
   std::string component_type{};
   std::string measurement{};
+
+  /// Member-wise: two checks with equal options are scheduled and judged alike (vitalsd keeps
+  /// the state of a check whose options, type and settings are unchanged across a reload).
+  friend bool operator==(const check_options&, const check_options&) = default;
+};
+
+/// One reason a check is refused, as a value: which check, which option, and why. `message` is
+/// worded to stand next to the option (a configuration file points it at the key's line);
+/// `text` is self-contained, with the check's name: what `registry::add` throws.
+///
+///     for (const auto& e : vitals::registry::errors("db", {.interval = 1s, .timeout = 2s}, {}))
+///       std::cerr << e.key << ": " << e.message << "\n";  // timeout: timeout (2s) must be ...
+struct validation_error {
+  std::string check{};  ///< the name as given (possibly invalid)
+  /// The option at fault: `name`, `probes`, `interval`, `timeout`, `initial_delay`, `ttl_pass`,
+  /// `ttl_fail`, `max_staleness`, `jitter`, `failure_threshold`, `success_threshold`.
+  std::string key{};
+  std::string message{};
+  std::string text{};
+  /// For a duplicate name: the position (in `entries()`) of the check registered first.
+  std::optional<std::size_t> duplicate_of{};
 };
 
 /// The set of checks a service runs. Validation errors (duplicate names, timeout >= interval,
@@ -75,8 +97,13 @@ class registry {
 
   registry() = default;
 
-  /// Registers a check. Names are `[A-Za-z0-9_.-]{1,64}` and unique.
+  /// Registers a check. Names are `[A-Za-z0-9_.-]{1,64}` and unique. Throws
+  /// std::invalid_argument with the first error's `text`.
   registry& add(std::string name, std::shared_ptr<check> c, check_options options = {});
+  /// Same, without throwing: registers the check and returns nothing, or registers nothing and
+  /// returns every reason (a null check is a precondition violation and still throws).
+  [[nodiscard]] std::vector<validation_error> try_add(std::string name, std::shared_ptr<check> c,
+                                                      check_options options = {});
   /// Registers a callable as a check.
   registry& add(std::string name, std::function<result(const context&)> fn,
                 check_options options = {});
@@ -85,13 +112,18 @@ class registry {
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
   [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
 
-  /// Throws std::invalid_argument if `options` are not valid for a check with `traits`.
+  /// Every rule `add` enforces on one check (all but uniqueness), in a fixed order; empty if
+  /// `options` are valid for a check named `name` with `traits`.
+  [[nodiscard]] static std::vector<validation_error> errors(std::string_view name,
+                                                            const check_options& options,
+                                                            const check_traits& traits);
+  /// Throws std::invalid_argument with the first of `errors(...)`'s `text`, if any.
   static void validate(std::string_view name, const check_options& options,
                        const check_traits& traits);
 
  private:
   std::vector<entry> entries_{};
-  std::set<std::string, std::less<>> names_{};  // duplicate detection in O(log n)
+  std::map<std::string, std::size_t, std::less<>> names_{};  // name → position, in O(log n)
 };
 
 }  // namespace vitals

@@ -50,6 +50,16 @@ struct service_options {
   /// same on every restart), so thousands of targets never start in one burst while a handful
   /// start at once. Default 1 ms with the real clock, 0 (all at once) with an injected clock.
   std::optional<std::chrono::microseconds> first_run_spread{};
+  /// States installed as-is before the first run, matched by check name (states of names not
+  /// registered are ignored): a check starts from its seed's reported result, last run,
+  /// counters (`runs`, `timeouts`, `transitions`), consecutive counts and result times instead
+  /// of `unknown`. Nothing is run or re-counted to install it: thresholds go on from the seeded
+  /// counts, and a background check's first run is due one interval after the seeded result
+  /// (at once if that is past). Options and traits come from the registry. A seed that never
+  /// had a result (`unknown`) is ignored. vitalsd's reload carries unchanged checks this way:
+  ///
+  ///     vitals::service next{std::move(reg), {.seed_states = {old_snap->checks.shared(0)}}};
+  std::vector<std::shared_ptr<const check_state>> seed_states{};
   /// Receive every finished run and transition, each through its own bounded queue.
   std::vector<std::shared_ptr<observer>> observers{};
   /// Capacity of each observer's queue; past it, items are dropped and counted.

@@ -1,12 +1,13 @@
 #include "config/sections.hpp"
 
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/format.hpp"
 #include "vitals/config.hpp"
-#include "vitals/http/handler.hpp"
-#include "vitals/http/server.hpp"
 #include "vitals/registry.hpp"
 #include "vitals/snapshot.hpp"
 
@@ -90,47 +91,6 @@ const section_spec& defaults_section() {
   return s;
 }
 
-const section_spec& auth_section() {
-  static const section_spec s = [] {
-    section_builder<http::handler_options> b{
-        "auth", "Bearer token that unlocks outputs and details in responses."};
-    b.key("token", &http::handler_options::token,
-          "Bearer token (compared in constant time). Prefer token_file or ${ENV}.",
-          {.secret = true});
-    return b.section();
-  }();
-  return s;
-}
-
-const section_spec& http_section() {
-  static const section_spec s = [] {
-    section_builder<http::handler_options> b{"http", "What the endpoints show and where."};
-    b.choice("details", &http::handler_options::details,
-             {{"authorized", http::detail_policy::authorized},
-              {"everyone", http::detail_policy::everyone},
-              {"nobody", http::detail_policy::nobody}},
-             "Who sees outputs, observed values and details: authorized (token), everyone, "
-             "nobody. Redaction always applies.");
-    b.key("prefix", &http::handler_options::prefix,
-          "Serve the endpoints under this path prefix, e.g. /_health.");
-    return b.section();
-  }();
-  return s;
-}
-
-const section_spec& status_codes_section() {
-  static const section_spec s = [] {
-    section_builder<http::status_codes> b{"status_codes", "HTTP status code per probe status."};
-    b.key("pass", &http::status_codes::pass, "Code for pass.", {.min = 100.0, .max = 599.0});
-    b.key("warn", &http::status_codes::warn, "Code for warn.", {.min = 100.0, .max = 599.0});
-    b.key("fail", &http::status_codes::fail, "Code for fail.", {.min = 100.0, .max = 599.0});
-    b.key("unknown", &http::status_codes::unknown, "Code for unknown (no result yet).",
-          {.min = 100.0, .max = 599.0});
-    return b.section();
-  }();
-  return s;
-}
-
 const section_spec& service_section() {
   static const section_spec s = [] {
     section_builder<service_info> b{"service", "Shown in /health (IETF health check fields)."};
@@ -138,28 +98,6 @@ const section_spec& service_section() {
     b.key("version", &service_info::version, "version.");
     b.key("release_id", &service_info::release_id, "releaseId.");
     b.key("description", &service_info::description, "description.");
-    return b.section();
-  }();
-  return s;
-}
-
-const section_spec& server_section() {
-  static const section_spec s = [] {
-    section_builder<http::server_options> b{"server", "Limits of the built-in HTTP server."};
-    b.key("io_threads", &http::server_options::io_threads, "I/O threads.",
-          {.min = 1.0, .max = 64.0});
-    b.key("max_connections", &http::server_options::max_connections,
-          "Connections beyond this are accepted and closed at once.", {.min = 1.0});
-    b.key("max_header_bytes", &http::server_options::max_header_bytes,
-          "Request line plus headers; over it: 431.", {.min = 256.0});
-    b.key("max_request_line", &http::server_options::max_request_line,
-          "Request line; over it: 414.", {.min = 64.0});
-    b.key("header_timeout", &http::server_options::header_timeout,
-          "Time to receive a complete request head (slowloris).");
-    b.key("idle_timeout", &http::server_options::idle_timeout,
-          "Time a keep-alive connection may stay idle.");
-    b.key("max_pipelined", &http::server_options::max_pipelined,
-          "Pipelined requests answered per read.", {.min = 1.0});
     return b.section();
   }();
   return s;
@@ -204,48 +142,55 @@ const section_spec& log_section() {
   return s;
 }
 
+namespace {
+
+template <class T, T daemon_config::*member>
+void* bind_member(document& d) {
+  return &(d.cfg.*member);
+}
+
+std::optional<key_problem> drain_shorter_than_grace(const document& d) {
+  const auto& s = d.cfg.shutdown;
+  if (s.drain_delay < s.grace_period) return std::nullopt;
+  return key_problem{.key = "drain_delay",
+                     .message = "drain_delay (" + format_duration(s.drain_delay) +
+                                ") must be shorter than grace_period (" +
+                                format_duration(s.grace_period) + ")"};
+}
+
+top_level_key mapping(const section_spec& s, std::function<void*(document&)> bind) {
+  return {.name = s.name, .doc = s.doc, .section = &s, .bind = std::move(bind)};
+}
+
+}  // namespace
+
 const std::vector<top_level_key>& top_level() {
-  static const std::vector<top_level_key> keys = {
-      {.name = "listen",
-       .doc = "Address and port of the HTTP server, \"address:port\" (IPv6 as \"[::1]:8081\")."},
-      {.name = "service", .doc = service_section().doc, .section = &service_section()},
-      {.name = "auth", .doc = auth_section().doc, .section = &auth_section()},
-      {.name = "http",
-       .doc = http_section().doc,
-       .section = &http_section(),
-       .children = {{"status_codes", &status_codes_section()}}},
-      {.name = "server", .doc = server_section().doc, .section = &server_section()},
-      {.name = "engine", .doc = engine_section().doc, .section = &engine_section()},
-      {.name = "shutdown", .doc = shutdown_section().doc, .section = &shutdown_section()},
-      {.name = "log", .doc = log_section().doc, .section = &log_section()},
-      {.name = "defaults", .doc = defaults_section().doc, .section = &defaults_section()},
-      {.name = "checks", .doc = "The checks: a list of mappings with at least name and type."},
-  };
+  static const std::vector<top_level_key> keys = [] {
+    auto shutdown =
+        mapping(shutdown_section(), bind_member<shutdown_config, &daemon_config::shutdown>);
+    shutdown.rule = drain_shorter_than_grace;
+    auto defaults = mapping(defaults_section(), [](document& d) -> void* { return &d.defaults; });
+    defaults.check_defaults = true;
+    return std::vector<top_level_key>{
+        listen_key(),
+        mapping(service_section(), bind_member<service_info, &daemon_config::info>),
+        auth_key(),
+        http_key(),
+        server_key(),
+        mapping(engine_section(), [](document& d) -> void* { return &d.cfg; }),
+        std::move(shutdown),
+        mapping(log_section(), bind_member<log_config, &daemon_config::log>),
+        std::move(defaults),
+        {.name = "checks",
+         .doc = "The checks: a list of mappings with at least name and type.",
+         .shape = section_shape::check_list},
+    };
+  }();
   return keys;
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  if (ms == 0) return "0s";
-  std::string out;
-  if (ms < 0) {
-    out += '-';
-    ms = -ms;
-  }
-  const auto days = ms / 86'400'000;
-  ms %= 86'400'000;
-  const auto h = ms / 3'600'000;
-  ms %= 3'600'000;
-  const auto m = ms / 60'000;
-  ms %= 60'000;
-  const auto s = ms / 1000;
-  ms %= 1000;
-  if (days != 0) out += std::to_string(days) + "d";
-  if (h != 0) out += std::to_string(h) + "h";
-  if (m != 0) out += std::to_string(m) + "m";
-  if (s != 0) out += std::to_string(s) + "s";
-  if (ms != 0) out += std::to_string(ms) + "ms";
-  return out;
+  return base::format_duration(d, base::duration_style::exact);
 }
 
 std::string to_text(const value& v) {

@@ -1,37 +1,85 @@
 #pragma once
-// The sections of the configuration file that are not check types: each is a section_spec bound to
-// the options struct it fills, so the loader, the JSON Schema and docs/config.md share one source.
+// The sections of the configuration file, as data: each top-level key is a row (its schema, what
+// it fills, its own rule), declared next to the code it configures — the listener, server and
+// HTTP rows in src/http/config/, the engine, shutdown, log and check rows in src/config. The
+// loader, the JSON Schema and docs/config.md iterate the one table `top_level()`.
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/types.hpp"
+#include "vitals/config.hpp"
 
 namespace vitals::config::detail {
+
+/// What the sections fill while one document is read.
+struct document {
+  daemon_config& cfg;
+  /// `defaults:`, the starting point of every check's common keys.
+  check_options defaults{};
+};
+
+/// A problem found by a section's own rule: the key at fault (inside the section) and why.
+struct key_problem {
+  std::string key;
+  std::string message;
+};
+
+enum class section_shape : std::uint8_t {
+  mapping,     ///< keys of `section` (and its children), read into `bind(document)`
+  scalar,      ///< one value, read by `parse`
+  check_list,  ///< the list of checks
+};
 
 /// A top-level key of the document.
 struct top_level_key {
   std::string name;
   std::string doc;
-  /// The section read from this key's mapping; null for `listen` (a scalar) and `checks` (a list).
+  /// The section read from this key's mapping; null for a scalar and for the check list.
   const section_spec* section = nullptr;
-  /// Nested mapping keys inside the section (e.g. `http.status_codes`).
+  /// Nested mapping keys inside the section (e.g. `http.status_codes`); they fill the same
+  /// object as the section.
   std::vector<std::pair<std::string, const section_spec*>> children{};
+  section_shape shape = section_shape::mapping;
+  /// Mapping: the object the keys are applied to.
+  std::function<void*(document&)> bind{};
+  /// Mapping: a rule across the section's keys, checked once they all read well.
+  std::function<std::optional<key_problem>(const document&)> rule{};
+  /// Mapping: its keys are the defaults of every check (an error about an inherited key points
+  /// at the default).
+  bool check_defaults = false;
+  /// Scalar: what is expected, for messages (e.g. `"address:port"`).
+  std::string expects{};
+  /// Scalar: stores `text` into the document, or says why it cannot (`shown` is the text as it
+  /// may be echoed: what the user wrote when it came from the environment).
+  std::function<std::optional<std::string>(const std::string& text, const std::string& shown,
+                                           document&)>
+      parse{};
 };
 
 /// Keys every check accepts (bound to vitals::check_options).
 [[nodiscard]] const section_spec& check_common_section();
 /// The subset allowed under `defaults:`.
 [[nodiscard]] const section_spec& defaults_section();
-[[nodiscard]] const section_spec& auth_section();          // http::handler_options
-[[nodiscard]] const section_spec& http_section();          // http::handler_options
-[[nodiscard]] const section_spec& status_codes_section();  // http::status_codes
-[[nodiscard]] const section_spec& service_section();       // service_info
-[[nodiscard]] const section_spec& server_section();        // http::server_options
-[[nodiscard]] const section_spec& engine_section();        // daemon_config
-[[nodiscard]] const section_spec& shutdown_section();      // shutdown_config
-[[nodiscard]] const section_spec& log_section();           // log_config
+[[nodiscard]] const section_spec& service_section();   // service_info
+[[nodiscard]] const section_spec& engine_section();    // daemon_config
+[[nodiscard]] const section_spec& shutdown_section();  // shutdown_config
+[[nodiscard]] const section_spec& log_section();       // log_config
+
+// The rows of the HTTP layer (src/http/config/http_sections.cpp).
+[[nodiscard]] top_level_key listen_key();  // server.address / server.port
+[[nodiscard]] top_level_key auth_key();    // http::handler_options::token
+[[nodiscard]] top_level_key http_key();    // http::handler_options, with status_codes
+[[nodiscard]] top_level_key server_key();  // http::server_options
+[[nodiscard]] const section_spec& auth_section();
+[[nodiscard]] const section_spec& http_section();
+[[nodiscard]] const section_spec& status_codes_section();
+[[nodiscard]] const section_spec& server_section();
 
 /// The document's top-level keys in the order they are processed and documented.
 [[nodiscard]] const std::vector<top_level_key>& top_level();

@@ -4,12 +4,12 @@
 #include <cctype>
 #include <vector>
 
+#include "base/text.hpp"
+
 namespace vitals::config::detail {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  };
+  const auto lower = base::ascii_lower;
   const std::size_t n = a.size();
   const std::size_t m = b.size();
   std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));

@@ -29,6 +29,28 @@ run_state::run_state(registry::entry entry, bool async, const secret_set* secret
   state_.stale_at = never;
 }
 
+void run_state::seed(const check_state& previous) {
+  if (previous.reported.status == status::unknown) return;
+  auto& st = state_;
+  st.reported = previous.reported;
+  st.last_run = previous.last_run;
+  st.consecutive_failures = previous.consecutive_failures;
+  st.consecutive_successes = previous.consecutive_successes;
+  st.runs = previous.runs;
+  st.timeouts = previous.timeouts;
+  st.transitions = previous.transitions;
+  st.lag = previous.lag;
+  st.stale_at = previous.stale_at;
+  if (previous.stale_at == never) return;  // already reported stale: due at once, not fresh
+  // When the previous engine ingested that result, on the same steady clock: its staleness
+  // horizon is `staleness` after it.
+  last_result_at_ = previous.stale_at - staleness_;
+  resume_at_ = last_result_at_ + st.options.interval;
+  if (!background_) {
+    fresh_until_ = last_result_at_ + (is_ok(st.last_run.status) ? ttl_pass_ : ttl_fail_);
+  }
+}
+
 steady_time run_state::wake(steady_time now) const noexcept {
   steady_time next = never;
   if (running()) {

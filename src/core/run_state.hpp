@@ -3,6 +3,7 @@
 // thresholds and staleness. Pure: no lock, no thread, no clock of its own (times are passed in),
 // so every rule is unit-tested by stepping time by hand. The service owns the lock around it.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -54,10 +55,16 @@ class run_state {
   // ---- the working state (published as is) -------------------------------------------------
   [[nodiscard]] const check_state& state() const noexcept { return state_; }
 
+  /// Installs a previous state as-is (see service_options::seed_states): results, counters and
+  /// result times (the previous engine's, on the same steady clock); no run, nothing
+  /// re-counted. Ignored for a seed without a result.
+  void seed(const check_state& previous);
+
   // ---- scheduling --------------------------------------------------------------------------
-  /// Arms a background check: its first run is due at `at`.
+  /// Arms a background check: its first run is due at `at` (a seeded check: not before one
+  /// interval after its seeded result).
   void arm(steady_time at) noexcept {
-    if (background_) next_due_ = at;
+    if (background_) next_due_ = std::max(at, resume_at_);
   }
   /// When the next step may do something (start, deadline, hung refresh, staleness).
   [[nodiscard]] steady_time wake(steady_time now) const noexcept;
@@ -114,6 +121,7 @@ class run_state {
   bool pending_ = false;                          // on_demand: a request is waiting
   steady_time pending_since_{};
   steady_time last_result_at_{};
+  steady_time resume_at_ = steady_time::min();  // seeded: the next run is due from then on
   bool timed_out_ = false;
   steady_time dispatched_{};  // when the runner started it (deadline counts from here)
   steady_time due_{};         // when it was due (lag = dispatched - due)

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -266,11 +267,15 @@ service::impl::impl(registry reg, service_options options)
   }
   checks_.reserve(entries.size());
   auto names = std::make_shared<detail::publisher::name_index>();
+  std::map<std::string_view, const check_state*> seeds;
+  for (const auto& s : options.seed_states)
+    if (s) seeds.emplace(s->name, s.get());
   for (const auto& e : entries) {
     const bool async = dynamic_cast<async_check*>(e.impl.get()) != nullptr;
     if (!async) ++blocking;
     const auto i = static_cast<std::uint32_t>(checks_.size());
     checks_.emplace_back(e, async, secrets_.get());
+    if (auto seed = seeds.find(e.name); seed != seeds.end()) checks_.back().seed(*seed->second);
     names->emplace_back(e.name, i);
     const auto& st = checks_.back().state();
     tallies_[all_checks_tally].count(st, 1);
@@ -286,6 +291,8 @@ service::impl::impl(registry reg, service_options options)
   wake_ = detail::timer_heap(checks_.size());
   stale_ = detail::timer_heap(checks_.size());
   for (auto& h : demand_heap_) h = detail::timer_heap(checks_.size());
+  for (std::uint32_t i = 0; i < checks_.size(); ++i)  // seeded results age from their own time
+    if (checks_[i].state().stale_at != never) stale_.set(i, checks_[i].state().stale_at);
   for (std::uint32_t i = 0; i < checks_.size(); ++i) {
     if (checks_[i].background()) continue;
     for (const probe p : all_probes)

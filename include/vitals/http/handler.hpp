@@ -50,6 +50,7 @@ struct status_codes {
   int warn = 200;
   int fail = 503;
   int unknown = 503;
+  friend bool operator==(const status_codes&, const status_codes&) = default;
 };
 
 /// Who may see `output`, observed values and details (statuses are always visible).
@@ -67,6 +68,7 @@ struct handler_options {
   status_codes codes{};
   /// Paths are served under this prefix (e.g. "/_health"); empty = at the root.
   std::string prefix{};
+  friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 
 /// Serves /livez, /readyz, /startupz (Kubernetes style), /health (IETF application/health+json),

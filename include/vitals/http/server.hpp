@@ -28,6 +28,7 @@ struct server_options {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
   /// Pipelined requests answered per read before the server waits for the client to drain.
   std::size_t max_pipelined = 16;
+  friend bool operator==(const server_options&, const server_options&) = default;
 };
 
 /// The built-in server: keep-alive, bounded pipelining, hard limits, no request bodies.

@@ -138,4 +138,48 @@ TEST(Registry, ValidateIsUsableAlone) {
 }
 
 }  // namespace
+TEST(Registry, ErrorsAreValuesWithTheKeyAtFault) {
+  const auto errs =
+      registry::errors("db", {.probes = probe_set{}, .interval = 2s, .timeout = 3s}, {});
+  ASSERT_EQ(errs.size(), 2U);
+  EXPECT_EQ(errs[0].check, "db");
+  EXPECT_EQ(errs[0].key, "probes");
+  EXPECT_EQ(errs[0].message, "must list at least one of live, ready, startup");
+  EXPECT_EQ(errs[1].key, "timeout");
+  EXPECT_EQ(errs[1].message, "timeout (3s) must be shorter than interval (2s)");
+  EXPECT_EQ(errs[1].text, "vitals: check \"db\": timeout (3s) must be shorter than interval (2s)");
+  EXPECT_EQ(registry::errors("bad name", {}, {}).front().key, "name");
+  const auto in_live = registry::errors("pg", {.probes = live}, dependency_check{}.traits());
+  ASSERT_EQ(in_live.size(), 1U);
+  EXPECT_EQ(in_live[0].key, "probes");
+  EXPECT_NE(in_live[0].message.find("a postgres check depends on something outside"),
+            std::string::npos);
+  EXPECT_TRUE(registry::errors("ok", {}, {}).empty());
+}
+
+TEST(Registry, TryAddReturnsErrorsAndRegistersNothing) {
+  registry reg;
+  EXPECT_TRUE(reg.try_add("a", make_check(ok_fn)).empty());
+  EXPECT_TRUE(reg.try_add("b", make_check(ok_fn)).empty());
+  const auto dup = reg.try_add("b", make_check(ok_fn), {.failure_threshold = 0});
+  ASSERT_EQ(dup.size(), 2U);
+  EXPECT_EQ(dup[0].key, "failure_threshold");
+  EXPECT_EQ(dup[1].key, "name");
+  EXPECT_EQ(dup[1].message, "duplicate check name \"b\"");
+  EXPECT_EQ(dup[1].duplicate_of, 1U);
+  EXPECT_FALSE(dup[0].duplicate_of.has_value());
+  EXPECT_EQ(reg.size(), 2U);
+}
+
+TEST(Registry, OptionsCompareMemberWise) {
+  const check_options a{.interval = 5s, .component_type = "db"};
+  check_options b = a;
+  EXPECT_EQ(a, b);
+  b.measurement = "x";
+  EXPECT_NE(a, b);
+  b = a;
+  b.probes = ready | startup;
+  EXPECT_NE(a, b);
+}
+
 }  // namespace vitals

@@ -1,0 +1,148 @@
+// The configuration rows of the HTTP layer: `listen`, `auth`, `http` (with `status_codes`) and
+// `server`, bound to the options of vitals::http. Compiled into vitals::config (which owns the
+// file format); the HTTP library itself knows nothing of YAML.
+#include <charconv>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/sections.hpp"
+#include "vitals/http/handler.hpp"
+#include "vitals/http/server.hpp"
+
+namespace vitals::config::detail {
+namespace {
+
+std::optional<std::string> parse_listen(const std::string& v, const std::string& shown,
+                                        document& d) {
+  const std::string bad =
+      "expected \"address:port\", e.g. \"127.0.0.1:8081\" or \"[::1]:8081\" (got \"" + shown +
+      "\")";
+  std::string host;
+  std::string_view port_text;
+  if (!v.empty() && v.front() == '[') {
+    const auto close = v.find(']');
+    if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':') return bad;
+    host = v.substr(1, close - 1);
+    port_text = std::string_view{v}.substr(close + 2);
+  } else {
+    const auto colon = v.rfind(':');
+    if (colon == std::string::npos || v.find(':') != colon) return bad;
+    host = v.substr(0, colon);
+    port_text = std::string_view{v}.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || port_text.empty() || ec != std::errc{} ||
+      p != port_text.data() + port_text.size()) {
+    return bad;
+  }
+  if (port > 65535) return "port " + std::string{port_text} + " is out of range (0-65535)";
+  d.cfg.server.address = host;
+  d.cfg.server.port = static_cast<std::uint16_t>(port);
+  return std::nullopt;
+}
+
+// A status code key of `http.status_codes`: fills the handler options like its parent section.
+void code_key(section_builder<http::handler_options>& b, std::string name,
+              int http::status_codes::*member, std::string doc) {
+  b.custom(std::move(name), value_kind::integer, std::move(doc),
+           [member](http::handler_options& o, const value& v) { assign(o.codes.*member, v); },
+           to_value(http::status_codes{}.*member), {.min = 100.0, .max = 599.0});
+}
+
+}  // namespace
+
+const section_spec& auth_section() {
+  static const section_spec s = [] {
+    section_builder<http::handler_options> b{
+        "auth", "Bearer token that unlocks outputs and details in responses."};
+    b.key("token", &http::handler_options::token,
+          "Bearer token (compared in constant time). Prefer token_file or ${ENV}.",
+          {.secret = true});
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& http_section() {
+  static const section_spec s = [] {
+    section_builder<http::handler_options> b{"http", "What the endpoints show and where."};
+    b.choice("details", &http::handler_options::details,
+             {{"authorized", http::detail_policy::authorized},
+              {"everyone", http::detail_policy::everyone},
+              {"nobody", http::detail_policy::nobody}},
+             "Who sees outputs, observed values and details: authorized (token), everyone, "
+             "nobody. Redaction always applies.");
+    b.key("prefix", &http::handler_options::prefix,
+          "Serve the endpoints under this path prefix, e.g. /_health.");
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& status_codes_section() {
+  static const section_spec s = [] {
+    section_builder<http::handler_options> b{"status_codes", "HTTP status code per probe status."};
+    code_key(b, "pass", &http::status_codes::pass, "Code for pass.");
+    code_key(b, "warn", &http::status_codes::warn, "Code for warn.");
+    code_key(b, "fail", &http::status_codes::fail, "Code for fail.");
+    code_key(b, "unknown", &http::status_codes::unknown, "Code for unknown (no result yet).");
+    return b.section();
+  }();
+  return s;
+}
+
+const section_spec& server_section() {
+  static const section_spec s = [] {
+    section_builder<http::server_options> b{"server", "Limits of the built-in HTTP server."};
+    b.key("io_threads", &http::server_options::io_threads, "I/O threads.",
+          {.min = 1.0, .max = 64.0});
+    b.key("max_connections", &http::server_options::max_connections,
+          "Connections beyond this are accepted and closed at once.", {.min = 1.0});
+    b.key("max_header_bytes", &http::server_options::max_header_bytes,
+          "Request line plus headers; over it: 431.", {.min = 256.0});
+    b.key("max_request_line", &http::server_options::max_request_line,
+          "Request line; over it: 414.", {.min = 64.0});
+    b.key("header_timeout", &http::server_options::header_timeout,
+          "Time to receive a complete request head (slowloris).");
+    b.key("idle_timeout", &http::server_options::idle_timeout,
+          "Time a keep-alive connection may stay idle.");
+    b.key("max_pipelined", &http::server_options::max_pipelined,
+          "Pipelined requests answered per read.", {.min = 1.0});
+    return b.section();
+  }();
+  return s;
+}
+
+top_level_key listen_key() {
+  return {.name = "listen",
+          .doc = "Address and port of the HTTP server, \"address:port\" (IPv6 as \"[::1]:8081\").",
+          .shape = section_shape::scalar,
+          .expects = "\"address:port\"",
+          .parse = parse_listen};
+}
+
+top_level_key auth_key() {
+  return {.name = "auth",
+          .doc = auth_section().doc,
+          .section = &auth_section(),
+          .bind = [](document& d) -> void* { return &d.cfg.http; }};
+}
+
+top_level_key http_key() {
+  return {.name = "http",
+          .doc = http_section().doc,
+          .section = &http_section(),
+          .children = {{"status_codes", &status_codes_section()}},
+          .bind = [](document& d) -> void* { return &d.cfg.http; }};
+}
+
+top_level_key server_key() {
+  return {.name = "server",
+          .doc = server_section().doc,
+          .section = &server_section(),
+          .bind = [](document& d) -> void* { return &d.cfg.server; }};
+}
+
+}  // namespace vitals::config::detail
