@@ -478,6 +478,19 @@ void disarm_backstop() noexcept {
   setitimer(ITIMER_REAL, &t, nullptr);
 }
 
+// Exit code `unhealthy`, telling the status line, which comes from the peer: short and printable.
+int unhealthy_status(std::string_view line) noexcept {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  char msg[160] = "unhealthy: ";
+  std::size_t n = std::strlen(msg);
+  for (const char ch : line) {
+    if (n + 1 >= sizeof msg) break;
+    msg[n++] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+  }
+  msg[n] = '\0';
+  return fail(unhealthy, msg);
+}
+
 }  // namespace
 
 int probe_main(int argc, char** argv) noexcept {
@@ -550,17 +563,7 @@ int probe_main(int argc, char** argv) noexcept {
     std::fflush(stdout);
   }
   if (code >= 200 && code <= 299) return healthy;
-  std::string_view line{response, line_end};
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  // The status line comes from the peer: keep it short and printable.
-  char msg[160] = "unhealthy: ";
-  std::size_t n = std::strlen(msg);
-  for (const char ch : line) {
-    if (n + 1 >= sizeof msg) break;
-    msg[n++] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
-  }
-  msg[n] = '\0';
-  return fail(unhealthy, msg);
+  return unhealthy_status(std::string_view{response, line_end});
 }
 
 }  // namespace vitals::cli

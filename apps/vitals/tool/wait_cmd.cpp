@@ -88,6 +88,35 @@ void poll_dependency(shared& sh, std::size_t i, const wait_args& args,
   }
 }
 
+// Logs and CI: one line per state change, never one per attempt; a terminal: one status line.
+void report_progress(const shared& sh, bool quiet, bool tty, clock_type::time_point started,
+                     std::size_t up, std::vector<std::uint64_t>& seen) {
+  if (!quiet && !tty) {
+    for (std::size_t i = 0; i < sh.deps.size(); ++i) {
+      const auto& d = sh.deps[i];
+      if (d.version == seen[i]) continue;
+      seen[i] = d.version;
+      if (d.up) {
+        std::fprintf(stderr, "vitals wait: %s: up after %s (%d attempt%s)\n", d.dep.shown.c_str(),
+                     short_duration(d.up_after).c_str(), d.attempts, d.attempts == 1 ? "" : "s");
+      } else {
+        std::fprintf(stderr, "vitals wait: %s: %s\n", d.dep.shown.c_str(), reason(d).c_str());
+      }
+    }
+  } else if (tty) {
+    const double secs = std::chrono::duration<double>(clock_type::now() - started).count();
+    std::string line;
+    for (const auto& d : sh.deps) {
+      if (d.up) continue;
+      line = d.dep.shown + " " + reason(d) + " (attempt " + std::to_string(d.attempts) + ")";
+      break;
+    }
+    if (line.size() > 100) line = line.substr(0, 97) + "...";
+    std::fprintf(stderr, "\r\033[K[%.1fs] %zu/%zu up%s%s", secs, up, sh.deps.size(),
+                 line.empty() ? "" : "; waiting for ", line.c_str());
+  }
+}
+
 }  // namespace
 
 int run_wait(const wait_args& args) {
@@ -117,31 +146,7 @@ int run_wait(const wait_args& args) {
   for (;;) {
     const std::size_t up = static_cast<std::size_t>(
         std::count_if(sh.deps.begin(), sh.deps.end(), [](const dep_state& d) { return d.up; }));
-    const double secs = std::chrono::duration<double>(clock_type::now() - started).count();
-    if (!args.quiet && !tty) {
-      // Logs and CI: one line per state change, never one per attempt.
-      for (std::size_t i = 0; i < sh.deps.size(); ++i) {
-        const auto& d = sh.deps[i];
-        if (d.version == seen[i]) continue;
-        seen[i] = d.version;
-        if (d.up) {
-          std::fprintf(stderr, "vitals wait: %s: up after %s (%d attempt%s)\n", d.dep.shown.c_str(),
-                       short_duration(d.up_after).c_str(), d.attempts, d.attempts == 1 ? "" : "s");
-        } else {
-          std::fprintf(stderr, "vitals wait: %s: %s\n", d.dep.shown.c_str(), reason(d).c_str());
-        }
-      }
-    } else if (tty) {
-      std::string line;
-      for (const auto& d : sh.deps) {
-        if (d.up) continue;
-        line = d.dep.shown + " " + reason(d) + " (attempt " + std::to_string(d.attempts) + ")";
-        break;
-      }
-      if (line.size() > 100) line = line.substr(0, 97) + "...";
-      std::fprintf(stderr, "\r\033[K[%.1fs] %zu/%zu up%s%s", secs, up, sh.deps.size(),
-                   line.empty() ? "" : "; waiting for ", line.c_str());
-    }
+    report_progress(sh, args.quiet, tty, started, up, seen);
     if (up == sh.deps.size()) {
       if (tty) std::fprintf(stderr, "\r\033[K");
       if (!args.quiet) {

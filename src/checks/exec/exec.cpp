@@ -133,85 +133,132 @@ class exec_check final : public vitals::check, public checks::descriptor_user {
     ::fcntl(rd.get(), F_SETFL, ::fcntl(rd.get(), F_GETFL) | O_NONBLOCK);
 
     pid_t pid = -1;
-    {
-      spawn_actions fa;
-      ::posix_spawn_file_actions_adddup2(&fa.actions, wr.get(), STDOUT_FILENO);
-      ::posix_spawn_file_actions_adddup2(&fa.actions, wr.get(), STDERR_FILENO);
-      ::posix_spawn_file_actions_addopen(&fa.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-      // Descriptors the host opened without O_CLOEXEC (sockets, database files) must not leak.
-      ::posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3);
-      if (!options_.working_dir.empty()) {
-        ::posix_spawn_file_actions_addchdir_np(&fa.actions, options_.working_dir.c_str());
-      }
-
-      spawn_attr sa;
-      sigset_t none;
-      sigset_t all;
-      sigemptyset(&none);
-      sigemptyset(&all);
-      // Every signal but glibc's internal ones (32, 33), which it keeps to itself.
-      for (int sig = 1; sig < 32; ++sig) {
-        sigaddset(&all, sig);
-      }
-      for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) {
-        sigaddset(&all, sig);
-      }
-      // Own process group so the deadline can kill everything the command started; the
-      // engine's thread may block or ignore signals (SIGPIPE, SIGTERM): the child must not.
-      ::posix_spawnattr_setflags(
-          &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-      ::posix_spawnattr_setpgroup(&sa.attr, 0);
-      ::posix_spawnattr_setsigmask(&sa.attr, &none);
-      ::posix_spawnattr_setsigdefault(&sa.attr, &all);
-
-      std::vector<char*> argv;
-      argv.reserve(argv_storage_.size() + 1);
-      for (auto& a : argv_storage_) {
-        argv.push_back(a.data());
-      }
-      argv.push_back(nullptr);
-
-      std::vector<std::string> env_storage;
-      std::vector<char*> envp;
-      char** env = environ;
-      if (!options_.env.empty()) {
-        env_storage = merged_environment();
-        envp.reserve(env_storage.size() + 1);
-        for (auto& e : env_storage) {
-          envp.push_back(e.data());
-        }
-        envp.push_back(nullptr);
-        env = envp.data();
-      }
-
-      const bool search = options_.command.find('/') == std::string::npos;
-      const int rc = search ? ::posix_spawnp(&pid, options_.command.c_str(), &fa.actions, &sa.attr,
-                                             argv.data(), env)
-                            : ::posix_spawn(&pid, options_.command.c_str(), &fa.actions, &sa.attr,
-                                            argv.data(), env);
-      if (rc != 0) {
-        return vitals::fail(scrub("cannot run " + program() + ": " + std::strerror(rc)),
-                            vitals::failure_kind::internal);
-      }
+    if (const int rc = spawn(wr, pid); rc != 0) {
+      return vitals::fail(scrub("cannot run " + program() + ": " + std::strerror(rc)),
+                          vitals::failure_kind::internal);
     }
     wr.reset();  // else we would never see EOF
 
-    // A pidfd lets poll() wake up on exit; without one (old kernel) poll in short slices.
-    unique_fd pidfd{open_pidfd(pid)};
+    const child_run c = watch(ctx, pid, rd, deadline);
+    const reaping w = reap(pid, c.lost);
+    const double ms =
+        std::chrono::duration<double, std::milli>(steady_clock::now() - start).count();
 
+    if (!c.exited) {
+      const std::string why = c.timed_out
+                                  ? "timed out after " + base::format_duration(deadline - start)
+                                  : std::string("cancelled");
+      return vitals::fail(why + " running " + program() + "; process group killed",
+                          vitals::failure_kind::timeout)
+          .observe(ms, "ms");
+    }
+    if (w.reaped != pid) {
+      // SIGCHLD set to SIG_IGN by the host, or another thread reaped our child.
+      return vitals::fail(
+                 "exit status of " + program() + " was lost (" + std::strerror(w.wait_errno) + ")",
+                 vitals::failure_kind::internal)
+          .observe(ms, "ms");
+    }
+    return judge(w.status, c.captured).observe(ms, "ms");
+  }
+
+  [[nodiscard]] vitals::check_traits traits() const override {
+    return {.type = "exec",
+            .component_type = "component",
+            .measurement = "responseTime",
+            .dependency = true,
+            .secrets = options_.secrets};
+  }
+
+ private:
+  // What watching the child saw: its output (bounded) and how the wait ended.
+  struct child_run {
     std::string captured;
-    const std::size_t keep = options_.max_output + longest_secret_ + 256;
     bool exited = false;
     bool timed_out = false;
-    bool lost = false;
+    bool lost = false;  // waitid() says the child is gone without us reaping it
+  };
+  struct reaping {
+    int status = 0;
+    pid_t reaped = -1;
+    int wait_errno = ECHILD;
+  };
+
+  // posix_spawn()s the command with `wr` as stdout/stderr, /dev/null as stdin, no other
+  // inherited descriptor, its own process group and default signals. 0 or an errno.
+  int spawn(const unique_fd& wr, pid_t& pid) {
+    spawn_actions fa;
+    ::posix_spawn_file_actions_adddup2(&fa.actions, wr.get(), STDOUT_FILENO);
+    ::posix_spawn_file_actions_adddup2(&fa.actions, wr.get(), STDERR_FILENO);
+    ::posix_spawn_file_actions_addopen(&fa.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    // Descriptors the host opened without O_CLOEXEC (sockets, database files) must not leak.
+    ::posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3);
+    if (!options_.working_dir.empty()) {
+      ::posix_spawn_file_actions_addchdir_np(&fa.actions, options_.working_dir.c_str());
+    }
+
+    spawn_attr sa;
+    sigset_t none;
+    sigset_t all;
+    sigemptyset(&none);
+    sigemptyset(&all);
+    // Every signal but glibc's internal ones (32, 33), which it keeps to itself.
+    for (int sig = 1; sig < 32; ++sig) {
+      sigaddset(&all, sig);
+    }
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) {
+      sigaddset(&all, sig);
+    }
+    // Own process group so the deadline can kill everything the command started; the
+    // engine's thread may block or ignore signals (SIGPIPE, SIGTERM): the child must not.
+    ::posix_spawnattr_setflags(
+        &sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setpgroup(&sa.attr, 0);
+    ::posix_spawnattr_setsigmask(&sa.attr, &none);
+    ::posix_spawnattr_setsigdefault(&sa.attr, &all);
+
+    std::vector<char*> argv;
+    argv.reserve(argv_storage_.size() + 1);
+    for (auto& a : argv_storage_) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+
+    std::vector<std::string> env_storage;
+    std::vector<char*> envp;
+    char** env = environ;
+    if (!options_.env.empty()) {
+      env_storage = merged_environment();
+      envp.reserve(env_storage.size() + 1);
+      for (auto& e : env_storage) {
+        envp.push_back(e.data());
+      }
+      envp.push_back(nullptr);
+      env = envp.data();
+    }
+
+    const bool search = options_.command.find('/') == std::string::npos;
+    return search ? ::posix_spawnp(&pid, options_.command.c_str(), &fa.actions, &sa.attr,
+                                   argv.data(), env)
+                  : ::posix_spawn(&pid, options_.command.c_str(), &fa.actions, &sa.attr,
+                                  argv.data(), env);
+  }
+
+  // Reads the child's output until it exits, the deadline passes or the run is cancelled.
+  child_run watch(const vitals::context& ctx, pid_t pid, unique_fd& rd,
+                  steady_clock::time_point deadline) const {
+    // A pidfd lets poll() wake up on exit; without one (old kernel) poll in short slices.
+    unique_fd pidfd{open_pidfd(pid)};
+    child_run c;
+    const std::size_t keep = options_.max_output + longest_secret_ + 256;
     char buf[4096];
     auto drain = [&] {
       for (;;) {
         const ssize_t n = ::read(rd.get(), buf, sizeof buf);
         if (n > 0) {
           // Keep reading past the limit so a chatty child never blocks on a full pipe.
-          const auto room = keep - std::min(keep, captured.size());
-          captured.append(buf, std::min(room, static_cast<std::size_t>(n)));
+          const auto room = keep - std::min(keep, c.captured.size());
+          c.captured.append(buf, std::min(room, static_cast<std::size_t>(n)));
           continue;
         }
         if (n < 0 && errno == EINTR) {
@@ -225,13 +272,13 @@ class exec_check final : public vitals::check, public checks::descriptor_user {
     };
 
     for (;;) {
-      if (child_exited(pid, lost)) {
-        exited = true;
+      if (child_exited(pid, c.lost)) {
+        c.exited = true;
         break;
       }
       const auto now = steady_clock::now();
       if (now >= deadline) {
-        timed_out = true;
+        c.timed_out = true;
         break;
       }
       if (ctx.cancelled()) {
@@ -251,48 +298,35 @@ class exec_check final : public vitals::check, public checks::descriptor_user {
       }
       const int pr = ::poll(pfds, n, static_cast<int>(wait.count()));
       if (pr < 0 && errno != EINTR) {
-        break;  // cannot wait any more: treated as cancellation below, the group is killed
+        break;  // cannot wait any more: treated as cancellation, the group is killed
       }
       if (rd.valid()) {
         drain();
       }
     }
-    if (exited && rd.valid()) {
+    if (c.exited && rd.valid()) {
       drain();  // what the command wrote just before exiting
     }
+    return c;
+  }
 
-    // Kill the whole group before reaping the leader: while the leader is an unreaped zombie
-    // its pid (= the group id) cannot be reused, so this never hits an unrelated process. On a
-    // normal exit it removes whatever the command left running in the background.
-    int status = 0;
-    pid_t reaped = -1;
-    int wait_errno = ECHILD;
+  // Kills the whole group before reaping the leader: while the leader is an unreaped zombie
+  // its pid (= the group id) cannot be reused, so this never hits an unrelated process. On a
+  // normal exit it removes whatever the command left running in the background.
+  static reaping reap(pid_t pid, bool lost) {
+    reaping w;
     if (!lost) {
       ::killpg(pid, SIGKILL);
       do {
-        reaped = ::waitpid(pid, &status, 0);
-      } while (reaped < 0 && errno == EINTR);
-      wait_errno = errno;
+        w.reaped = ::waitpid(pid, &w.status, 0);
+      } while (w.reaped < 0 && errno == EINTR);
+      w.wait_errno = errno;
     }
+    return w;
+  }
 
-    const auto elapsed = steady_clock::now() - start;
-    const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-
-    if (!exited) {
-      const std::string why = timed_out ? "timed out after " + base::format_duration(deadline - start)
-                                        : std::string("cancelled");
-      return vitals::fail(why + " running " + program() + "; process group killed",
-                          vitals::failure_kind::timeout)
-          .observe(ms, "ms");
-    }
-    if (reaped != pid) {
-      // SIGCHLD set to SIG_IGN by the host, or another thread reaped our child.
-      return vitals::fail(
-                 "exit status of " + program() + " was lost (" + std::strerror(wait_errno) + ")",
-                 vitals::failure_kind::internal)
-          .observe(ms, "ms");
-    }
-
+  // Exit status 0 → pass, 1 → warn, other → fail; a signal → fail; output scrubbed and cut.
+  vitals::result judge(int status, const std::string& captured) const {
     bool truncated = false;
     std::string output = clean_output(scrub(captured), options_.max_output, truncated);
     vitals::result r;
@@ -313,19 +347,10 @@ class exec_check final : public vitals::check, public checks::descriptor_user {
     if (truncated) {
       r.detail("output_truncated", "true");
     }
-    return std::move(r).observe(ms, "ms");
+    return r;
   }
 
-  [[nodiscard]] vitals::check_traits traits() const override {
-    return {.type = "exec",
-            .component_type = "component",
-            .measurement = "responseTime",
-            .dependency = true,
-            .secrets = options_.secrets};
-  }
-
- private:
-  /// Exited (or was killed), without reaping it: see the killpg comment in run().
+  /// Exited (or was killed), without reaping it: see reap().
   /// `lost`: the child is gone but not ours to reap any more (SIGCHLD ignored by the host).
   static bool child_exited(pid_t pid, bool& lost) {
     siginfo_t info{};
