@@ -22,6 +22,7 @@
 #include "common/net.hpp"
 #include "common/resolver.hpp"
 #include "vitals/check.hpp"
+#include "vitals/checks/descriptors.hpp"
 
 namespace vitals::checks::detail {
 
@@ -75,5 +76,43 @@ class loop_event {
 [[nodiscard]] boost::asio::awaitable<std::optional<lookup_result>> resolve_on_loop(
     bounded_resolver& resolver, std::string host, std::uint16_t port, steady_time deadline,
     int family = 0);
+
+/// The skeleton of every check that runs on the loop (tcp, tls, udp, dns, http): start() hands
+/// one run of `Derived::evaluate(const context&, steady_time started)` — an awaitable<result>
+/// — to the loop, keeping the check alive until the run ends (a reload may drop it meanwhile).
+/// Runs never overlap (the engine's guarantee); a direct caller that tries is told so.
+///
+///     class tcp_check final : public detail::loop_check<tcp_check> {
+///       friend loop_check;
+///       asio::awaitable<result> evaluate(const context& ctx, steady_time started);
+///     };
+template <class Derived>
+class loop_check : public vitals::async_check,
+                   public checks::descriptor_user,
+                   public std::enable_shared_from_this<Derived> {
+ public:
+  void start(std::shared_ptr<const context> ctx, completion done) final {
+    const auto started = std::chrono::steady_clock::now();
+    start_on_loop(run_on_loop(this->shared_from_this(), std::move(ctx), started), std::move(done));
+  }
+
+ private:
+  static boost::asio::awaitable<vitals::result> run_on_loop(std::shared_ptr<Derived> self,
+                                                            std::shared_ptr<const context> ctx,
+                                                            steady_time started) {
+    loop_check& base = *self;
+    if (base.busy_) {
+      co_return vitals::fail("previous run still in progress", failure_kind::internal);
+    }
+    base.busy_ = true;
+    struct release {
+      bool& busy;
+      ~release() { busy = false; }
+    } guard{base.busy_};
+    co_return co_await self->evaluate(*ctx, started);
+  }
+
+  bool busy_ = false;  // loop thread only
+};
 
 }  // namespace vitals::checks::detail

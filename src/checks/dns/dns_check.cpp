@@ -37,9 +37,9 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-class dns_check final : public vitals::async_check,
-                        public checks::descriptor_user,
-                        public std::enable_shared_from_this<dns_check> {
+class dns_check final : public detail::loop_check<dns_check> {
+  friend loop_check;
+
  public:
   // The resolver's socket to the name server, on its worker thread.
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
@@ -66,27 +66,19 @@ class dns_check final : public vitals::async_check,
             .secrets = {}};
   }
 
-  void start(std::shared_ptr<const context> ctx, completion done) override {
-    const auto started = std::chrono::steady_clock::now();
-    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
-                          std::move(done));
-  }
-
  private:
   // On the shared loop, without blocking it: the lookup itself runs on the resolver's worker.
-  static boost::asio::awaitable<result> run_on_loop(std::shared_ptr<dns_check> self,
-                                                    std::shared_ptr<const context> ctx,
-                                                    detail::steady_time started) {
-    const auto deadline = ctx->deadline();
-    const std::string& name = self->options_.name;
-    ctx->doing("resolving " + name);
-    auto answer = co_await detail::resolve_on_loop(self->resolver_, name, 0, deadline,
-                                                   to_family(self->options_.family));
+  boost::asio::awaitable<result> evaluate(const context& ctx, detail::steady_time started) {
+    const auto deadline = ctx.deadline();
+    const std::string& name = options_.name;
+    ctx.doing("resolving " + name);
+    auto answer =
+        co_await detail::resolve_on_loop(resolver_, name, 0, deadline, to_family(options_.family));
     const auto elapsed = std::chrono::steady_clock::now() - started;
     if (!answer)
       co_return detail::to_result(detail::timed_out(started, deadline, "resolving " + name));
     if (!*answer) co_return detail::to_result(*answer->error);
-    co_return self->judge(*answer, elapsed);
+    co_return judge(*answer, elapsed);
   }
 
   result judge(const detail::lookup_result& answer, std::chrono::nanoseconds elapsed) const {

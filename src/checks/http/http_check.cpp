@@ -153,9 +153,9 @@ asio::awaitable<void> exchange(const context& ctx, const std::string& authority,
   pr.done = true;
 }
 
-class http_check final : public vitals::async_check,
-                         public checks::descriptor_user,
-                         public std::enable_shared_from_this<http_check> {
+class http_check final : public detail::loop_check<http_check> {
+  friend loop_check;
+
  public:
   // The kept connection, and one of its own for a redirect to another origin.
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 2; }
@@ -234,35 +234,20 @@ class http_check final : public vitals::async_check,
             .secrets = secrets_.secrets()};
   }
 
-  void start(std::shared_ptr<const context> ctx, completion done) override {
-    const auto started = std::chrono::steady_clock::now();
-    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
-                          std::move(done));
-  }
-
  private:
-  // One run, on the shared loop; `self` keeps the check (and its kept connection) alive until
-  // the run ends. Runs never overlap (engine guarantee); a direct caller that tries is told.
-  static asio::awaitable<result> run_on_loop(std::shared_ptr<http_check> self,
-                                             std::shared_ptr<const context> ctx,
-                                             steady_time started) {
-    if (self->busy_) {
-      co_return vitals::fail("previous run still in progress", failure_kind::internal);
-    }
-    self->busy_ = true;
+  // One run; the kept connection does not survive an exception out of it.
+  asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
     result r;
     try {
-      r = co_await self->evaluate(*ctx, started);
+      r = co_await fetch_and_judge(ctx, started);
     } catch (...) {
-      self->busy_ = false;
-      self->kept_.reset();
+      kept_.reset();
       throw;
     }
-    self->busy_ = false;
-    co_return detail::scrubbed(std::move(r), self->secrets_);
+    co_return detail::scrubbed(std::move(r), secrets_);
   }
 
-  asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
+  asio::awaitable<result> fetch_and_judge(const context& ctx, steady_time started) {
     const auto deadline = ctx.deadline();
     url current = url_;
     fetch_result got;
@@ -538,7 +523,6 @@ class http_check final : public vitals::async_check,
   std::optional<ssl::context> tls_{};
   detail::bounded_resolver resolver_{};
   // Loop thread only, like everything a run touches.
-  bool busy_ = false;
   // The connection kept open between runs to the URL's origin (keep_alive), or empty.
   std::unique_ptr<connection> kept_{};
 };

@@ -60,9 +60,9 @@ struct progress {
   bool done = false;
 };
 
-class tcp_check final : public vitals::async_check,
-                        public checks::descriptor_user,
-                        public std::enable_shared_from_this<tcp_check> {
+class tcp_check final : public detail::loop_check<tcp_check> {
+  friend loop_check;
+
  public:
   // The connection of the run; the event loop is shared.
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
@@ -88,26 +88,7 @@ class tcp_check final : public vitals::async_check,
                                                  : std::vector<std::string>{}};
   }
 
-  void start(std::shared_ptr<const context> ctx, completion done) override {
-    const auto started = std::chrono::steady_clock::now();
-    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
-                          std::move(done));
-  }
-
  private:
-  // One run, on the shared loop. `self` keeps the check alive until the run ends (a reload may
-  // drop it meanwhile).
-  static asio::awaitable<result> run_on_loop(std::shared_ptr<tcp_check> self,
-                                             std::shared_ptr<const context> ctx,
-                                             steady_time started) {
-    if (self->busy_)
-      co_return vitals::fail("previous run still in progress", failure_kind::internal);
-    self->busy_ = true;
-    auto r = co_await self->evaluate(*ctx, started);
-    self->busy_ = false;
-    co_return r;
-  }
-
   asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
     const auto deadline = ctx.deadline();
     const std::string target = detail::host_port(options_.host, options_.port);
@@ -245,7 +226,6 @@ class tcp_check final : public vitals::async_check,
   tcp_options options_;
   std::vector<std::string> sent_pieces_{};
   detail::bounded_resolver resolver_{};
-  bool busy_ = false;  // loop thread only
 };
 
 }  // namespace

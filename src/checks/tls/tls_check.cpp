@@ -78,9 +78,9 @@ std::string days_text(long long seconds) {
   return "expires in " + std::to_string(days) + (days == 1 ? " day" : " days");
 }
 
-class tls_check final : public vitals::async_check,
-                        public checks::descriptor_user,
-                        public std::enable_shared_from_this<tls_check> {
+class tls_check final : public detail::loop_check<tls_check> {
+  friend loop_check;
+
  public:
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
 
@@ -113,25 +113,7 @@ class tls_check final : public vitals::async_check,
             .secrets = {}};
   }
 
-  void start(std::shared_ptr<const context> ctx, completion done) override {
-    const auto started = std::chrono::steady_clock::now();
-    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
-                          std::move(done));
-  }
-
  private:
-  static asio::awaitable<result> run_on_loop(std::shared_ptr<tls_check> self,
-                                             std::shared_ptr<const context> ctx,
-                                             steady_time started) {
-    if (self->busy_) {
-      co_return vitals::fail("previous run still in progress", failure_kind::internal);
-    }
-    self->busy_ = true;
-    auto r = co_await self->evaluate(*ctx, started);
-    self->busy_ = false;
-    co_return r;
-  }
-
   asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
     const auto deadline = ctx.deadline();
     const std::string target = detail::host_port(options_.host, options_.port);
@@ -260,7 +242,6 @@ class tls_check final : public vitals::async_check,
   // std::optional only to be built after the options are checked; always set.
   std::optional<ssl::context> tls_{};
   detail::bounded_resolver resolver_{};
-  bool busy_ = false;  // loop thread only
 };
 
 }  // namespace

@@ -59,9 +59,9 @@ double elapsed_ms(steady_time started) {
   return std::round(std::chrono::duration<double, std::milli>(d).count() * 100.0) / 100.0;
 }
 
-class udp_check final : public vitals::async_check,
-                        public checks::descriptor_user,
-                        public std::enable_shared_from_this<udp_check> {
+class udp_check final : public detail::loop_check<udp_check> {
+  friend loop_check;
+
  public:
   // The socket of the run; the event loop is shared.
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
@@ -84,25 +84,7 @@ class udp_check final : public vitals::async_check,
             .dependency = true};
   }
 
-  void start(std::shared_ptr<const context> ctx, completion done) override {
-    const auto started = std::chrono::steady_clock::now();
-    detail::start_on_loop(run_on_loop(shared_from_this(), std::move(ctx), started),
-                          std::move(done));
-  }
-
  private:
-  // One run, on the shared loop. `self` keeps the check alive until the run ends.
-  static asio::awaitable<result> run_on_loop(std::shared_ptr<udp_check> self,
-                                             std::shared_ptr<const context> ctx,
-                                             steady_time started) {
-    if (self->busy_)
-      co_return vitals::fail("previous run still in progress", failure_kind::internal);
-    self->busy_ = true;
-    auto r = co_await self->evaluate(*ctx, started);
-    self->busy_ = false;
-    co_return r;
-  }
-
   asio::awaitable<result> evaluate(const context& ctx, steady_time started) {
     const auto deadline = ctx.deadline();
     if (!detail::numeric_address(options_.host, options_.port)) {
@@ -171,7 +153,6 @@ class udp_check final : public vitals::async_check,
 
   udp_options options_;
   detail::bounded_resolver resolver_{};
-  bool busy_ = false;  // loop thread only
 };
 
 }  // namespace
