@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace vitals::base {
@@ -26,9 +27,9 @@ struct url_split {
   bool bracketed = false;
   std::string_view port;  ///< after the ':' that follows the host (may be empty)
   bool has_port = false;
-  std::string_view rest;      ///< everything after the authority: path, '?query', '#fragment'
-  std::string_view path;      ///< "" or starts with '/'
-  std::string_view query;     ///< without the '?'
+  std::string_view rest;   ///< everything after the authority: path, '?query', '#fragment'
+  std::string_view path;   ///< "" or starts with '/'
+  std::string_view query;  ///< without the '?'
   bool has_query = false;
   std::string_view fragment;  ///< without the '#'
   bool has_fragment = false;
@@ -87,6 +88,38 @@ struct url_split {
   }
   u.path = rest;
   return u;
+}
+
+/// The value of a hex digit, or -1.
+[[nodiscard]] constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/// Decodes %XX escapes of `in` (and '+' as a space if `plus_is_space`) into `out` (cleared
+/// first). False, with `out` unspecified, on a malformed escape.
+[[nodiscard]] inline bool percent_decode_into(std::string_view in, std::string& out,
+                                              bool plus_is_space) {
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
 }
 
 enum class port_error : std::uint8_t { none, invalid, out_of_range };

@@ -1,15 +1,10 @@
 #include "target.hpp"
 
+#include "base/url_split.hpp"
+
 namespace vitals::http::detail {
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_false_word(std::string_view v) noexcept {
   return v == "0" || v == "false" || v == "no" || v == "off";
@@ -19,23 +14,7 @@ bool is_false_word(std::string_view v) noexcept {
 
 std::optional<std::string_view> decode_escapes(std::string_view in, std::string& storage,
                                                bool plus_is_space) {
-  storage.clear();
-  storage.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      storage.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      storage.push_back(' ');
-    } else {
-      storage.push_back(c);
-    }
-  }
+  if (!base::percent_decode_into(in, storage, plus_is_space)) return std::nullopt;
   return std::string_view{storage};
 }
 

@@ -11,38 +11,16 @@
 namespace vitals::checks::detail {
 namespace {
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 [[noreturn]] void invalid(std::string_view text, std::string_view why) {
   throw std::invalid_argument("invalid URL \"" + mask_userinfo(text) + "\": " + std::string(why));
 }
-
 
 }  // namespace
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-      if (i + 2 >= text.size() || hi < 0 || lo < 0) {
-        throw std::invalid_argument("malformed percent-escape");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
+  if (!base::percent_decode_into(text, out, plus_is_space)) {
+    throw std::invalid_argument("malformed percent-escape");
   }
   return out;
 }
@@ -150,11 +128,14 @@ std::string decoded(std::string_view text, std::string_view part, const char* wh
 url parse_url(std::string_view text) {
   const base::url_split s = base::split_url(text);
   switch (s.error) {
-    case base::url_split_error::none: break;
-    case base::url_split_error::no_scheme: invalid(text, "missing scheme://");
+    case base::url_split_error::none:
+      break;
+    case base::url_split_error::no_scheme:
+      invalid(text, "missing scheme://");
     case base::url_split_error::unterminated_bracket:
       invalid(text, "unterminated '[' in IPv6 host");
-    case base::url_split_error::after_bracket: invalid(text, "unexpected text after IPv6 host");
+    case base::url_split_error::after_bracket:
+      invalid(text, "unexpected text after IPv6 host");
   }
   if (!std::isalpha(static_cast<unsigned char>(s.scheme[0])) ||
       !std::all_of(s.scheme.begin(), s.scheme.end(), [](unsigned char c) {
