@@ -186,11 +186,22 @@ void resolved_address::set_port(std::uint16_t port) noexcept {
   }
 }
 
-std::optional<resolved_address> numeric_address(std::string_view host, std::uint16_t port) {
+std::string_view unbracketed(std::string_view host) noexcept {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+    return host.substr(1, host.size() - 2);
   }
-  const std::string h(host);
+  return host;
+}
+
+void check_target(std::string_view type, std::string& host, std::uint16_t port) {
+  host = std::string(unbracketed(host));
+  const std::string what(type);
+  if (host.empty()) throw std::invalid_argument(what + " check: host is empty");
+  if (port == 0) throw std::invalid_argument(what + " check: port must be 1-65535");
+}
+
+std::optional<resolved_address> numeric_address(std::string_view host, std::uint16_t port) {
+  const std::string h(unbracketed(host));
   resolved_address a;
   auto* sin = reinterpret_cast<sockaddr_in*>(&a.storage);
   auto* sin6 = reinterpret_cast<sockaddr_in6*>(&a.storage);

@@ -52,6 +52,13 @@ struct net_error {
 /// The one duration wording of every output (base/format.hpp): 2s, 250ms, 1.5s, 3m.
 using base::format_duration;
 
+/// `host` without the brackets of an IPv6 literal ("[::1]" → "::1").
+[[nodiscard]] std::string_view unbracketed(std::string_view host) noexcept;
+
+/// The target of a network check's options: strips IPv6 brackets from `host`; throws
+/// std::invalid_argument ("<type> check: host is empty", "... port must be 1-65535").
+void check_target(std::string_view type, std::string& host, std::uint16_t port);
+
 /// The one rule for retrying on a fresh connection: a kept (`reused`) connection that broke
 /// before the server answered anything (`broke_unanswered`: reset, closed, refused — not a
 /// timeout) was most likely closed by the server while idle (a restart, an idle timeout, a

@@ -68,11 +68,7 @@ class tcp_check final : public detail::loop_check<tcp_check> {
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
 
   explicit tcp_check(tcp_options o) : options_(std::move(o)) {
-    if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
-      options_.host = options_.host.substr(1, options_.host.size() - 2);
-    }
-    if (options_.host.empty()) throw std::invalid_argument("tcp check: host is empty");
-    if (options_.port == 0) throw std::invalid_argument("tcp check: port must be 1-65535");
+    detail::check_target("tcp", options_.host, options_.port);
     if (!options_.expect.empty() && options_.max_read_bytes < options_.expect.size()) {
       throw std::invalid_argument("tcp check: max_read_bytes is smaller than expect");
     }

@@ -85,11 +85,7 @@ class tls_check final : public detail::loop_check<tls_check> {
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
 
   explicit tls_check(tls_options o) : options_(std::move(o)) {
-    if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
-      options_.host = options_.host.substr(1, options_.host.size() - 2);
-    }
-    if (options_.host.empty()) throw std::invalid_argument("tls check: host is empty");
-    if (options_.port == 0) throw std::invalid_argument("tls check: port must be 1-65535");
+    detail::check_target("tls", options_.host, options_.port);
     if (options_.fail_before > options_.warn_before) {
       throw std::invalid_argument("tls check: fail_before must not exceed warn_before");
     }

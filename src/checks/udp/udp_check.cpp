@@ -67,11 +67,7 @@ class udp_check final : public detail::loop_check<udp_check> {
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
 
   explicit udp_check(udp_options o) : options_(std::move(o)) {
-    if (options_.host.size() >= 2 && options_.host.front() == '[' && options_.host.back() == ']') {
-      options_.host = options_.host.substr(1, options_.host.size() - 2);
-    }
-    if (options_.host.empty()) throw std::invalid_argument("udp check: host is empty");
-    if (options_.port == 0) throw std::invalid_argument("udp check: port must be 1-65535");
+    detail::check_target("udp", options_.host, options_.port);
     if (options_.icmp_wait.count() < 0) {
       throw std::invalid_argument("udp check: icmp_wait is negative");
     }
