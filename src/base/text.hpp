@@ -28,4 +28,11 @@ namespace vitals::base {
   return out;
 }
 
+/// `s` with its first letter lower-cased, for a library's message inside a sentence of ours:
+/// "Connection refused" → "connection refused".
+[[nodiscard]] inline std::string lowercase_first(std::string s) {
+  if (!s.empty()) s[0] = ascii_lower(s[0]);
+  return s;
+}
+
 }  // namespace vitals::base

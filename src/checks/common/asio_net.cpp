@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/text.hpp"
 #include "common/url.hpp"
 
 namespace vitals::checks::detail {
@@ -58,9 +59,7 @@ net_error socket_failure(const boost::system::error_code& ec, std::string_view p
 }
 
 std::string error_text(const boost::system::error_code& ec) {
-  std::string s = ec.message();
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
+  return base::lowercase_first(ec.message());
 }
 
 std::vector<asio::ip::tcp::endpoint> to_endpoints(const std::vector<resolved_address>& addresses) {

@@ -15,6 +15,7 @@
 
 #include <sys/resource.h>
 
+#include "base/text.hpp"
 #include "common/resolver.hpp"
 #include "common/url.hpp"
 
@@ -65,9 +66,7 @@ failure_kind kind_from_gai(int rc) noexcept {
 std::string errno_text(int err) {
   char buf[256] = {};
   // GNU strerror_r returns the message pointer (possibly static), not necessarily buf.
-  std::string s = ::strerror_r(err, buf, sizeof buf);
-  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  return s;
+  return base::lowercase_first(::strerror_r(err, buf, sizeof buf));
 }
 
 bool out_of_descriptors(int err) noexcept {
