@@ -38,12 +38,15 @@ set(CPACK_PACKAGE_NAME vitals)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "vitals maintainers <maintainers@users.noreply.b-seed-8bc3d0eb.example>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${PROJECT_DESCRIPTION}
- vitalsd, a health-check daemon driven by a YAML file (with a hardened systemd unit),
- the vitals command-line tool, the check modules vitalsd loads on demand, and the
- headers, static libraries and CMake package of libvitals for find_package(vitals).")
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# (CPack puts the summary first, as the synopsis.)
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "vitalsd, a health-check daemon driven by a YAML file (with a hardened systemd
+unit), the vitals command-line tool, the check modules vitalsd loads on demand,
+and the headers, static libraries and CMake package of libvitals for
+find_package(vitals).")
+# DESTDIR staging, so that the absolute /etc and /lib destinations land in the package.
 set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)  # executables and modules (lintian: unstripped-binary-or-object)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
@@ -59,6 +62,8 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/deb/conffiles
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # Everything a full install installs, plus the `deb` component.
 set(CPACK_INSTALL_CMAKE_PROJECTS "${PROJECT_BINARY_DIR};vitals;ALL;/;${PROJECT_BINARY_DIR};vitals;deb;/")
+# The archives keep their symbols but not their DWARF (RelWithDebInfo: 230 MB -> a few MB).
+set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/deb/strip_archives.cmake)
 set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR})
 include(CPack)
 
