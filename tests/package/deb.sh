@@ -56,6 +56,15 @@ dpkg-query -W -f='${Conffiles}\n' vitals | grep -q '^ /etc/vitals/vitalsd.yaml '
 [[ $(stat -c '%a %U' /etc/vitals/token) == "600 root" ]] || fail "postinst made no root-only /etc/vitals/token"
 [[ -s /etc/vitals/token ]] || fail "/etc/vitals/token is empty"
 
+link=/etc/systemd/system/multi-user.target.wants/vitalsd.service
+if command -v systemctl >/dev/null; then
+  # The unit as installed: valid (its ExecStart binary exists), and enableable (no running
+  # systemd needed); postrm purge must remove the link again.
+  systemd-analyze verify /lib/systemd/system/vitalsd.service || fail "systemd-analyze verify"
+  systemctl enable vitalsd.service >/dev/null 2>&1 || fail "systemctl enable vitalsd.service"
+  [[ -L $link ]] || fail "systemctl enable made no $link"
+fi
+
 echo "== the shipped configuration"
 # What the unit's ExecStartPre runs, and the file is the built-in configuration.
 /usr/bin/vitalsd --check-config --config /etc/vitals/vitalsd.yaml
@@ -114,4 +123,5 @@ done <"$dir/files"
 [[ ! -e /usr/bin/vitalsd ]] || fail "/usr/bin/vitalsd is still there"
 [[ ! -e /etc/vitals ]] || fail "/etc/vitals is still there"
 [[ ! -e /usr/lib/vitals ]] || fail "/usr/lib/vitals is still there"
+[[ ! -L $link ]] || fail "$link (systemctl enable) survived the purge"
 echo "package vitals $version: installed, ran, consumed and purged cleanly"
