@@ -6,6 +6,7 @@
 #   /lib/systemd/system/vitalsd.service      deploy/systemd/vitalsd.service (not enabled)
 #   /etc/vitals/vitalsd.yaml                 conffile: the built-in configuration, as a file
 #   /usr/share/doc/vitals/                   README.md, vitalsd.md, security.md, copyright
+#   /usr/share/man/man8/vitalsd.8.gz, /usr/share/man/man1/vitals.1.gz
 # The files outside the prefix (/etc, /lib/systemd) are in the install component `deb`, which
 # only the package installs: a plain `cmake --install --prefix <dir>` (tests/package) never
 # writes to the host's /etc.
@@ -32,6 +33,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/vitalsd.service
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/vitalsd.md
               ${PROJECT_SOURCE_DIR}/docs/security.md ${CMAKE_CURRENT_LIST_DIR}/deb/copyright
         DESTINATION share/doc/vitals COMPONENT deb EXCLUDE_FROM_ALL)
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/deb/man/vitalsd.8 DESTINATION share/man/man8 COMPONENT deb EXCLUDE_FROM_ALL)
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/deb/man/vitals.1 DESTINATION share/man/man1 COMPONENT deb EXCLUDE_FROM_ALL)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME vitals)
@@ -62,7 +65,8 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/deb/conffiles
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # Everything a full install installs, plus the `deb` component.
 set(CPACK_INSTALL_CMAKE_PROJECTS "${PROJECT_BINARY_DIR};vitals;ALL;/;${PROJECT_BINARY_DIR};vitals;deb;/")
-# Strips the archives' DWARF (RelWithDebInfo: 230 MB -> 14 MB), adds the changelog.
+# Strips the archives' DWARF (RelWithDebInfo: 230 MB -> 14 MB), adds the changelog, gzips the
+# man pages.
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/deb/pre_build.cmake)
 set(CPACK_OUTPUT_FILE_PREFIX ${PROJECT_BINARY_DIR})
 include(CPack)
