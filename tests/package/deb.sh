@@ -22,6 +22,13 @@ debs=("$build"/vitals_"$version"_*.deb)
 [[ ${#debs[@]} -eq 1 ]] || { echo "want one $build/vitals_${version}_*.deb, found ${#debs[@]}" >&2; exit 1; }
 deb=$(realpath "${debs[0]}")
 
+# dpkg-shlibdeps computed the Depends from the executables and the modules.
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "Depends: $depends"
+for lib in libc6 libstdc++6 libpq5 libmariadb3 libhiredis libsqlite3-0 libssl3; do
+  grep -q "\b$lib" <<<"$depends" || { echo "FAIL: $lib is not in Depends" >&2; exit 1; }
+done
+
 dir=$(mktemp -d)
 pid=""
 cleanup() {
@@ -87,7 +94,7 @@ YAML
 pid=$!
 code=""
 for _ in $(seq 1 100); do
-  code=$(curl -s -o "$dir/readyz" -w '%{http_code}' "http://127.0.0.1:$port/readyz?verbose" || true)
+  code=$(curl -s --max-time 2 -o "$dir/readyz" -w '%{http_code}' "http://127.0.0.1:$port/readyz?verbose" || true)
   [[ $code == 200 ]] && grep -q '^\[+\]self ok' "$dir/readyz" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
