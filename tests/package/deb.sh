@@ -73,8 +73,14 @@ if command -v systemctl >/dev/null; then
 fi
 
 echo "== the shipped configuration"
-# What the unit's ExecStartPre runs, and the file is the built-in configuration.
-/usr/bin/vitalsd --check-config --config /etc/vitals/vitalsd.yaml
+# The unit's own ExecStartPre (vitalsd --check-config on the conffile), read from the installed
+# unit; its ExecStart runs the same file. And the file is the built-in configuration.
+pre=$(sed -n 's/^ExecStartPre=//p' /lib/systemd/system/vitalsd.service)
+grep -q -- '--config /etc/vitals/vitalsd.yaml$' <<<"$pre" || fail "ExecStartPre is '$pre'"
+grep -qx 'ExecStart=/usr/bin/vitalsd --config /etc/vitals/vitalsd.yaml' \
+  /lib/systemd/system/vitalsd.service || fail "ExecStart does not run /etc/vitals/vitalsd.yaml"
+read -ra pre_cmd <<<"$pre"
+"${pre_cmd[@]}" || fail "the unit's ExecStartPre failed: $pre"
 diff <(grep -v '^#' /etc/vitals/vitalsd.yaml) <(/usr/bin/vitalsd --print-default | grep -v '^#') ||
   fail "/etc/vitals/vitalsd.yaml differs from vitalsd --print-default"
 grep -q '^listen: 127.0.0.1:8081$' /etc/vitals/vitalsd.yaml || fail "unexpected listen line"
