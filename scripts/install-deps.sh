@@ -9,11 +9,13 @@ build_pkgs=(
   libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev libhiredis-dev libmariadb-dev libmemcached-dev libsqlite3-dev
+  dpkg-dev
 )
 # Real servers and tools the integration tests talk to.
 test_pkgs=(
   postgresql postgresql-contrib mariadb-server redis-server memcached
   openssl curl wget procps iproute2 python3 python3-jsonschema wrk
+  systemd
 )
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf)

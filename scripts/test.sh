@@ -3,7 +3,10 @@
 # every test against real servers started on loopback.
 #   1. TSan build: the engine and the HTTP layer (labels `engine` and `unit`)
 #   2. ASan+UBSan build: every test
-#   3. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary
+#   3. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary.
+#      Its tests labelled `package` include the Debian package: package.deb_build runs cpack
+#      (build/release/vitals_<version>_amd64.deb), package.deb installs it with apt-get (as root),
+#      runs it and purges it (tests/package/deb.sh).
 # Environment: JOBS (parallel build jobs, default nproc), VITALS_TEST_DIR (server data, default
 # /tmp/vitals-test-servers), VITALS_SKIP_SANITIZERS=1 to run only the plain build.
 set -euo pipefail
