@@ -204,9 +204,9 @@ class server::impl {
   // state (the io_contexts run without per-socket locking).
   void hand_over(std::size_t target, tcp::socket socket, const detail::client_slot& slot,
                  bool placed, std::size_t hops) {
-    const tcp protocol = socket.local_endpoint().protocol();
     boost::system::error_code ec;
-    handoff h{socket.release(ec), protocol, slot};
+    const tcp protocol = socket.local_endpoint(ec).protocol();
+    handoff h{ec ? -1 : socket.release(ec), protocol, slot};
     if (ec) {
       if (placed) shared_.open.fetch_sub(1, std::memory_order_relaxed);
       shared_.give_back(slot);

@@ -28,10 +28,10 @@ constexpr std::string_view connection_keep_alive = "Connection: keep-alive\r\n";
 
 // A response that a batch of pipelined probes would not reach; above it the write buffer is
 // given back after the batch so one large /health answer does not pin memory forever.
-constexpr std::size_t wbuf_keep = 16 * 1024;
-constexpr std::size_t wbuf_initial = 2 * 1024;
+constexpr std::size_t wbuf_keep = std::size_t{16} * 1024;
+constexpr std::size_t wbuf_initial = std::size_t{2} * 1024;
 // Bytes a closing connection reads and drops before giving up on a clean close.
-constexpr std::size_t linger_max = 64 * 1024;
+constexpr std::size_t linger_max = std::size_t{64} * 1024;
 // Pooled connections kept per worker for reuse (each holds its buffers).
 constexpr std::size_t free_max = 256;
 
