@@ -76,6 +76,7 @@ void connection::start(tcp::socket socket, client_slot slot) {
   head_started_ = false;
   need_more_ = false;
   close_after_write_ = false;
+  read_posted_ = false;
   parser_.emplace(shared_.options.max_request_line, shared_.options.max_header_bytes);
   read();
 }
@@ -87,8 +88,10 @@ void connection::expire() noexcept {
 
 admission connection::admission_class() const noexcept {
   // Waiting for a request with nothing of it received and nothing to write. A closed socket
-  // (evicted or expired, its completion still pending) is not counted twice.
-  if (!socket_.is_open() || head_started_ || rend_ != rbeg_ || !wbuf_.empty() ||
+  // (evicted or expired, its completion still pending) is not counted twice; one answered in
+  // this very round (its read still queued, its deadline not yet the idle one) is the least
+  // idle of all, not a candidate.
+  if (!socket_.is_open() || read_posted_ || head_started_ || rend_ != rbeg_ || !wbuf_.empty() ||
       close_after_write_) {
     return admission::busy;
   }
@@ -96,6 +99,7 @@ admission connection::admission_class() const noexcept {
 }
 
 void connection::read() {
+  read_posted_ = false;
   const auto now = steady::now();
   if (rbeg_ == rend_) {
     // A connection that has not sent a first request yet gets the shorter of the two timeouts:
@@ -118,6 +122,7 @@ void connection::read_later() {
   // so a read attempted right now would nearly always fail with EAGAIN (Asio tries reads
   // speculatively before waiting). Queued behind the other connections that are ready in this
   // round, the read usually finds the next request already there: one recv(2) per request.
+  read_posted_ = true;
   asio::post(worker_.io(), [this] { read(); });
 }
 

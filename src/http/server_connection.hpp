@@ -146,6 +146,7 @@ class connection {
   bool head_started_ = false;
   bool need_more_ = false;
   bool close_after_write_ = false;
+  bool read_posted_ = false;  // read_later() queued a read that has not started yet
 };
 
 class worker {
