@@ -141,7 +141,7 @@ TEST_F(admission_test, a_flood_of_idle_keep_alive_connections_never_locks_the_pr
   probe_figures f;
   {
     std::vector<client> flood;
-    flood.reserve(64 * 4);
+    flood.reserve(std::size_t{64} * 4);
     for (int i = 0; i < 64 * 4; ++i) {
       flood.push_back(idle_keep_alive(srv_->port()));
       if (i % 8 == 0) f.probe(srv_->port());
@@ -162,7 +162,7 @@ TEST_F(admission_test, a_flood_of_silent_connections_never_locks_the_probe_out) 
   probe_figures f;
   {
     std::vector<client> flood;
-    flood.reserve(64 * 4);
+    flood.reserve(std::size_t{64} * 4);
     for (int i = 0; i < 64 * 4; ++i) {
       flood.push_back(connect());
       if (i % 8 == 0) f.probe(srv_->port());
@@ -191,7 +191,7 @@ TEST_F(admission_test, slowloris_beside_an_idle_flood_never_locks_the_probe_out)
       ASSERT_TRUE(slow.back().send("G"));
     }
     std::vector<client> flood;
-    flood.reserve(64 * 3);
+    flood.reserve(std::size_t{64} * 3);
     for (int i = 0; i < 64 * 3; ++i) flood.push_back(idle_keep_alive(srv_->port()));
     const std::string head = "ET /readyz HTTP/1.1\r\nX-Slow: sssssssss";
     std::size_t sent = 0;
