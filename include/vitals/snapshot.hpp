@@ -184,8 +184,9 @@ struct snapshot {
   bool tallied = false;
 
   /// Aggregated status of a probe: critical fail/unknown → that status; non-critical fail or
-  /// unknown → warn; a probe with no checks passes. `ready` fails while shutting down;
-  /// `startup` passes once latched. O(1) in an engine snapshot.
+  /// unknown → warn; a probe with no checks passes. In `live`, a critical check without a result
+  /// yet does not count (liveness never fails because the process is young). `ready` fails while
+  /// shutting down; `startup` passes once latched. O(1) in an engine snapshot.
   [[nodiscard]] status probe_status(probe p) const noexcept;
   /// Same, ignoring the checks named in `excluded` (O(excluded × log n)).
   [[nodiscard]] status probe_status(probe p,

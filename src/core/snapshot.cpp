@@ -19,6 +19,13 @@ std::shared_ptr<const name_index> index_names(const check_list& list) {
   return index;
 }
 
+// Liveness never fails because the process is young: a critical live check without a result
+// yet does not count (readiness and startup keep failing until their first results).
+status aggregate_probe(probe p, probe_tally t) noexcept {
+  if (p == probe::live) t.critical_unknown = 0;
+  return t.aggregate();
+}
+
 status walk_probe(const snapshot& snap, probe p, const std::vector<std::string_view>& excluded) {
   probe_tally t;
   for (const auto& c : snap.checks) {
@@ -27,7 +34,7 @@ status walk_probe(const snapshot& snap, probe p, const std::vector<std::string_v
       continue;
     t.count(c, 1);
   }
-  return t.aggregate();
+  return aggregate_probe(p, t);
 }
 
 }  // namespace
@@ -87,7 +94,7 @@ status snapshot::probe_status(probe p) const noexcept {
   if (p == probe::ready && shutting_down) return status::fail;
   if (p == probe::startup && startup_latched) return status::pass;
   if (!tallied) return walk_probe(*this, p, {});
-  return tallies[tally_index(p)].aggregate();
+  return aggregate_probe(p, tallies[tally_index(p)]);
 }
 
 status snapshot::probe_status(probe p,
@@ -106,7 +113,7 @@ status snapshot::probe_status(probe p,
     const check_state& c = checks[at];
     if (c.options.probes.contains(p)) t.count(c, -1);
   }
-  return t.aggregate();
+  return aggregate_probe(p, t);
 }
 
 status snapshot::overall_status() const noexcept {

@@ -44,9 +44,11 @@ void append_reason(std::string& out, const render_context& ctx, const check_stat
 }
 
 // A check fails its probe when it is critical and not ok, except in a latched startup probe:
-// once startup has succeeded it stays succeeded for the process lifetime.
+// once startup has succeeded it stays succeeded for the process lifetime; and a live check
+// without a result yet does not fail liveness (snapshot::probe_status, the same rule).
 bool fails_probe(const snapshot& snap, probe p, const check_state& c) noexcept {
   if (p == probe::startup && snap.startup_latched) return false;
+  if (p == probe::live && c.reported.status == status::unknown) return false;
   return c.options.critical && !is_ok(c.reported.status);
 }
 
@@ -59,6 +61,9 @@ std::string check_line(const render_context& ctx, const check_state& c, bool fai
     line.push_back('\n');
   } else if (c.reported.status == status::pass) {
     line.append("[+]").append(c.name).append(" ok\n");
+  } else if (c.reported.status == status::unknown && c.options.critical) {
+    // Only in /livez: no result yet.
+    line.append("[+]").append(c.name).append(" ok (not checked yet)\n");
   } else {
     // Anything that does not fail the probe but is not a pass (warn, a non-critical failure, a
     // failure after the startup latch) keeps the [+] of a passing line, so tools that count
@@ -119,7 +124,8 @@ typed_response render_probe(const render_context& ctx, probe p, bool verbose,
   const bool countable = !verbose && excluded.empty() && snap.tallied &&
                          !(p == probe::startup && snap.startup_latched);
   const probe_tally& tally = snap.tallies[tally_index(p)];
-  const std::size_t failing_total = tally.critical_fail + tally.critical_unknown;
+  const std::size_t failing_total =
+      tally.critical_fail + (p == probe::live ? 0 : tally.critical_unknown);
   std::size_t built = 0;
   std::size_t unlisted = 0;
   for (const check_state& c : snap.checks) {
@@ -177,6 +183,7 @@ typed_response render_probe_check(const render_context& ctx, probe p, const chec
                                   bool verbose) {
   status own = c.reported.status;
   if (p == probe::startup && ctx.snap.startup_latched && !is_ok(own)) own = status::pass;
+  if (p == probe::live && own == status::unknown) own = status::pass;  // not checked yet
   const int code = code_for(ctx.codes, own);
   const bool failing = !is_ok(own);
   if (!failing && !verbose) return make_typed(code, text_plain, "ok");

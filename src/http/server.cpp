@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/address_v6.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <mutex>
@@ -13,6 +14,12 @@
 #include <vector>
 
 #include "server_connection.hpp"
+
+// Admission at the cap is per worker: each I/O thread owns its connections and only it may
+// close one, so the accepting thread never touches another worker's list. A new connection
+// at the cap goes to the next worker in turn, which closes its own cheapest connection; a
+// worker with none to spare passes it on, and only when every worker has none is it refused.
+// Connections are dealt round-robin, so each worker's cheapest is close to the global one.
 
 namespace vitals::http {
 
@@ -26,14 +33,21 @@ namespace {
 struct handoff {
   int fd = -1;
   tcp protocol = tcp::v4();
-  handoff(int f, tcp p) noexcept : fd(f), protocol(p) {}
-  handoff(handoff&& o) noexcept : fd(std::exchange(o.fd, -1)), protocol(o.protocol) {}
+  detail::client_slot slot{};
+  handoff(int f, tcp p, const detail::client_slot& s) noexcept : fd(f), protocol(p), slot(s) {}
+  handoff(handoff&& o) noexcept : fd(std::exchange(o.fd, -1)), protocol(o.protocol), slot(o.slot) {}
   handoff& operator=(handoff&&) = delete;
   handoff(const handoff&) = delete;
   ~handoff() {
     if (fd >= 0) ::close(fd);
   }
 };
+
+detail::client_key key_of(const tcp::endpoint& peer) {
+  const auto a = peer.address();
+  const auto v6 = a.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4()) : a.to_v6();
+  return v6.to_bytes();
+}
 
 std::chrono::milliseconds sweep_period_for(const server_options& o) {
   // Deadlines are enforced within one period: a quarter of the shortest timeout, between 10 ms
@@ -110,11 +124,20 @@ class server::impl {
     acceptor_.reset();
     workers_.clear();
     shared_.open.store(0, std::memory_order_relaxed);
+    const std::lock_guard clients{shared_.clients_mutex};
+    shared_.clients.clear();
   }
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::size_t connections() const noexcept {
     return shared_.open.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] server_stats stats() const noexcept {
+    return {.connections = shared_.open.load(std::memory_order_relaxed),
+            .evicted_idle = shared_.evicted_idle.load(std::memory_order_relaxed),
+            .evicted_silent = shared_.evicted_silent.load(std::memory_order_relaxed),
+            .refused_busy = shared_.refused_busy.load(std::memory_order_relaxed),
+            .refused_per_client = shared_.refused_per_client.load(std::memory_order_relaxed)};
   }
   [[nodiscard]] const handler& get_handler() const noexcept { return handler_; }
   // The handler swaps services on its own (each request loads the current one once), so
@@ -140,38 +163,68 @@ class server::impl {
 
   void dispatch(tcp::socket socket) {
     detail::worker& first = *workers_.front();
-    if (shared_.open.load(std::memory_order_relaxed) >= shared_.options.max_connections) {
-      first.refuse_busy(std::move(socket));
-      return;
+    detail::client_slot slot{};
+    if (shared_.options.max_connections_per_client > 0) {
+      boost::system::error_code ec;
+      const auto peer = socket.remote_endpoint(ec);
+      if (ec) return;  // already gone
+      slot = {key_of(peer), true};
+      if (!shared_.take_client(slot.key)) {
+        shared_.refused_per_client.fetch_add(1, std::memory_order_relaxed);
+        first.refuse_busy(std::move(socket), {});
+        return;
+      }
     }
-    // Only this thread increments, so the check above cannot be raced past the cap.
-    shared_.open.fetch_add(1, std::memory_order_relaxed);
+    const bool placed = shared_.try_reserve();
     const std::size_t target = next_worker_;
     next_worker_ = (next_worker_ + 1) % workers_.size();
     if (target == 0) {
-      first.adopt(std::move(socket));
-      return;
+      take(0, std::move(socket), slot, placed, workers_.size());
+    } else {
+      hand_over(target, std::move(socket), slot, placed, workers_.size());
     }
-    // Hand the bare descriptor over so that only the owning thread ever touches its reactor
-    // state (the io_contexts run without per-socket locking).
-    const tcp protocol = socket.local_endpoint().protocol();
+  }
+
+  // On worker `at`'s thread: adopts the connection if it has a place under the cap or this
+  // worker can make one; otherwise passes it to the next worker, `hops` workers in all.
+  void take(std::size_t at, tcp::socket socket, const detail::client_slot& slot, bool placed,
+            std::size_t hops) {
+    detail::worker& w = *workers_[at];
+    if (placed || shared_.try_reserve() || w.make_room()) {
+      w.adopt(std::move(socket), slot);
+    } else if (hops > 1) {
+      hand_over((at + 1) % workers_.size(), std::move(socket), slot, false, hops - 1);
+    } else {
+      shared_.refused_busy.fetch_add(1, std::memory_order_relaxed);
+      w.refuse_busy(std::move(socket), slot);
+    }
+  }
+
+  // Hands the bare descriptor over so that only the owning thread ever touches its reactor
+  // state (the io_contexts run without per-socket locking).
+  void hand_over(std::size_t target, tcp::socket socket, const detail::client_slot& slot,
+                 bool placed, std::size_t hops) {
     boost::system::error_code ec;
-    handoff h{socket.release(ec), protocol};
+    const tcp protocol = socket.local_endpoint(ec).protocol();
+    handoff h{ec ? -1 : socket.release(ec), protocol, slot};
     if (ec) {
-      shared_.open.fetch_sub(1, std::memory_order_relaxed);
+      if (placed) shared_.open.fetch_sub(1, std::memory_order_relaxed);
+      shared_.give_back(slot);
       return;
     }
     detail::worker& w = *workers_[target];
-    asio::post(w.io(), [&w, h = std::move(h)]() mutable {
+    asio::post(w.io(), [this, target, placed, hops, h = std::move(h)]() mutable {
+      detail::worker& to = *workers_[target];
       boost::system::error_code aec;
-      tcp::socket s{w.io()};
+      tcp::socket s{to.io()};
       s.assign(h.protocol, h.fd, aec);
       if (aec) {
-        w.shared().open.fetch_sub(1, std::memory_order_relaxed);
+        if (placed) shared_.open.fetch_sub(1, std::memory_order_relaxed);
+        shared_.give_back(h.slot);
         return;
       }
       h.fd = -1;
-      w.adopt(std::move(s));
+      take(target, std::move(s), h.slot, placed, hops);
     });
   }
 
@@ -201,6 +254,7 @@ void server::start() { impl_->start(); }
 void server::stop() { impl_->stop(); }
 std::uint16_t server::port() const noexcept { return impl_->port(); }
 std::size_t server::connections() const noexcept { return impl_->connections(); }
+server_stats server::stats() const noexcept { return impl_->stats(); }
 void server::rebind(std::shared_ptr<service> svc) { impl_->rebind(std::move(svc)); }
 void server::rebind(service& svc) {
   impl_->rebind(std::shared_ptr<service>(std::shared_ptr<void>{}, &svc));

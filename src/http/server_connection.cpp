@@ -28,10 +28,10 @@ constexpr std::string_view connection_keep_alive = "Connection: keep-alive\r\n";
 
 // A response that a batch of pipelined probes would not reach; above it the write buffer is
 // given back after the batch so one large /health answer does not pin memory forever.
-constexpr std::size_t wbuf_keep = 16 * 1024;
-constexpr std::size_t wbuf_initial = 2 * 1024;
+constexpr std::size_t wbuf_keep = std::size_t{16} * 1024;
+constexpr std::size_t wbuf_initial = std::size_t{2} * 1024;
 // Bytes a closing connection reads and drops before giving up on a clean close.
-constexpr std::size_t linger_max = 64 * 1024;
+constexpr std::size_t linger_max = std::size_t{64} * 1024;
 // Pooled connections kept per worker for reuse (each holds its buffers).
 constexpr std::size_t free_max = 256;
 
@@ -62,8 +62,9 @@ connection::connection(worker& w)
   wbuf_.reserve(wbuf_initial);
 }
 
-void connection::start(tcp::socket socket) {
+void connection::start(tcp::socket socket, client_slot slot) {
   socket_ = std::move(socket);
+  client_ = slot;
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
   // Writes are attempted inline first (see advance()); only a full socket buffer goes async.
@@ -75,6 +76,7 @@ void connection::start(tcp::socket socket) {
   head_started_ = false;
   need_more_ = false;
   close_after_write_ = false;
+  read_posted_ = false;
   parser_.emplace(shared_.options.max_request_line, shared_.options.max_header_bytes);
   read();
 }
@@ -84,7 +86,20 @@ void connection::expire() noexcept {
   socket_.close(ec);
 }
 
+admission connection::admission_class() const noexcept {
+  // Waiting for a request with nothing of it received and nothing to write. A closed socket
+  // (evicted or expired, its completion still pending) is not counted twice; one answered in
+  // this very round (its read still queued, its deadline not yet the idle one) is the least
+  // idle of all, not a candidate.
+  if (!socket_.is_open() || read_posted_ || head_started_ || rend_ != rbeg_ || !wbuf_.empty() ||
+      close_after_write_) {
+    return admission::busy;
+  }
+  return served_ == 0 ? admission::silent : admission::idle;
+}
+
 void connection::read() {
+  read_posted_ = false;
   const auto now = steady::now();
   if (rbeg_ == rend_) {
     // A connection that has not sent a first request yet gets the shorter of the two timeouts:
@@ -107,6 +122,7 @@ void connection::read_later() {
   // so a read attempted right now would nearly always fail with EAGAIN (Asio tries reads
   // speculatively before waiting). Queued behind the other connections that are ready in this
   // round, the read usually finds the next request already there: one recv(2) per request.
+  read_posted_ = true;
   asio::post(worker_.io(), [this] { read(); });
 }
 
@@ -244,16 +260,7 @@ connection::parse_result connection::parse_batch() {
       }
       continue;
     }
-    // A complete head. Bodies are refused without being read: their framing can't be trusted
-    // to skip them safely, so the connection closes after the answer.
-    if (parser_->has_transfer_encoding()) {
-      refuse(not_implemented, "request bodies are not accepted\n");
-      return parse_result::close;
-    }
-    if (const auto length = parser_->content_length(); length && *length > 0) {
-      refuse(too_large, "request bodies are not accepted\n");
-      return parse_result::close;
-    }
+    if (refuse_head()) return parse_result::close;
     answer_current();
     ++answered;
     ++served_;
@@ -261,6 +268,27 @@ connection::parse_result connection::parse_batch() {
     next_request();
   }
   return parse_result::batch_full;
+}
+
+bool connection::refuse_head() {
+  // A complete head. Bodies are refused without being read: their framing can't be trusted
+  // to skip them safely, so the connection closes after the answer.
+  if (parser_->has_transfer_encoding()) {
+    refuse(not_implemented, "request bodies are not accepted\n");
+    return true;
+  }
+  if (const auto length = parser_->content_length(); length && *length > 0) {
+    refuse(too_large, "request bodies are not accepted\n");
+    return true;
+  }
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one, is a
+  // 400 (HTTP/1.0 predates Host and is served without it).
+  const unsigned hosts = parser_->host_fields();
+  if (hosts > 1 || (hosts == 0 && parser_->version() >= 11)) {
+    refuse(bad_request, hosts > 1 ? "more than one Host header\n" : "missing Host header\n");
+    return true;
+  }
+  return false;
 }
 
 void connection::answer_current() {
@@ -360,7 +388,7 @@ worker::~worker() {
   free_.clear();
 }
 
-void worker::adopt(tcp::socket socket) {
+void worker::adopt(tcp::socket socket, client_slot slot) {
   connection* c = nullptr;
   if (!free_.empty()) {
     c = free_.back().release();
@@ -372,10 +400,40 @@ void worker::adopt(tcp::socket socket) {
   c->next = head_;
   if (head_ != nullptr) head_->prev = c;
   head_ = c;
-  c->start(std::move(socket));
+  c->start(std::move(socket), slot);
 }
 
-void worker::refuse_busy(tcp::socket socket) {
+bool worker::make_room() noexcept {
+  // Both deadlines order their class: an idle connection's is "idle since + idle timeout", a
+  // silent one's "accepted at + its timeout", the same timeout for every member of a class.
+  connection* idle = nullptr;
+  connection* silent = nullptr;
+  for (connection* c = head_; c != nullptr; c = c->next) {
+    switch (c->admission_class()) {
+      case admission::idle:
+        if (idle == nullptr || c->deadline() < idle->deadline()) idle = c;
+        break;
+      case admission::silent:
+        if (silent == nullptr || c->deadline() < silent->deadline()) silent = c;
+        break;
+      case admission::busy:
+        break;
+    }
+  }
+  connection* victim = idle != nullptr ? idle : silent;
+  if (victim == nullptr) return false;
+  (idle != nullptr ? shared_.evicted_idle : shared_.evicted_silent)
+      .fetch_add(1, std::memory_order_relaxed);
+  // Its socket closes now; its pending read completes with an error and releases it (one place
+  // under the cap less). The new connection counts from now: the count exceeds the cap only
+  // until those completions run, the descriptors never.
+  victim->expire();
+  shared_.open.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void worker::refuse_busy(tcp::socket socket, const client_slot& slot) {
+  shared_.give_back(slot);
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
   std::string answer;
@@ -397,6 +455,7 @@ void worker::recycle(connection* c) noexcept {
   }
   if (c->next != nullptr) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
+  shared_.give_back(c->client());
   shared_.open.fetch_sub(1, std::memory_order_relaxed);
   if (free_.size() < free_max) {
     free_.emplace_back(c);

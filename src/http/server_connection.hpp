@@ -6,13 +6,17 @@
 // flight (a read or a write) between handlers; closing its socket completes that operation
 // with an error, and that completion is the single place where the connection is released.
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -29,16 +33,59 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
-/// What every worker reads; owned by server::impl, immutable while serving except `open`.
+/// A client address as max_connections_per_client counts it (IPv6, IPv4 mapped).
+using client_key = std::array<unsigned char, 16>;
+
+/// A connection's place in the per-client count; `counted` is false when the limit is off.
+struct client_slot {
+  client_key key{};
+  bool counted = false;
+};
+
+/// What every worker reads; owned by server::impl, immutable while serving except the counters.
 struct server_shared {
   server_options options;
   const handler_impl* serve = nullptr;
   /// Connections open across all workers (the cap is checked against it).
   std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> evicted_idle{0};
+  std::atomic<std::uint64_t> evicted_silent{0};
+  std::atomic<std::uint64_t> refused_busy{0};
+  std::atomic<std::uint64_t> refused_per_client{0};
   /// Derived from `options` once.
   std::chrono::milliseconds linger_timeout{};
   std::chrono::milliseconds sweep_period{};
+
+  /// Takes one of the max_connections places if one is free.
+  [[nodiscard]] bool try_reserve() noexcept {
+    std::size_t n = open.load(std::memory_order_relaxed);
+    while (n < options.max_connections) {
+      if (open.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  /// Counts a new connection of `key` unless the client is at its limit (only when the limit
+  /// is on: accept time only, never per request).
+  [[nodiscard]] bool take_client(const client_key& key) {
+    const std::lock_guard lock{clients_mutex};
+    std::size_t& n = clients[key];
+    if (n >= options.max_connections_per_client) return false;
+    ++n;
+    return true;
+  }
+  void give_back(const client_slot& slot) noexcept {
+    if (!slot.counted) return;
+    const std::lock_guard lock{clients_mutex};
+    const auto it = clients.find(slot.key);
+    if (it != clients.end() && --it->second == 0) clients.erase(it);
+  }
+
+  std::mutex clients_mutex{};
+  std::map<client_key, std::size_t> clients{};
 };
+
+/// Who may be closed to make room at the cap (see worker::make_room()).
+enum class admission : std::uint8_t { busy, idle, silent };
 
 class worker;
 
@@ -49,10 +96,14 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   /// Takes a freshly accepted socket (already on this worker's io_context) and starts reading.
-  void start(tcp::socket socket);
+  void start(tcp::socket socket, client_slot slot);
   /// Closes the socket; the pending operation completes with an error and releases `this`.
   void expire() noexcept;
   [[nodiscard]] steady::time_point deadline() const noexcept { return deadline_; }
+  /// Idle between requests, silent since accepted (no byte ever), or busy: mid-request,
+  /// writing, closing. Only idle and silent connections may be closed to make room.
+  [[nodiscard]] admission admission_class() const noexcept;
+  [[nodiscard]] const client_slot& client() const noexcept { return client_; }
 
   // Intrusive list of the worker's open connections (O(1) unlink, no allocation).
   connection* prev = nullptr;
@@ -67,6 +118,8 @@ class connection {
   /// Parses and answers what is buffered, writes, and loops until it must wait for the network.
   void advance();
   parse_result parse_batch();
+  /// Refuses a complete head the server does not serve (a body, Host missing); true if so.
+  [[nodiscard]] bool refuse_head();
   void answer_current();
   void refuse(std::string_view status_line, std::string_view body);
   void on_written(const boost::system::error_code& ec);
@@ -87,11 +140,13 @@ class connection {
   std::string wbuf_{};
   std::optional<request_parser> parser_{};
   steady::time_point deadline_{};
+  client_slot client_{};
   std::size_t lingered_ = 0;
   std::uint64_t served_ = 0;
   bool head_started_ = false;
   bool need_more_ = false;
   bool close_after_write_ = false;
+  bool read_posted_ = false;  // read_later() queued a read that has not started yet
 };
 
 class worker {
@@ -101,10 +156,17 @@ class worker {
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
-  /// Adopts an accepted socket. Must run on this worker's thread.
-  void adopt(tcp::socket socket);
-  /// Answers 503 and closes (connection cap reached). Must run on this worker's thread.
-  void refuse_busy(tcp::socket socket);
+  /// Adopts an accepted socket that holds a place under the cap. Must run on this worker's
+  /// thread.
+  void adopt(tcp::socket socket, client_slot slot);
+  /// At the cap: closes this worker's connection cheapest to lose (the longest-idle keep-alive
+  /// one, else the oldest silent one) and takes its place under the cap for the caller; false
+  /// if every connection here is busy. Scans this worker's connections: accept time at the
+  /// cap only. Must run on this worker's thread.
+  [[nodiscard]] bool make_room() noexcept;
+  /// Answers 503 and closes (connection cap reached, or the client's limit). Must run on this
+  /// worker's thread.
+  void refuse_busy(tcp::socket socket, const client_slot& slot);
   void run_thread();
   void stop_and_join();
 

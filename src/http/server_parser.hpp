@@ -34,6 +34,8 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   [[nodiscard]] bool request_line_too_long() const noexcept { return line_too_long_; }
   /// Any Transfer-Encoding at all (Beast only flags a final "chunked").
   [[nodiscard]] bool has_transfer_encoding() const noexcept { return transfer_encoding_; }
+  /// How many Host fields the head has (RFC 9112 §3.2: exactly one in HTTP/1.1).
+  [[nodiscard]] unsigned host_fields() const noexcept { return hosts_; }
 
   /// The buffer holding the head moved `delta` bytes towards its start.
   void shift(std::ptrdiff_t delta) noexcept {
@@ -72,6 +74,8 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
       authorization_ = value;
     } else if (name == field::transfer_encoding) {
       transfer_encoding_ = true;
+    } else if (name == field::host) {
+      ++hosts_;
     }
   }
 
@@ -89,6 +93,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   std::string_view target_{};
   std::string_view authorization_{};
   int version_ = 0;
+  unsigned hosts_ = 0;
   bool line_too_long_ = false;
   bool transfer_encoding_ = false;
 };

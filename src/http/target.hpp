@@ -19,14 +19,46 @@ struct query_options {
   std::vector<std::string> exclude{};
 };
 
-/// An origin-form target cut into its (still encoded) path and query; a fragment is dropped.
+/// A request target cut into its (still encoded) path and query; a fragment is dropped. The
+/// absolute form (RFC 9112 §3.2.2: "http://host:port/readyz?verbose", scheme http or https in
+/// any case) is served as its origin form: the authority is ignored for routing and an empty
+/// path is "/". Anything else that does not start with '/' is left as is (a 400).
 ///
 ///     split_target("/readyz?verbose#x") == {"/readyz", "verbose"}
+///     split_target("http://10.0.0.1:8081/readyz") == {"/readyz", ""}
 struct target_parts {
   std::string_view path;
   std::string_view query;
 };
+/// The target without "scheme://authority" if it is in absolute form (the path may be empty).
+[[nodiscard]] inline std::string_view strip_absolute_form(std::string_view target) noexcept {
+  const auto scheme_is = [&](std::string_view scheme) {
+    if (target.size() <= scheme.size()) return false;
+    for (std::size_t i = 0; i < scheme.size(); ++i) {
+      const char c = target[i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != scheme[i]) return false;
+    }
+    return true;
+  };
+  std::size_t skip = 0;
+  if (scheme_is("http://")) {
+    skip = 7;
+  } else if (scheme_is("https://")) {
+    skip = 8;
+  } else {
+    return target;
+  }
+  const std::size_t end = target.find_first_of("/?#", skip);
+  if (end == skip) return target;  // no host: not a valid absolute form
+  return end == std::string_view::npos ? std::string_view{} : target.substr(end);
+}
 [[nodiscard]] inline target_parts split_target(std::string_view target) noexcept {
+  bool absolute = false;
+  if (!target.empty() && target.front() != '/') {
+    const std::string_view origin = strip_absolute_form(target);
+    absolute = origin.size() != target.size();
+    target = origin;
+  }
   target_parts t{target, {}};
   if (const std::size_t hash = t.path.find('#'); hash != std::string_view::npos) {
     t.path = t.path.substr(0, hash);
@@ -35,6 +67,8 @@ struct target_parts {
     t.query = t.path.substr(q + 1);
     t.path = t.path.substr(0, q);
   }
+  // "http://host" and "http://host?q": the path of the origin form is "/".
+  if (absolute && t.path.empty()) t.path = "/";
   return t;
 }
 

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <regex>
 #include <string>
 #include <thread>
@@ -207,17 +209,17 @@ TEST_F(server_test, silent_new_connections_get_the_header_timeout_not_the_idle_o
   EXPECT_FALSE(used.wait_closed(700ms));
 }
 
-TEST_F(server_test, connection_cap_refuses_the_excess_and_recovers) {
+TEST_F(server_test, connection_cap_refuses_the_excess_when_all_are_busy_and_recovers) {
+  // Held connections in the middle of a request may not be closed to make room: the next one
+  // is refused. (Idle and silent ones make room: server_admission_test.cpp.)
   ASSERT_NO_FATAL_FAILURE(start({.max_connections = 4}));
   std::vector<client> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(connect());
-    ASSERT_TRUE(held.back().send(get("/livez")));
-    auto r = held.back().read_reply();
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
+    ASSERT_TRUE(held.back().send("GET /livez HTTP/1.1\r\n"));
   }
-  EXPECT_EQ(srv_->connections(), 4u);
+  ASSERT_TRUE(eventually([&] { return srv_->connections() == 4; }));
+  std::this_thread::sleep_for(50ms);  // their bytes are read
 
   client extra = connect();
   extra.send(get("/livez"));
@@ -227,12 +229,19 @@ TEST_F(server_test, connection_cap_refuses_the_excess_and_recovers) {
   }
   EXPECT_TRUE(extra.wait_closed(2s));
   EXPECT_EQ(srv_->connections(), 4u);
+  EXPECT_EQ(srv_->stats().refused_busy, 1u);
+  EXPECT_EQ(srv_->stats().evicted_idle + srv_->stats().evicted_silent, 0u);
 
   held.erase(held.begin());
   ASSERT_TRUE(eventually([&] { return srv_->connections() == 3; }));
   client again = connect();
   ASSERT_TRUE(again.send(get("/livez")));
   r = again.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // A held one finishes its request and is answered.
+  ASSERT_TRUE(held.front().send("Host: x\r\n\r\n"));
+  r = held.front().read_reply();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
@@ -319,6 +328,89 @@ TEST_F(server_test, http_1_0_closes_unless_keep_alive_and_1_1_honours_close) {
     EXPECT_TRUE(r->has_header("Connection: close"));
     EXPECT_TRUE(c.wait_closed(2s));
     EXPECT_TRUE(c.buffered().empty()) << "answered a request after Connection: close";
+  }
+}
+
+TEST_F(server_test, absolute_form_targets_are_served_by_their_path) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  client c = connect();
+  for (const char* t :
+       {"http://127.0.0.1:8081/readyz", "https://example.com/livez?verbose", "HTTP://h/startupz"}) {
+    ASSERT_TRUE(c.send(get(t)));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << t;
+    EXPECT_EQ(r->status, 200) << t;
+    EXPECT_FALSE(r->has_header("Connection: close")) << t;
+  }
+  ASSERT_TRUE(c.send(get("http://h/nope")));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST_F(server_test, http_1_1_without_host_or_with_two_is_400_and_1_0_needs_none) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (const std::string& bad :
+       {std::string{"GET /readyz HTTP/1.1\r\n\r\n"},
+        std::string{"GET /readyz HTTP/1.1\r\nUser-Agent: kube-probe/1.29\r\n\r\n"},
+        std::string{"GET /readyz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+        std::string{"GET /readyz HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"}}) {
+    client c = connect();
+    ASSERT_TRUE(c.send(bad));
+    auto r = c.read_reply();
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_TRUE(r->has_header("Connection: close")) << bad;
+    EXPECT_TRUE(c.wait_closed(2s)) << bad;
+  }
+  client c = connect();
+  ASSERT_TRUE(c.send("GET /readyz HTTP/1.1\r\nhOsT: x\r\n\r\n"));
+  auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  client old = connect();
+  ASSERT_TRUE(old.send("GET /readyz HTTP/1.0\r\n\r\n"));
+  r = old.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(server_liveness, livez_passes_from_the_first_request_readyz_and_startupz_wait) {
+  // A server probed the instant it listens, many times over: /livez is never 503, while
+  // /readyz and /startupz fail until their checks' first results (held back here).
+  for (int round = 0; round < 20; ++round) {
+    auto release = std::make_shared<std::atomic<bool>>(false);
+    registry reg;
+    reg.add("loop",
+            [release](const context&) {
+              for (int i = 0; i < 2000 && !release->load(); ++i) std::this_thread::sleep_for(1ms);
+              return pass();
+            },
+            {.probes = live | ready | startup, .interval = 10s, .timeout = 5s});
+    service svc{std::move(reg), service_options{.on_event = [](const event&) {}}};
+    svc.start();
+    http::server srv{svc, {.port = 0}};
+    srv.start();
+    client c{srv.port()};
+    for (const char* t : {"/livez", "/readyz", "/livez?verbose", "/startupz", "/livez"}) {
+      ASSERT_TRUE(c.send(get(t)));
+      auto r = c.read_reply();
+      ASSERT_TRUE(r) << t;
+      EXPECT_EQ(r->status, std::string_view{t}.starts_with("/livez") ? 200 : 503)
+          << "round " << round << " " << t << "\n"
+          << r->body;
+    }
+    release->store(true);
+    ASSERT_TRUE(
+        eventually([&] { return svc.current()->probe_status(probe::ready) == status::pass; }));
+    for (const char* t : {"/livez", "/readyz", "/startupz"}) {
+      ASSERT_TRUE(c.send(get(t)));
+      auto r = c.read_reply();
+      ASSERT_TRUE(r) << t;
+      EXPECT_EQ(r->status, 200) << t;
+    }
+    srv.stop();
+    svc.stop();
   }
 }
 

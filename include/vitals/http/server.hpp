@@ -17,8 +17,13 @@ struct server_options {
   /// 0 = pick a free port (see server::port()).
   std::uint16_t port = 8081;
   std::size_t io_threads = 1;
-  /// Connections beyond this are accepted and closed at once.
+  /// Open connections at most. At the cap a new connection is admitted by closing the one
+  /// cheapest to lose: the longest-idle keep-alive connection, else the oldest that has not
+  /// sent a byte; only when every connection is mid-request or mid-response is it refused
+  /// (503 and close). Idle sockets can never lock a probe out.
   std::size_t max_connections = 1024;
+  /// Open connections per client address at most (0 = no limit); beyond it: 503 and close.
+  std::size_t max_connections_per_client = 0;
   /// Request line plus headers; over it: 431 (414 if the request line alone is too long).
   std::size_t max_header_bytes = std::size_t{8} * 1024;
   std::size_t max_request_line = std::size_t{4} * 1024;
@@ -29,6 +34,21 @@ struct server_options {
   /// Pipelined requests answered per read before the server waits for the client to drain.
   std::size_t max_pipelined = 16;
   friend bool operator==(const server_options&, const server_options&) = default;
+};
+
+/// What the server has done with its connections since start(), for monitoring.
+struct server_stats {
+  /// Connections currently open.
+  std::size_t connections = 0;
+  /// Idle keep-alive connections closed to admit a new one at the cap.
+  std::uint64_t evicted_idle = 0;
+  /// Connections that had not sent a byte, closed to admit a new one at the cap.
+  std::uint64_t evicted_silent = 0;
+  /// New connections refused at the cap (every open one was busy).
+  std::uint64_t refused_busy = 0;
+  /// New connections refused for max_connections_per_client.
+  std::uint64_t refused_per_client = 0;
+  friend bool operator==(const server_stats&, const server_stats&) = default;
 };
 
 /// The built-in server: keep-alive, bounded pipelining, hard limits, no request bodies.
@@ -57,6 +77,8 @@ class server {
   [[nodiscard]] std::uint16_t port() const noexcept;
   /// Connections currently open.
   [[nodiscard]] std::size_t connections() const noexcept;
+  /// Connections open, evicted and refused (thread-safe, relaxed counters).
+  [[nodiscard]] server_stats stats() const noexcept;
 
   /// Serves `svc` from now on without closing the listener or any connection; thread-safe, may
   /// be called while serving. Requests being answered finish on the previous service (kept

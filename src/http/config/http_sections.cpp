@@ -99,7 +99,13 @@ const section_spec& server_section() {
     b.key("io_threads", &http::server_options::io_threads, "I/O threads.",
           {.min = 1.0, .max = 64.0});
     b.key("max_connections", &http::server_options::max_connections,
-          "Connections beyond this are accepted and closed at once.", {.min = 1.0});
+          "Open connections at most; at the cap the longest-idle keep-alive (else the oldest "
+          "silent) connection is closed to admit a new one, which is refused only when every "
+          "connection is busy.",
+          {.min = 1.0});
+    b.key("max_connections_per_client", &http::server_options::max_connections_per_client,
+          "Open connections per client address at most (0 = no limit); beyond it: 503.",
+          {.min = 0.0});
     b.key("max_header_bytes", &http::server_options::max_header_bytes,
           "Request line plus headers; over it: 431.", {.min = 256.0});
     b.key("max_request_line", &http::server_options::max_request_line,

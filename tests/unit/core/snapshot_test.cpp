@@ -33,6 +33,19 @@ TEST(Snapshot, CriticalFailOrUnknownFailsTheProbe) {
   EXPECT_EQ(s.probe_status(probe::ready), status::unknown);
 }
 
+TEST(Snapshot, UnknownDoesNotFailLivenessOnly) {
+  snapshot s;
+  s.checks = {make("loop", status::unknown, live | ready | startup)};
+  EXPECT_EQ(s.probe_status(probe::live), status::pass);
+  EXPECT_EQ(s.probe_status(probe::ready), status::unknown);
+  EXPECT_EQ(s.probe_status(probe::startup), status::unknown);
+  s.checks = {make("loop", status::unknown, live), make("mem", status::fail, live)};
+  EXPECT_EQ(s.probe_status(probe::live), status::fail);
+  EXPECT_EQ(s.probe_status(probe::live, {"mem"}), status::pass);
+  s.checks = {make("loop", status::unknown, live), make("mem", status::warn, live)};
+  EXPECT_EQ(s.probe_status(probe::live), status::warn);
+}
+
 TEST(Snapshot, NonCriticalOnlyWarns) {
   snapshot s;
   s.checks = {make("a", status::pass), make("cache", status::fail, ready, false)};

@@ -67,6 +67,22 @@ TEST(Probes, UnknownBeforeFirstRunIsNotReady) {
   EXPECT_EQ(r.get("/readyz").status, 200);
 }
 
+TEST(Probes, UnknownBeforeFirstRunDoesNotFailLiveness) {
+  // Liveness never fails because the process is young; readiness and startup do until their
+  // first results.
+  rig r;
+  r.add("loop", vitals::pass(), {.probes = vitals::live | vitals::ready | vitals::startup});
+  r.start();
+  EXPECT_EQ(r.get("/livez").status, 200);
+  EXPECT_EQ(r.get("/livez").body, "ok");
+  EXPECT_EQ(r.get("/livez?verbose").body, "[+]loop ok (not checked yet)\nlivez check passed\n");
+  EXPECT_EQ(r.get("/livez/loop").status, 200);
+  EXPECT_EQ(r.get("/readyz").status, 503);
+  EXPECT_EQ(r.get("/startupz").status, 503);
+  r.run();
+  for (const char* t : {"/livez", "/readyz", "/startupz"}) EXPECT_EQ(r.get(t).status, 200) << t;
+}
+
 TEST(Probes, VerboseSpellings) {
   rig r;
   r.add("api", vitals::pass());

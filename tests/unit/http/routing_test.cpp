@@ -74,9 +74,23 @@ TEST(Routing, AbsurdTargetsAre414MalformedAre400) {
   EXPECT_EQ(res.body, "414 URI too long\n");
   EXPECT_EQ(r.get("/readyz?exclude=" + std::string(1900, 'a')).status, 503);  // within 2 KiB
   for (const char* t : {"/readyz?exclude=%zz", "/read%7", "/readyz/%", "readyz", "",
-                        "http://example.com/readyz", "*"}) {
+                        "ftp://example.com/readyz", "http:///readyz", "http:/readyz", "*"}) {
     EXPECT_EQ(r.get(t).status, 400) << t;
   }
+}
+
+TEST(Routing, AbsoluteFormIsServedAsItsPath) {
+  // RFC 9112 §3.2.2: a server MUST accept the absolute form; the authority is not routed on.
+  routing_rig r;
+  EXPECT_EQ(r.get("http://example.com/readyz").status, 503);
+  EXPECT_EQ(r.get("http://10.0.0.1:8081/livez").body, "ok");
+  EXPECT_EQ(r.get("HTTPS://[::1]:8443/readyz/api").status, 200);
+  EXPECT_EQ(r.get("http://h/readyz?verbose").body, r.get("/readyz?verbose").body);
+  EXPECT_EQ(r.get("http://h/read%79z").status, 503);
+  EXPECT_EQ(r.get("http://h").status, 404);  // the path "/"
+  EXPECT_EQ(r.get("http://h?verbose").status, 404);
+  EXPECT_EQ(r.get("http://h/nope").status, 404);
+  EXPECT_EQ(r.serve("http://h:1/livez").head, r.serve("/livez").head);
 }
 
 TEST(Routing, QueryAndFragmentDoNotChangeTheRoute) {
