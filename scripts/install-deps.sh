@@ -11,11 +11,12 @@ build_pkgs=(
   libpq-dev libhiredis-dev libmariadb-dev libmemcached-dev libsqlite3-dev
   dpkg-dev
 )
-# Real servers and tools the integration tests talk to.
+# Real servers and tools the integration tests talk to; clang and its libFuzzer runtime for the
+# fuzz smoke (fuzz/).
 test_pkgs=(
   postgresql postgresql-contrib mariadb-server redis-server memcached
   openssl curl wget procps iproute2 python3 python3-jsonschema wrk
-  systemd
+  systemd clang libclang-rt-14-dev
 )
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf)

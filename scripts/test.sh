@@ -3,7 +3,8 @@
 # every test against real servers started on loopback.
 #   1. TSan build: the engine and the HTTP layer (labels `engine` and `unit`)
 #   2. ASan+UBSan build: every test
-#   3. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary.
+#   3. fuzz smoke: the libFuzzer targets of fuzz/ (clang, ASan+UBSan), a few seconds each
+#   4. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary.
 #      Its tests labelled `package` include the Debian package: package.deb_build runs cpack
 #      (build/release/vitals_<version>_amd64.deb), package.deb installs it with apt-get (as root),
 #      runs it and purges it (tests/package/deb.sh).
@@ -47,6 +48,14 @@ if [[ "${VITALS_SKIP_SANITIZERS:-0}" != 1 ]]; then
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
     ctest --test-dir build/asan -LE package -j"$JOBS" --output-on-failure --timeout 300 \
       --no-tests=error
+
+  echo "== Fuzz smoke: every libFuzzer target over its seed corpus (docs/fuzzing.md)"
+  CC=clang CXX=clang++ cmake -S "$root" -B build/fuzz -G Ninja -DVITALS_WERROR=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITALS_SANITIZE= -DVITALS_BUILD_FUZZ=ON \
+    -DVITALS_BUILD_TESTS=OFF -DVITALS_BUILD_CHECKS=ON -DVITALS_BUILD_APPS=OFF \
+    -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF -DVITALS_INSTALL=OFF >/dev/null
+  cmake --build build/fuzz --target vitals_fuzz -j"$JOBS"
+  ctest --test-dir build/fuzz -L fuzz -j"$JOBS" --output-on-failure --no-tests=error
 fi
 
 echo "== Release build: every test"

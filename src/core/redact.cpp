@@ -1,6 +1,7 @@
 #include "vitals/redact.hpp"
 
 #include "base/text.hpp"
+#include "base/url_split.hpp"
 #include "secret_set.hpp"
 
 #include <algorithm>
@@ -254,6 +255,18 @@ std::string scrub_patterns(std::string_view text) {
   return scrub_bearer(scrub_key_values(scrub_userinfo(text)));
 }
 
-std::string redact_url(std::string_view url) { return scrub_userinfo(url); }
+std::string redact_url(std::string_view url) {
+  // A whole URL: its authority runs to the first '/', '?' or '#' (the splitter's rule, as the
+  // checks parse it), even through characters that end a URL inside free text ('"', '<', a
+  // space). scrub_userinfo() would stop there and show the password (found by fuzz/fuzz_urls).
+  const base::url_split s = base::split_url(url);
+  if (s.error != base::url_split_error::none || !s.has_userinfo) return scrub_userinfo(url);
+  const auto begin = static_cast<std::size_t>(s.userinfo.data() - url.data());
+  const auto colon = s.userinfo.find(':');
+  std::string out{url.substr(0, colon == std::string_view::npos ? begin : begin + colon + 1)};
+  out += mask;
+  out += url.substr(begin + s.userinfo.size());
+  return out;
+}
 
 }  // namespace vitals

@@ -65,6 +65,16 @@ TEST(Redact, UrlUserinfo) {
   EXPECT_FALSE(leaks(slash, "pa")) << slash;
 }
 
+// Found by fuzz/fuzz_urls: characters that end a URL inside free text ('"', '<', '\'', a
+// space) are part of a whole URL's userinfo; redact_url showed the password after them.
+TEST(Redact, UrlUserinfoWithQuotesAndSpaces) {
+  EXPECT_EQ(redact_url("http://127\"\".0.0asswuser:pw@cache/x"),
+            "http://127\"\".0.0asswuser:***@cache/x");
+  EXPECT_EQ(redact_url("postgres://we ird:s3cret@db/app"), "postgres://we ird:***@db/app");
+  EXPECT_EQ(redact_url("redis://<u>:'pw'@cache:6379"), "redis://<u>:***@cache:6379");
+  EXPECT_EQ(redact_url("https://tok\"en@github.com/x"), "https://***@github.com/x");
+}
+
 TEST(Redact, SeveralUrlsInOneText) {
   const auto out = scrub_patterns("primary postgres://a:one@h1 replica postgres://b:two@h2 failed");
   EXPECT_EQ(out, "primary postgres://a:***@h1 replica postgres://b:***@h2 failed");
