@@ -79,9 +79,11 @@ TEST_F(server_test, hung_check_never_blocks_the_endpoint) {
   }
   const std::size_t threads_after = thread_count();
 
-  EXPECT_LE(worst, 10ms) << "slowest /readyz answer: "
-                         << std::chrono::duration_cast<std::chrono::microseconds>(worst).count()
-                         << " us";
+  // A request that waited on the hung check would wait until the end of the test (it is only
+  // released below); the bound leaves room for a loaded sanitizer build with parallel tests.
+  EXPECT_LE(worst, 100ms) << "slowest /readyz answer: "
+                          << std::chrono::duration_cast<std::chrono::microseconds>(worst).count()
+                          << " us";
   EXPECT_EQ(not_ready, 100) << "a hung critical check must keep readiness failing";
   EXPECT_EQ(entered.load(), 1) << "a second run started while the first one hangs";
   EXPECT_EQ(threads_after, threads_before) << "threads grew while the check hangs";
