@@ -43,8 +43,8 @@ struct unit_def {
   duration_units bit;
 };
 inline constexpr unit_def unit_defs[] = {
-    {"ns", 1.0, unit_ns},   {"us", 1e3, unit_us},    {"ms", 1e6, unit_ms},      {"s", 1e9, unit_s},
-    {"m", 60e9, unit_m},    {"h", 3600e9, unit_h},   {"d", 86400e9, unit_d},
+    {"ns", 1.0, unit_ns}, {"us", 1e3, unit_us},  {"ms", 1e6, unit_ms},   {"s", 1e9, unit_s},
+    {"m", 60e9, unit_m},  {"h", 3600e9, unit_h}, {"d", 86400e9, unit_d},
 };
 
 [[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }

@@ -95,9 +95,12 @@ inline std::string duration_exact(std::chrono::nanoseconds d) {
     return "-" + format_duration(-d, style);
   }
   switch (style) {
-    case duration_style::column: return detail::duration_column(d);
-    case duration_style::exact: return detail::duration_exact(d);
-    case duration_style::text: break;
+    case duration_style::column:
+      return detail::duration_column(d);
+    case duration_style::exact:
+      return detail::duration_exact(d);
+    case duration_style::text:
+      break;
   }
   return detail::duration_text(d);
 }

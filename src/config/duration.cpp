@@ -20,12 +20,16 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
   const auto scan = base::scan_duration(
       text, base::unit_ms | base::unit_s | base::unit_m | base::unit_h | base::unit_d, 1e6);
   switch (scan.error) {
-    case duration_scan_error::none: break;
-    case duration_scan_error::empty: throw bad("empty");
+    case duration_scan_error::none:
+      break;
+    case duration_scan_error::empty:
+      throw bad("empty");
     case duration_scan_error::no_number:
       throw bad("expected a number followed by a unit (ms, s, m, h, d), e.g. \"5s\"");
-    case duration_scan_error::missing_unit: throw bad("missing unit (ms, s, m, h, d), e.g. \"5s\"");
-    case duration_scan_error::unknown_unit: throw bad("unknown unit (use ms, s, m, h, d)");
+    case duration_scan_error::missing_unit:
+      throw bad("missing unit (ms, s, m, h, d), e.g. \"5s\"");
+    case duration_scan_error::unknown_unit:
+      throw bad("unknown unit (use ms, s, m, h, d)");
   }
   if (scan.bare) throw bad("missing unit (ms, s, m, h, d), e.g. \"5s\"");
   const double total_ms = scan.total;

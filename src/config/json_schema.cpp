@@ -4,8 +4,8 @@
 #include <string>
 
 #include "config/reference.hpp"
-#include "config/types.hpp"
 #include "config/sections.hpp"
+#include "config/types.hpp"
 #include "vitals/config.hpp"
 
 namespace vitals::config {

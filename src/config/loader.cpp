@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "config/types.hpp"
 #include "config/sections.hpp"
 #include "config/suggest.hpp"
+#include "config/types.hpp"
 #include "config/yaml_values.hpp"
 #include "vitals/config.hpp"
 #include "vitals/redact.hpp"

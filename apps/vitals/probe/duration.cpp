@@ -8,7 +8,8 @@ namespace vitals::cli {
 
 bool parse_duration(std::string_view text, std::chrono::milliseconds& out) noexcept {
   using namespace vitals::base;
-  const auto scan = scan_duration(text, unit_ns | unit_us | unit_ms | unit_s | unit_m | unit_h, 1.0);
+  const auto scan =
+      scan_duration(text, unit_ns | unit_us | unit_ms | unit_s | unit_m | unit_h, 1.0);
   if (scan.error != duration_scan_error::none) return false;
   // A bare number is seconds ("5"); "1m30" is ambiguous and refused by the scanner.
   const double total_ns = scan.bare ? scan.total * 1e9 : scan.total;

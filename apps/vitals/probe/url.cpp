@@ -35,12 +35,17 @@ bool parse_http_url(std::string_view text, url_parts& out, const char*& error) n
   out = {};
   const base::url_split s = base::split_url(text);
   switch (s.error) {
-    case url_split_error::none: break;
+    case url_split_error::none:
+      break;
     case url_split_error::no_scheme:
       error = "not a URL (expected http://host[:port]/path)";
       return false;
-    case url_split_error::unterminated_bracket: error = "unterminated IPv6 literal"; return false;
-    case url_split_error::after_bracket: error = "garbage after IPv6 literal"; return false;
+    case url_split_error::unterminated_bracket:
+      error = "unterminated IPv6 literal";
+      return false;
+    case url_split_error::after_bracket:
+      error = "garbage after IPv6 literal";
+      return false;
   }
   if (base::iequals(s.scheme, "http")) {
     out.tls = false;
@@ -75,9 +80,14 @@ bool parse_http_url(std::string_view text, url_parts& out, const char*& error) n
   }
   if (out.explicit_port) {
     switch (base::parse_port(s.port, out.port)) {
-      case base::port_error::none: break;
-      case base::port_error::invalid: error = "invalid port"; return false;
-      case base::port_error::out_of_range: error = "port out of range"; return false;
+      case base::port_error::none:
+        break;
+      case base::port_error::invalid:
+        error = "invalid port";
+        return false;
+      case base::port_error::out_of_range:
+        error = "port out of range";
+        return false;
     }
   }
   return true;
