@@ -16,11 +16,16 @@
 set -euo pipefail
 
 DIR=${VITALS_TEST_DIR:-/tmp/vitals-test-servers}
-PG_PORT=${VITALS_TEST_PG_PORT:-55432}
-MYSQL_PORT=${VITALS_TEST_MYSQL_PORT:-53306}
-REDIS_PORT=${VITALS_TEST_REDIS_PORT:-56379}
-REDIS_TLS_PORT=${VITALS_TEST_REDIS_TLS_PORT:-56380}
-MEMCACHED_PORT=${VITALS_TEST_MEMCACHED_PORT:-51211}
+# Ports: a VITALS_TEST_*_PORT set in the environment is used as is. Otherwise the default, or the
+# port an earlier start chose (kept in $DIR/ports, so status, stop and restarts agree): when
+# something else already listens on it (another checkout's servers, a leftover process), start
+# takes the next free port above and says so.
+saved_port() { if [[ -s $DIR/ports/$1 ]]; then tr -dc '0-9' <"$DIR/ports/$1"; else echo "$2"; fi; }
+PG_PORT=${VITALS_TEST_PG_PORT:-$(saved_port pg 55432)}
+MYSQL_PORT=${VITALS_TEST_MYSQL_PORT:-$(saved_port mysql 53306)}
+REDIS_PORT=${VITALS_TEST_REDIS_PORT:-$(saved_port redis 56379)}
+REDIS_TLS_PORT=${VITALS_TEST_REDIS_TLS_PORT:-$(saved_port redis-tls 56380)}
+MEMCACHED_PORT=${VITALS_TEST_MEMCACHED_PORT:-$(saved_port memcached 51211)}
 SERVERS=${VITALS_TEST_SERVERS:-pg mysql redis redis-tls memcached}
 READY_TIMEOUT=${VITALS_TEST_READY_TIMEOUT:-60}
 HOST=127.0.0.1
@@ -42,6 +47,26 @@ pid_alive() {
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
 }
 pid_of() { head -n1 "$1" | tr -dc '0-9'; }
+
+# True if something accepts connections on $HOST:<port>.
+port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# free_port <name> <port> <explicit>: the port to start <name> on. An explicitly configured port
+# is kept (the server then fails with its own "address in use"); otherwise the first free one from
+# <port> up, recorded for the next status/stop/start.
+free_port() {
+  local name=$1 port=$2 explicit=$3 p=$2
+  if [[ -z $explicit ]]; then
+    while port_in_use "$p"; do
+      p=$((p + 1))
+      ((p < port + 200)) || die "no free port in $port-$((port + 199)) for $name"
+    done
+    [[ $p == "$port" ]] || log "port $port is taken by another process; $name uses $p"
+    mkdir -p "$DIR/ports"
+    echo "$p" >"$DIR/ports/$name"
+  fi
+  echo "$p"
+}
 
 # wait_until <what> <command...>: polls the command until it succeeds, bounded in time.
 wait_until() {
@@ -104,6 +129,7 @@ pg_start() {
   if pid_alive "$d/data/postmaster.pid"; then
     log "PostgreSQL already running (pid $(pid_of "$d/data/postmaster.pid"))"
   else
+    PG_PORT=$(free_port pg "$PG_PORT" "${VITALS_TEST_PG_PORT:-}")
     as_user postgres "$bin/pg_ctl" -D "$d/data" -l "$d/postgres.log" -w -t "$READY_TIMEOUT" \
       -o "-c listen_addresses=$HOST -p $PG_PORT -c unix_socket_directories=$d/run \
           -c shared_preload_libraries=pg_stat_statements -c max_connections=200 \
@@ -163,6 +189,7 @@ mysql_start() {
   if pid_alive "$d/mysqld.pid"; then
     log "MariaDB already running (pid $(pid_of "$d/mysqld.pid"))"
   else
+    MYSQL_PORT=$(free_port mysql "$MYSQL_PORT" "${VITALS_TEST_MYSQL_PORT:-}")
     rm -f "$d/mysqld.sock"
     # Started directly (not through mysqld_safe) so the PID in the file is the server itself,
     # which the fault tests SIGSTOP.
@@ -195,6 +222,7 @@ redis_start() {
   local d=$DIR/redis
   mkdir -p "$d"
   local pw acl_pw; pw=$(secret redis); acl_pw=$(secret redis-acl)
+  pid_alive "$d/redis.pid" || REDIS_PORT=$(free_port redis "$REDIS_PORT" "${VITALS_TEST_REDIS_PORT:-}")
   # Rewritten on every start so a changed port applies; mode 600: it holds the passwords.
   (umask 077; cat >"$d/redis.conf" <<CONF
 bind $HOST
@@ -256,6 +284,8 @@ redis_tls_start() {
   if redis_tls_certs "$d/tls" && pid_alive "$d/redis.pid"; then
     redis_tls_stop  # it still serves the old certificate
   fi
+  pid_alive "$d/redis.pid" ||
+    REDIS_TLS_PORT=$(free_port redis-tls "$REDIS_TLS_PORT" "${VITALS_TEST_REDIS_TLS_PORT:-}")
   (umask 077; cat >"$d/redis.conf" <<CONF
 bind $HOST
 port 0
@@ -297,6 +327,7 @@ memcached_start() {
     log "memcached already running (pid $(pid_of "$d/memcached.pid"))"
   else
     local user=(); [[ $(id -u) -eq 0 ]] && user=(-u memcache)
+    MEMCACHED_PORT=$(free_port memcached "$MEMCACHED_PORT" "${VITALS_TEST_MEMCACHED_PORT:-}")
     memcached -d "${user[@]}" -l $HOST -p "$MEMCACHED_PORT" -U 0 -m 64 -c 1024 \
       -P "$d/memcached.pid" || die "memcached failed to start"
   fi
