@@ -150,6 +150,14 @@ void daemon::reload() {
     return;
   }
 
+  // A certificate that cannot be loaded would leave no server after the restart below.
+  if (const std::string why = vitals::http::validate_tls(next.server.tls); !why.empty()) {
+    log_->write(log::level::error, "reload rejected", {{"error", why}});
+    log_->write(log::level::warn, "keeping the running configuration",
+                {{"reload", std::to_string(reloads_)}});
+    return;
+  }
+
   if (!check_fd_budget(next, nullptr)) {
     log_->write(log::level::warn, "keeping the running configuration",
                 {{"reload", std::to_string(reloads_)}});

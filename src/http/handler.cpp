@@ -217,6 +217,8 @@ struct handler::impl::state {
   bool anonymous_detailed = false;
   /// A matching bearer token unlocks details (policy `authorized` and a token configured).
   bool token_unlocks = false;
+  /// A verified client certificate unlocks details (policy `authorized`).
+  bool certificate_unlocks = false;
   std::shared_ptr<const fixed_responses> fixed;
   const std::uint64_t id = next_handler_id.fetch_add(1, std::memory_order_relaxed);
   /// Epoch of `bound`: what a memo slot compares against on every request.
@@ -237,6 +239,7 @@ struct handler::impl::state {
     if (!options.token.empty()) scrubber.add_secret(options.token);
     anonymous_detailed = options.details == detail_policy::everyone;
     token_unlocks = options.details == detail_policy::authorized && !options.token.empty();
+    certificate_unlocks = options.details == detail_policy::authorized;
   }
   state(const state&) = delete;
   state& operator=(const state&) = delete;
@@ -412,7 +415,8 @@ void handler::impl::rebind(std::shared_ptr<service> svc) { state_->bind(std::mov
 std::shared_ptr<service> handler::impl::source() const { return state_->source(); }
 
 wire_response handler::impl::serve(std::string_view method, std::string_view target,
-                                   std::string_view authorization) const {
+                                   std::string_view authorization,
+                                   bool client_certificate_verified) const {
   state& st = *state_;
   const fixed_responses& fixed = *st.fixed;
   if (target.size() > detail::max_target) return st.answer(fixed.too_long);
@@ -426,7 +430,8 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
     return st.answer(hit.known == no_row ? fixed.not_found : fixed.not_allowed[hit.known]);
   }
   const route& row = *hit.row;
-  if (row.needs_token && !detail::bearer_matches(authorization, st.options.token)) {
+  if (row.needs_token && !client_certificate_verified &&
+      !detail::bearer_matches(authorization, st.options.token)) {
     return st.answer(fixed.unauthorized);
   }
   detail::query_options query;
@@ -436,7 +441,7 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
     query = std::move(*parsed);
   }
   const bool detailed =
-      st.anonymous_detailed ||
+      st.anonymous_detailed || (st.certificate_unlocks && client_certificate_verified) ||
       (st.token_unlocks && detail::bearer_matches(authorization, st.options.token));
   return st.respond(row, hit.name, query, detailed);
 }
@@ -449,7 +454,8 @@ response handler::impl::handle(const request& req) const {
       break;
     }
   }
-  const wire_response w = serve(req.method, req.target, authorization);
+  const wire_response w =
+      serve(req.method, req.target, authorization, req.client_certificate_verified);
   // The typed parts of the very rendering the server would send: both paths agree by
   // construction.
   const detail::typed_response& t = *w.typed;

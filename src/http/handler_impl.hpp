@@ -23,9 +23,11 @@ class handler::impl {
   impl& operator=(const impl&) = delete;
 
   /// The one way through, used by the built-in server as is: no allocation when the answer is
-  /// a cached rendering. `authorization` is the raw Authorization header value ("" if absent).
+  /// a cached rendering. `authorization` is the raw Authorization header value ("" if absent);
+  /// `client_certificate_verified` says the transport verified the client's TLS certificate.
   [[nodiscard]] wire_response serve(std::string_view method, std::string_view target,
-                                    std::string_view authorization) const;
+                                    std::string_view authorization,
+                                    bool client_certificate_verified = false) const;
 
   /// The public API path (handler::handle): serve() with the typed parts copied out.
   [[nodiscard]] response handle(const request& req) const;

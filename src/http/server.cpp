@@ -84,6 +84,11 @@ class server::impl {
       throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                               "vitals::http::server: bad address '" + o.address + "'");
     }
+    if (o.tls.enabled() && !tls_) {
+      // Before the port is taken: a certificate that cannot be loaded fails start() cleanly.
+      tls_.emplace(o.tls);
+      shared_.tls = &*tls_;
+    }
     for (std::size_t i = 0; i < o.io_threads; ++i) {
       workers_.push_back(std::make_unique<detail::worker>(shared_));
     }
@@ -107,6 +112,10 @@ class server::impl {
     port_ = acceptor_->local_endpoint().port();
     accept_retry_.emplace(workers_.front()->io());
     accept();
+    if (tls_) {
+      tls_timer_.emplace(workers_.front()->io());
+      watch_tls();
+    }
     for (auto& w : workers_) w->run_thread();
     started_ = true;
   }
@@ -121,6 +130,7 @@ class server::impl {
     boost::system::error_code ec;
     acceptor_->close(ec);
     accept_retry_.reset();
+    tls_timer_.reset();
     acceptor_.reset();
     workers_.clear();
     shared_.open.store(0, std::memory_order_relaxed);
@@ -137,8 +147,13 @@ class server::impl {
             .evicted_idle = shared_.evicted_idle.load(std::memory_order_relaxed),
             .evicted_silent = shared_.evicted_silent.load(std::memory_order_relaxed),
             .refused_busy = shared_.refused_busy.load(std::memory_order_relaxed),
-            .refused_per_client = shared_.refused_per_client.load(std::memory_order_relaxed)};
+            .refused_per_client = shared_.refused_per_client.load(std::memory_order_relaxed),
+            .tls_handshake_failures =
+                shared_.tls_handshake_failures.load(std::memory_order_relaxed),
+            .tls_reloads = tls_ ? tls_->reloads() : 0,
+            .tls_reload_failures = tls_ ? tls_->reload_failures() : 0};
   }
+  [[nodiscard]] std::string tls_reload_error() const { return tls_ ? tls_->last_error() : ""; }
   [[nodiscard]] const handler& get_handler() const noexcept { return handler_; }
   // The handler swaps services on its own (each request loads the current one once), so
   // neither the listener nor the connections notice.
@@ -158,6 +173,16 @@ class server::impl {
       }
       dispatch(std::move(socket));
       accept();
+    });
+  }
+
+  // Looks at the certificate files every tls_reload_period, on the first worker's thread.
+  void watch_tls() {
+    tls_timer_->expires_after(detail::tls_reload_period);
+    tls_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      tls_->poll();
+      watch_tls();
     });
   }
 
@@ -233,6 +258,8 @@ class server::impl {
   std::vector<std::unique_ptr<detail::worker>> workers_{};
   std::optional<tcp::acceptor> acceptor_{};
   std::optional<asio::steady_timer> accept_retry_{};
+  std::optional<detail::tls_state> tls_{};
+  std::optional<asio::steady_timer> tls_timer_{};
   std::size_t next_worker_ = 0;
   std::uint16_t port_ = 0;
   std::mutex mutex_{};
@@ -255,6 +282,7 @@ void server::stop() { impl_->stop(); }
 std::uint16_t server::port() const noexcept { return impl_->port(); }
 std::size_t server::connections() const noexcept { return impl_->connections(); }
 server_stats server::stats() const noexcept { return impl_->stats(); }
+std::string server::tls_reload_error() const { return impl_->tls_reload_error(); }
 void server::rebind(std::shared_ptr<service> svc) { impl_->rebind(std::move(svc)); }
 void server::rebind(service& svc) {
   impl_->rebind(std::shared_ptr<service>(std::shared_ptr<void>{}, &svc));

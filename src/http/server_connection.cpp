@@ -1,5 +1,10 @@
 #include "server_connection.hpp"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -77,7 +82,15 @@ void connection::start(tcp::socket socket, client_slot slot) {
   need_more_ = false;
   close_after_write_ = false;
   read_posted_ = false;
+  wsent_ = 0;
+  handshaking_ = false;
+  clock_from_accept_ = false;
+  peer_authenticated_ = false;
   parser_.emplace(shared_.options.max_request_line, shared_.options.max_header_bytes);
+  if (shared_.tls != nullptr) {
+    start_tls();
+    return;
+  }
   read();
 }
 
@@ -104,13 +117,24 @@ void connection::read() {
   if (rbeg_ == rend_) {
     // A connection that has not sent a first request yet gets the shorter of the two timeouts:
     // silent connections are the cheapest way to exhaust the connection cap.
-    deadline_ =
-        now + (served_ == 0 ? std::min(shared_.options.idle_timeout, shared_.options.header_timeout)
-                            : shared_.options.idle_timeout);
+    if (!clock_from_accept_) {
+      deadline_ = now + (served_ == 0 ? std::min(shared_.options.idle_timeout,
+                                                 shared_.options.header_timeout)
+                                      : shared_.options.idle_timeout);
+    }
   } else if (!head_started_) {
     // Part of the next request is already here: its header clock runs from now.
     head_started_ = true;
     deadline_ = now + shared_.options.header_timeout;
+  }
+  if (ssl_ != nullptr) {
+    // Never an SSL call on a closed descriptor: its number may already be another socket's.
+    if (!socket_.is_open()) {
+      release();
+      return;
+    }
+    tls_read();
+    return;
   }
   socket_.async_read_some(
       asio::buffer(rbuf_.get() + rend_, rcap_ - rend_),
@@ -134,8 +158,9 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (!head_started_) {
     // The header deadline is set once, at the first byte: trickling bytes never extend it.
     head_started_ = true;
-    deadline_ = steady::now() + shared_.options.header_timeout;
+    if (!clock_from_accept_) deadline_ = steady::now() + shared_.options.header_timeout;
   }
+  clock_from_accept_ = false;
   rend_ += n;
   need_more_ = false;
   advance();
@@ -151,7 +176,19 @@ void connection::advance() {
       return;
     }
     std::size_t sent = 0;
-    if (socket_.is_open()) {
+    if (ssl_ != nullptr) {
+      if (!socket_.is_open()) {
+        release();
+        return;
+      }
+      wsent_ = 0;
+      if (const int r = tls_write(); r != 1) {
+        deadline_ = steady::now() + shared_.options.idle_timeout;
+        tls_wait(r, &connection::tls_write_rest);
+        return;
+      }
+      sent = wbuf_.size();
+    } else if (socket_.is_open()) {
       // The common case: the whole batch fits in the socket buffer, so one send(2) completes
       // it and no write operation goes through the reactor.
       boost::system::error_code wec;
@@ -296,7 +333,7 @@ void connection::answer_current() {
   const bool keep_alive = p.keep_alive();
   wire_response w;
   try {
-    w = shared_.serve->serve(p.method(), p.target(), p.authorization());
+    w = shared_.serve->serve(p.method(), p.target(), p.authorization(), peer_authenticated_);
   } catch (const std::exception&) {
     // The host must never go down because one answer could not be rendered (e.g. bad_alloc).
     refuse(internal_error, "internal error\n");
@@ -341,6 +378,11 @@ void connection::start_linger() {
   // Closing with unread bytes would make the kernel send a reset that can destroy the answer
   // we just wrote before the client reads it.
   boost::system::error_code ec;
+  if (ssl_ != nullptr) {
+    // close_notify, best effort: a full socket buffer just means the client sees a TCP close.
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
     release();
@@ -364,9 +406,99 @@ void connection::on_linger_read(const boost::system::error_code& ec, std::size_t
 }
 
 void connection::release() noexcept {
+  if (ssl_ != nullptr) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+  }
   boost::system::error_code ec;
   socket_.close(ec);
   worker_.recycle(this);
+}
+
+// ---------------------------------------------------------------------------------------------
+// connection: TLS
+
+void connection::start_tls() {
+  ssl_ = shared_.tls->current()->new_session(socket_.native_handle());
+  if (ssl_ == nullptr) {
+    release();
+    return;
+  }
+  handshaking_ = true;
+  // The handshake counts in the header timeout: the deadline a silent connection gets now
+  // covers the handshake and the first request head (slow handshakes are slowloris too).
+  deadline_ = steady::now() +
+              std::min(shared_.options.idle_timeout, shared_.options.header_timeout);
+  tls_handshake();
+}
+
+void connection::tls_handshake() {
+  const int r = SSL_do_handshake(ssl_);
+  if (r != 1) {
+    tls_wait(r, &connection::tls_handshake);
+    return;
+  }
+  handshaking_ = false;
+  clock_from_accept_ = true;
+  peer_authenticated_ = SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE &&
+                        SSL_get0_peer_certificate(ssl_) != nullptr &&
+                        SSL_get_verify_result(ssl_) == X509_V_OK;
+  read();
+}
+
+void connection::tls_read() {
+  std::size_t got = 0;
+  const int r = SSL_read_ex(ssl_, rbuf_.get() + rend_, rcap_ - rend_, &got);
+  if (r == 1) {
+    // Completed like any socket read (never inline: a head trickling in one record at a time
+    // must not recurse).
+    asio::post(worker_.io(), [this, got] { on_read({}, got); });
+    return;
+  }
+  tls_wait(r, &connection::tls_read);
+}
+
+int connection::tls_write() {
+  while (wsent_ < wbuf_.size()) {
+    std::size_t n = 0;
+    const int r = SSL_write_ex(ssl_, wbuf_.data() + wsent_, wbuf_.size() - wsent_, &n);
+    if (r != 1) return r;
+    wsent_ += n;
+  }
+  return 1;
+}
+
+void connection::tls_write_rest() {
+  if (const int r = tls_write(); r != 1) {
+    tls_wait(r, &connection::tls_write_rest);
+    return;
+  }
+  on_written({});
+}
+
+void connection::tls_wait(int ret, void (connection::*retry)()) {
+  const int err = SSL_get_error(ssl_, ret);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    socket_.async_wait(
+        err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
+        [this, retry](const boost::system::error_code& ec) {
+          if (ec || !socket_.is_open()) {
+            release();
+            return;
+          }
+          (this->*retry)();
+        });
+    return;
+  }
+  // A protocol failure (not a client that merely hung up, as TCP health checks of a TLS port
+  // do) during the handshake is what the counter is for.
+  if (handshaking_ && err == SSL_ERROR_SSL &&
+      ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    shared_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The error queue is per thread: left behind, it would confuse the next connection's calls.
+  ERR_clear_error();
+  release();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,6 +567,11 @@ bool worker::make_room() noexcept {
 void worker::refuse_busy(tcp::socket socket, const client_slot& slot) {
   shared_.give_back(slot);
   boost::system::error_code ec;
+  if (shared_.tls != nullptr) {
+    // A 503 over TLS would cost a handshake per refused connection: just close.
+    socket.close(ec);
+    return;
+  }
   socket.non_blocking(true, ec);
   std::string answer;
   append_error(answer, unavailable, "too many connections\n", date_.line());
@@ -467,6 +604,13 @@ void worker::recycle(connection* c) noexcept {
 void worker::run_thread() {
   arm_sweep();
   thread_ = std::thread([this] {
+    // OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a client gone mid-answer would
+    // raise SIGPIPE and kill the host process. Blocked on this thread, it stays pending and the
+    // write fails with EPIPE, which closes the connection.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     for (;;) {
       try {
         io_.run();

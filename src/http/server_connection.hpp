@@ -25,6 +25,7 @@
 #include "handler_impl.hpp"
 #include "server_date.hpp"
 #include "server_parser.hpp"
+#include "server_tls.hpp"
 #include "vitals/http/server.hpp"
 
 namespace vitals::http::detail {
@@ -52,6 +53,9 @@ struct server_shared {
   std::atomic<std::uint64_t> evicted_silent{0};
   std::atomic<std::uint64_t> refused_busy{0};
   std::atomic<std::uint64_t> refused_per_client{0};
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  /// HTTPS: the certificate in use and its reload; null for plain HTTP.
+  tls_state* tls = nullptr;
   /// Derived from `options` once.
   std::chrono::milliseconds linger_timeout{};
   std::chrono::milliseconds sweep_period{};
@@ -114,6 +118,17 @@ class connection {
 
   void read();
   void read_later();
+  // TLS (ssl_ set): the handshake, then SSL_read/SSL_write on the non-blocking socket; when
+  // OpenSSL wants the socket, one async_wait is the connection's single pending operation.
+  void start_tls();
+  void tls_handshake();
+  void tls_read();
+  /// Writes wbuf_ from wsent_ on; 1 when all of it is out, else SSL_write_ex's result.
+  int tls_write();
+  void tls_write_rest();
+  /// After an SSL call returned `ret`: waits for what OpenSSL wants, then calls `retry`; on
+  /// anything else the connection is released.
+  void tls_wait(int ret, void (connection::*retry)());
   void on_read(const boost::system::error_code& ec, std::size_t n);
   /// Parses and answers what is buffered, writes, and loops until it must wait for the network.
   void advance();
@@ -139,6 +154,8 @@ class connection {
   std::size_t rend_ = 0;  // end of received bytes
   std::string wbuf_{};
   std::optional<request_parser> parser_{};
+  ssl_st* ssl_ = nullptr;
+  std::size_t wsent_ = 0;  // TLS: bytes of wbuf_ already written
   steady::time_point deadline_{};
   client_slot client_{};
   std::size_t lingered_ = 0;
@@ -147,6 +164,11 @@ class connection {
   bool need_more_ = false;
   bool close_after_write_ = false;
   bool read_posted_ = false;  // read_later() queued a read that has not started yet
+  bool handshaking_ = false;
+  // TLS: the first request head is due by the deadline set at accept (handshake included).
+  bool clock_from_accept_ = false;
+  // TLS: the client presented a certificate that verified against client_ca_file.
+  bool peer_authenticated_ = false;
 };
 
 class worker {

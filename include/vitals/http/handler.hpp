@@ -31,7 +31,10 @@ struct request {
   /// Origin-form target as sent: path plus optional query ("/readyz?verbose&exclude=db").
   std::string_view target;
   /// Request headers; only `Authorization` is used.
-  std::span<const header> headers;
+  std::span<const header> headers{};
+  /// Set by a transport that verified the client's TLS certificate against the CAs it trusts
+  /// (mTLS): unlocks details as the bearer token does (detail policy `authorized`).
+  bool client_certificate_verified = false;
 };
 
 /// A complete response: copy status, headers and body into the framework's response object.

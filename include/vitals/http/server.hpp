@@ -10,6 +10,38 @@
 
 namespace vitals::http {
 
+/// The oldest TLS version the server accepts.
+enum class tls_version : std::uint8_t { tls1_2, tls1_3 };
+
+/// HTTPS on the built-in server (OpenSSL). Off unless `cert_file` is set.
+///
+///     opts.tls = {.cert_file = "/etc/vitals/tls/tls.crt", .key_file = "/etc/vitals/tls/tls.key"};
+///
+/// The files are looked at every second; when one changes (cert-manager rotating a Secret),
+/// new connections get the new certificate and open ones keep theirs: nothing is dropped. A
+/// rotation caught half-written keeps the previous certificate until the files agree.
+struct tls_options {
+  /// PEM certificate chain, the server's certificate first.
+  std::string cert_file{};
+  /// PEM private key of that certificate.
+  std::string key_file{};
+  /// PEM CA bundle for client certificates. When set, clients may present a certificate; one
+  /// that verifies unlocks details as the bearer token does (detail policy `authorized`).
+  std::string client_ca_file{};
+  /// Refuse the handshake of clients without a verified certificate (mTLS-only); needs
+  /// `client_ca_file`.
+  bool require_client_cert = false;
+  tls_version min_version = tls_version::tls1_2;
+  [[nodiscard]] bool enabled() const noexcept { return !cert_file.empty(); }
+  friend bool operator==(const tls_options&, const tls_options&) = default;
+};
+
+/// Loads the files of `tls` as server::start() would, and says why they can't be used ("" if
+/// they can, or if TLS is off). For a configuration check before a reload.
+///
+///     if (auto why = vitals::http::validate_tls(next.tls); !why.empty()) reject(why);
+[[nodiscard]] std::string validate_tls(const tls_options& tls);
+
 /// Limits and addresses of the built-in HTTP/1.1 server. Defaults are safe for the open
 /// internet; probes from kubelet or a load balancer never come near them.
 struct server_options {
@@ -33,6 +65,10 @@ struct server_options {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
   /// Pipelined requests answered per read before the server waits for the client to drain.
   std::size_t max_pipelined = 16;
+  /// HTTPS instead of HTTP when `tls.cert_file` is set. The handshake counts in the header
+  /// timeout: a new connection has `header_timeout` from accept to complete it and its first
+  /// request head.
+  tls_options tls{};
   friend bool operator==(const server_options&, const server_options&) = default;
 };
 
@@ -48,6 +84,12 @@ struct server_stats {
   std::uint64_t refused_busy = 0;
   /// New connections refused for max_connections_per_client.
   std::uint64_t refused_per_client = 0;
+  /// TLS handshakes that failed (bad client hello, protocol or certificate refused); those cut
+  /// by a timeout or closed to make room are not counted.
+  std::uint64_t tls_handshake_failures = 0;
+  /// Certificate reloads done, and reloads that failed (the previous certificate stays).
+  std::uint64_t tls_reloads = 0;
+  std::uint64_t tls_reload_failures = 0;
   friend bool operator==(const server_stats&, const server_stats&) = default;
 };
 
@@ -69,7 +111,8 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds and starts the I/O threads. Throws std::system_error if the address can't be bound.
+  /// Binds and starts the I/O threads. Throws std::system_error if the address can't be bound,
+  /// std::runtime_error if TLS is on and its files can't be loaded.
   void start();
   /// Closes the listener and every connection, joins the I/O threads. Idempotent.
   void stop();
@@ -79,6 +122,9 @@ class server {
   [[nodiscard]] std::size_t connections() const noexcept;
   /// Connections open, evicted and refused (thread-safe, relaxed counters).
   [[nodiscard]] server_stats stats() const noexcept;
+  /// Why the last certificate reload failed, e.g. "key_file '/tls/tls.key': key values
+  /// mismatch"; "" when TLS is off or the last reload succeeded.
+  [[nodiscard]] std::string tls_reload_error() const;
 
   /// Serves `svc` from now on without closing the listener or any connection; thread-safe, may
   /// be called while serving. Requests being answered finish on the previous service (kept

@@ -51,6 +51,58 @@ void code_key(section_builder<http::handler_options>& b, std::string name,
            to_value(http::status_codes{}.*member), {.min = 100.0, .max = 599.0});
 }
 
+// A string key of `server.tls`.
+void tls_path(section_builder<http::server_options>& b, std::string name,
+              std::string http::tls_options::*member, std::string doc) {
+  b.custom(std::move(name), value_kind::string, std::move(doc),
+           [member](http::server_options& o, const value& v) { assign(o.tls.*member, v); });
+}
+
+const section_spec& tls_section() {
+  static const section_spec s = [] {
+    section_builder<http::server_options> b{
+        "tls", "HTTPS on the built-in server (OpenSSL); files are reloaded when they change."};
+    tls_path(b, "cert_file", &http::tls_options::cert_file,
+             "PEM certificate chain, the server's certificate first. Setting it turns HTTPS on.");
+    tls_path(b, "key_file", &http::tls_options::key_file, "PEM private key of cert_file.");
+    tls_path(b, "client_ca_file", &http::tls_options::client_ca_file,
+             "PEM CA bundle for client certificates; a verified one unlocks details as the token "
+             "does.");
+    b.custom(
+        "require_client_cert", value_kind::boolean,
+        "Refuse clients without a verified certificate (mTLS only); needs client_ca_file.",
+        [](http::server_options& o, const value& v) { assign(o.tls.require_client_cert, v); },
+        value{false});
+    b.custom(
+        "min_version", value_kind::string, "Oldest TLS version accepted: \"1.2\" or \"1.3\".",
+        [](http::server_options& o, const value& v) {
+          o.tls.min_version = std::get<std::string>(v) == "1.3" ? http::tls_version::tls1_3
+                                                               : http::tls_version::tls1_2;
+        },
+        value{std::string{"1.2"}}, {}, {"1.2", "1.3"});
+    return b.section();
+  }();
+  return s;
+}
+
+// `server.tls` keys that only make sense together.
+std::optional<key_problem> tls_keys_agree(const document& d) {
+  const http::tls_options& t = d.cfg.server.tls;
+  const http::tls_options defaults{};
+  if (!t.enabled()) {
+    if (t == defaults) return std::nullopt;
+    return key_problem{.key = "tls",
+                       .message = "tls needs cert_file (and key_file) to turn HTTPS on"};
+  }
+  if (t.key_file.empty()) {
+    return key_problem{.key = "tls", .message = "tls.cert_file is set but tls.key_file is not"};
+  }
+  if (t.require_client_cert && t.client_ca_file.empty()) {
+    return key_problem{.key = "tls", .message = "tls.require_client_cert needs tls.client_ca_file"};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const section_spec& auth_section() {
@@ -148,7 +200,9 @@ top_level_key server_key() {
   return {.name = "server",
           .doc = server_section().doc,
           .section = &server_section(),
-          .bind = [](document& d) -> void* { return &d.cfg.server; }};
+          .children = {{"tls", &tls_section()}},
+          .bind = [](document& d) -> void* { return &d.cfg.server; },
+          .rule = tls_keys_agree};
 }
 
 }  // namespace vitals::config::detail

@@ -114,4 +114,22 @@ TEST(Auth, PolicyNobodyHidesDetailsEvenWithTheToken) {
   EXPECT_EQ(r.get("/health", "Bearer " + std::string{token}).body, r.get("/health").body);
 }
 
+// A transport that verified the client's TLS certificate (the built-in server with
+// server.tls.client_ca_file) unlocks details as the token does, under the same policy.
+TEST(Auth, VerifiedClientCertificateUnlocksOutput) {
+  auth_rig r{{}};
+  const auto anon = r.handler().handle({.method = "GET", .target = "/readyz?verbose"});
+  EXPECT_EQ(anon.body, "[-]db failed: reason withheld\nreadyz check failed\n");
+  const auto cert = r.handler().handle(
+      {.method = "GET", .target = "/readyz?verbose", .client_certificate_verified = true});
+  EXPECT_EQ(cert.body, "[-]db failed: connection refused by db-7\nreadyz check failed\n");
+}
+
+TEST(Auth, PolicyNobodyHidesDetailsEvenFromAVerifiedClientCertificate) {
+  auth_rig r{{.details = vitals::http::detail_policy::nobody}};
+  const auto res = r.handler().handle(
+      {.method = "GET", .target = "/readyz?verbose", .client_certificate_verified = true});
+  EXPECT_EQ(res.body, "[-]db failed: reason withheld\nreadyz check failed\n");
+}
+
 }  // namespace
