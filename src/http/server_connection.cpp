@@ -1,7 +1,7 @@
 #include "server_connection.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include "openssl_api.hpp"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -380,8 +380,9 @@ void connection::start_linger() {
   boost::system::error_code ec;
   if (ssl_ != nullptr) {
     // close_notify, best effort: a full socket buffer just means the client sees a TCP close.
-    SSL_shutdown(ssl_);
-    ERR_clear_error();
+    const openssl_api& a = openssl_loaded();
+    a.shutdown(ssl_);
+    a.err_clear_error();
   }
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
@@ -407,7 +408,7 @@ void connection::on_linger_read(const boost::system::error_code& ec, std::size_t
 
 void connection::release() noexcept {
   if (ssl_ != nullptr) {
-    SSL_free(ssl_);
+    openssl_loaded().ssl_free(ssl_);
     ssl_ = nullptr;
   }
   boost::system::error_code ec;
@@ -433,22 +434,23 @@ void connection::start_tls() {
 }
 
 void connection::tls_handshake() {
-  const int r = SSL_do_handshake(ssl_);
+  const openssl_api& a = openssl_loaded();
+  const int r = a.do_handshake(ssl_);
   if (r != 1) {
     tls_wait(r, &connection::tls_handshake);
     return;
   }
   handshaking_ = false;
   clock_from_accept_ = true;
-  peer_authenticated_ = SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE &&
-                        SSL_get0_peer_certificate(ssl_) != nullptr &&
-                        SSL_get_verify_result(ssl_) == X509_V_OK;
+  peer_authenticated_ = a.get_verify_mode(ssl_) != SSL_VERIFY_NONE &&
+                        a.get0_peer_certificate(ssl_) != nullptr &&
+                        a.get_verify_result(ssl_) == X509_V_OK;
   read();
 }
 
 void connection::tls_read() {
   std::size_t got = 0;
-  const int r = SSL_read_ex(ssl_, rbuf_.get() + rend_, rcap_ - rend_, &got);
+  const int r = openssl_loaded().read_ex(ssl_, rbuf_.get() + rend_, rcap_ - rend_, &got);
   if (r == 1) {
     // Completed like any socket read (never inline: a head trickling in one record at a time
     // must not recurse).
@@ -459,9 +461,10 @@ void connection::tls_read() {
 }
 
 int connection::tls_write() {
+  const openssl_api& a = openssl_loaded();
   while (wsent_ < wbuf_.size()) {
     std::size_t n = 0;
-    const int r = SSL_write_ex(ssl_, wbuf_.data() + wsent_, wbuf_.size() - wsent_, &n);
+    const int r = a.write_ex(ssl_, wbuf_.data() + wsent_, wbuf_.size() - wsent_, &n);
     if (r != 1) return r;
     wsent_ += n;
   }
@@ -477,7 +480,8 @@ void connection::tls_write_rest() {
 }
 
 void connection::tls_wait(int ret, void (connection::*retry)()) {
-  const int err = SSL_get_error(ssl_, ret);
+  const openssl_api& a = openssl_loaded();
+  const int err = a.get_error(ssl_, ret);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
     socket_.async_wait(
         err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
@@ -493,11 +497,11 @@ void connection::tls_wait(int ret, void (connection::*retry)()) {
   // A protocol failure (not a client that merely hung up, as TCP health checks of a TLS port
   // do) during the handshake is what the counter is for.
   if (handshaking_ && err == SSL_ERROR_SSL &&
-      ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      ERR_GET_REASON(a.err_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
     shared_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
   }
   // The error queue is per thread: left behind, it would confuse the next connection's calls.
-  ERR_clear_error();
+  a.err_clear_error();
   release();
 }
 

@@ -1,8 +1,7 @@
 #include "server_tls.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include "openssl_api.hpp"
+
 #include <sys/stat.h>
 
 #include <stdexcept>
@@ -14,15 +13,16 @@ namespace {
 
 // OpenSSL's reasons for the failure just seen, oldest first ("no such file; system lib").
 std::string drain_errors() {
+  const openssl_api& a = openssl_loaded();
   std::string out;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    const char* reason = ERR_reason_error_string(e);
+  for (unsigned long e = a.err_get_error(); e != 0; e = a.err_get_error()) {
+    const char* reason = a.err_reason_error_string(e);
     if (!out.empty()) out += "; ";
     if (reason != nullptr) {
       out += reason;
     } else {
       char buf[256];
-      ERR_error_string_n(e, buf, sizeof buf);
+      a.err_error_string_n(e, buf, sizeof buf);
       out += buf;
     }
   }
@@ -43,7 +43,7 @@ int select_http11(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen
                   const unsigned char* in, unsigned int inlen, void* /*arg*/) {
   static constexpr unsigned char ours[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, outlen, ours, sizeof ours, in, inlen) !=
+  if (openssl_loaded().select_next_proto(&chosen, outlen, ours, sizeof ours, in, inlen) !=
       OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_NOACK;
   }
@@ -73,82 +73,86 @@ file_version version_of(const std::string& path) {
 // ---------------------------------------------------------------------------------------------
 // tls_context
 
-tls_context::tls_context(const tls_options& o) {
-  ERR_clear_error();
+tls_context::tls_context(const tls_options& o) : api_(openssl()) {
+  const openssl_api& a = api_;
+  a.err_clear_error();
   if (o.key_file.empty()) throw std::runtime_error("tls: cert_file is set but key_file is not");
   if (o.require_client_cert && o.client_ca_file.empty()) {
     throw std::runtime_error("tls: require_client_cert needs client_ca_file");
   }
-  ctx_ = SSL_CTX_new(TLS_server_method());
+  ctx_ = a.ctx_new(a.server_method());
   if (ctx_ == nullptr) fail("cannot create an OpenSSL context");
   try {
-    SSL_CTX_set_min_proto_version(
-        ctx_, o.min_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+    a.ctx_ctrl(ctx_, SSL_CTRL_SET_MIN_PROTO_VERSION,
+               o.min_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION, nullptr);
+    a.ctx_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                   SSL_OP_NO_COMPRESSION);
     // Partial writes: a full socket buffer reports what went out, the rest is retried from
     // the same (possibly moved) buffer. Released buffers: an idle connection holds no 34 KiB
     // of record buffers (10,000 idle TLS connections must not cost 340 MB), as nginx does.
-    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                               SSL_MODE_RELEASE_BUFFERS);
+    a.ctx_ctrl(ctx_, SSL_CTRL_MODE,
+               SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                   SSL_MODE_RELEASE_BUFFERS,
+               nullptr);
     // Reads whole socket contents at once rather than one record header, then one body, per
     // recv(2). Safe here: the connection always calls SSL_read before waiting for the socket.
-    SSL_CTX_set_read_ahead(ctx_, 1);
-    if (SSL_CTX_use_certificate_chain_file(ctx_, o.cert_file.c_str()) != 1) {
+    a.ctx_ctrl(ctx_, SSL_CTRL_SET_READ_AHEAD, 1, nullptr);
+    if (a.ctx_use_certificate_chain_file(ctx_, o.cert_file.c_str()) != 1) {
       fail("cannot load " + quoted("cert_file", o.cert_file));
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx_, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (a.ctx_use_private_key_file(ctx_, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
       // A key that reads well but belongs to another certificate: the usual half-done rotation.
-      if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      if (ERR_GET_REASON(a.err_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
         fail(quoted("key_file", o.key_file) + " does not match " +
              quoted("cert_file", o.cert_file));
       }
       fail("cannot load " + quoted("key_file", o.key_file));
     }
-    if (SSL_CTX_check_private_key(ctx_) != 1) {
+    if (a.ctx_check_private_key(ctx_) != 1) {
       fail(quoted("key_file", o.key_file) + " does not match " + quoted("cert_file", o.cert_file));
     }
     // Resumed sessions must be tied to this server (and are refused by OpenSSL when client
     // verification is on and no context is set).
     static constexpr unsigned char sid[] = {'v', 'i', 't', 'a', 'l', 's'};
-    SSL_CTX_set_session_id_context(ctx_, sid, sizeof sid);
+    a.ctx_set_session_id_context(ctx_, sid, sizeof sid);
     if (!o.client_ca_file.empty()) {
-      if (SSL_CTX_load_verify_locations(ctx_, o.client_ca_file.c_str(), nullptr) != 1) {
+      if (a.ctx_load_verify_locations(ctx_, o.client_ca_file.c_str(), nullptr) != 1) {
         fail("cannot load " + quoted("client_ca_file", o.client_ca_file));
       }
       // The CA names sent in the certificate request, so clients pick the right certificate.
-      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca_file.c_str());
+      STACK_OF(X509_NAME)* names = a.load_client_ca_file(o.client_ca_file.c_str());
       if (names == nullptr) fail("no CA certificate in " + quoted("client_ca_file", o.client_ca_file));
-      SSL_CTX_set_client_CA_list(ctx_, names);
+      a.ctx_set_client_ca_list(ctx_, names);
       if (o.require_client_cert) {
-        SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+        a.ctx_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
       } else {
-        SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, accept_any);
+        a.ctx_set_verify(ctx_, SSL_VERIFY_PEER, accept_any);
       }
       verifies_clients_ = true;
     }
-    SSL_CTX_set_alpn_select_cb(ctx_, select_http11, nullptr);
+    a.ctx_set_alpn_select_cb(ctx_, select_http11, nullptr);
   } catch (...) {
-    SSL_CTX_free(ctx_);
+    a.ctx_free(ctx_);
     throw;
   }
 }
 
-tls_context::~tls_context() { SSL_CTX_free(ctx_); }
+tls_context::~tls_context() { api_.ctx_free(ctx_); }
 
 ssl_st* tls_context::new_session(int fd) const noexcept {
-  SSL* s = SSL_new(ctx_);
+  const openssl_api& a = api_;
+  SSL* s = a.ssl_new(ctx_);
   if (s == nullptr) {
-    ERR_clear_error();
+    a.err_clear_error();
     return nullptr;
   }
   // The socket BIO does not own the descriptor (BIO_NOCLOSE): the connection closes it.
-  if (SSL_set_fd(s, fd) != 1) {
-    ERR_clear_error();
-    SSL_free(s);
+  if (a.set_fd(s, fd) != 1) {
+    a.err_clear_error();
+    a.ssl_free(s);
     return nullptr;
   }
-  SSL_set_accept_state(s);
+  a.set_accept_state(s);
   return s;
 }
 

@@ -25,6 +25,8 @@ struct ssl_st;
 
 namespace vitals::http::detail {
 
+struct openssl_api;
+
 /// A built server context. Throws std::runtime_error naming the file and OpenSSL's reason when
 /// a file cannot be read or the key does not match the certificate.
 class tls_context {
@@ -41,6 +43,7 @@ class tls_context {
   [[nodiscard]] bool verifies_clients() const noexcept { return verifies_clients_; }
 
  private:
+  const openssl_api& api_;
   ssl_ctx_st* ctx_ = nullptr;
   bool verifies_clients_ = false;
 };

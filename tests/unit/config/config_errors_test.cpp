@@ -190,6 +190,17 @@ TEST(config_errors, drain_delay_not_shorter_than_grace_period) {
                  "grace_period (10s)"});
 }
 
+TEST(config_errors, tls_keys_that_only_make_sense_together) {
+  EXPECT_EQ(errors_of("server:\n  tls:\n    cert_file: /tls/tls.crt\n"),
+            list{"t.yaml:2:3: server.tls: tls.cert_file is set but tls.key_file is not"});
+  EXPECT_EQ(errors_of("server:\n  tls:\n    cert_file: /c\n    key_file: /k\n"
+                      "    require_client_cert: true\n"),
+            list{"t.yaml:2:3: server.tls: tls.require_client_cert needs tls.client_ca_file"});
+  EXPECT_EQ(errors_of("server:\n  tls:\n    min_version: \"1.3\"\n"),
+            list{"t.yaml:2:3: server.tls: tls needs cert_file (and key_file) to turn HTTPS on"});
+  EXPECT_EQ(errors_of("server:\n  tls:\n    min_version: \"1.1\"\n").size(), 1U);
+}
+
 TEST(config_errors, duplicate_yaml_key) {
   EXPECT_EQ(errors_of("checks:\n"
                       "  - name: m\n"

@@ -69,6 +69,7 @@ checks:
   EXPECT_EQ(cfg.server.max_connections, 100U);
   EXPECT_EQ(cfg.server.header_timeout, 2s);
   EXPECT_EQ(cfg.server.idle_timeout, 90s);
+  EXPECT_FALSE(cfg.server.tls.enabled());
   EXPECT_EQ(cfg.info.service_id, "orders");
   EXPECT_EQ(cfg.info.version, "1.2.3");
   EXPECT_EQ(cfg.info.release_id, "r42");
@@ -214,6 +215,26 @@ TEST(config_suggest, edit_distance) {
   EXPECT_EQ(edit_distance("Timeout", "timeout"), 0U);
   EXPECT_EQ(edit_distance("", "abc"), 3U);
   EXPECT_EQ(vitals::config::detail::suggest("colour", {"level", "format"}), std::nullopt);
+}
+
+TEST(config_load, server_tls) {
+  const auto cfg = vitals::config::load_string(R"(
+server:
+  tls:
+    cert_file: /etc/vitals/tls/tls.crt
+    key_file: /etc/vitals/tls/tls.key
+    client_ca_file: /etc/vitals/tls/ca.crt
+    require_client_cert: true
+    min_version: "1.3"
+)",
+                                               "tls.yaml");
+  const auto& t = cfg.server.tls;
+  EXPECT_TRUE(t.enabled());
+  EXPECT_EQ(t.cert_file, "/etc/vitals/tls/tls.crt");
+  EXPECT_EQ(t.key_file, "/etc/vitals/tls/tls.key");
+  EXPECT_EQ(t.client_ca_file, "/etc/vitals/tls/ca.crt");
+  EXPECT_TRUE(t.require_client_cert);
+  EXPECT_EQ(t.min_version, vitals::http::tls_version::tls1_3);
 }
 
 }  // namespace
