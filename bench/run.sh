@@ -6,9 +6,12 @@
 #
 #   bench/run.sh                      # build if needed, run everything, print a markdown table
 #   DURATION=5s PEERS="vitals nginx" bench/run.sh
+#   TLS=1 bench/run.sh                # HTTPS: vitals and nginx with the same certificate
 #
 # Environment: DURATION (10s), ROUNDS (3), WARMUP (2s), PEERS ("vitals nginx go aiohttp"), CONNS ("50 1"),
-# SERVER_CPU (0), CLIENT_CPU (1), BUILD_DIR (build-bench), VITALS_BENCH_SERVER (prebuilt binary).
+# SERVER_CPU (0), CLIENT_CPU (1), BUILD_DIR (build-bench), VITALS_BENCH_SERVER (prebuilt binary),
+# TLS (0; 1 = HTTPS keep-alive with one self-signed EC P-256 certificate for both servers,
+# peers "vitals nginx").
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,7 +19,10 @@ root=$(cd "$here/.." && pwd)
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
-PEERS=${PEERS:-"vitals nginx go aiohttp"}
+TLS=${TLS:-0}
+if [[ $TLS == 1 ]]; then PEERS=${PEERS:-"vitals nginx"}; else PEERS=${PEERS:-"vitals nginx go aiohttp"}; fi
+scheme=http
+[[ $TLS == 1 ]] && scheme=https
 CONNS=${CONNS:-"50 1"}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -41,6 +47,19 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
+
+ssl="" ssl_files="" cacert=()
+if [[ $TLS == 1 ]]; then
+  [[ " $PEERS " == *" go "* || " $PEERS " == *" aiohttp "* ]] &&
+    { echo "TLS=1 compares vitals and nginx only" >&2; exit 1; }
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+    -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1
+  export VITALS_BENCH_TLS_CERT=$work/tls.crt VITALS_BENCH_TLS_KEY=$work/tls.key
+  ssl="ssl"
+  cacert=(--cacert "$work/tls.crt")
+  ssl_files="ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key;"
+fi
 
 # --- build ----------------------------------------------------------------------------------
 server_bin=${VITALS_BENCH_SERVER:-}
@@ -71,7 +90,8 @@ start_peer() {  # name -> starts it pinned to SERVER_CPU, appends its PID
       ;;
     nginx)
       mkdir -p "$work/nginx"
-      sed -e "s|@PORT@|$p|g" -e "s|@PREFIX@|$work/nginx|g" "$here/nginx.conf" >"$work/nginx/nginx.conf"
+      sed -e "s|@PORT@|$p|g" -e "s|@PREFIX@|$work/nginx|g" -e "s|@SSL@|$ssl|g" \
+        -e "s|@SSL_FILES@|$ssl_files|g" "$here/nginx.conf" >"$work/nginx/nginx.conf"
       taskset -c "$SERVER_CPU" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
         >"$work/nginx.log" 2>&1 &
       ;;
@@ -86,7 +106,8 @@ start_peer() {  # name -> starts it pinned to SERVER_CPU, appends its PID
   pids+=("$!")
   local i
   for i in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$p/readyz" 2>/dev/null && return 0
+    curl -fsS ${cacert[@]+"${cacert[@]}"} -o /dev/null "$scheme://127.0.0.1:$p/readyz" 2>/dev/null &&
+      return 0
     sleep 0.1
   done
   echo "$name did not come up on port $p" >&2
@@ -137,7 +158,7 @@ for round in $(seq 1 "$ROUNDS"); do
   for c in $CONNS; do
     for name in $PEERS; do
       pid=${peer_pid[$name]}
-      url="http://127.0.0.1:${port[$name]}/readyz"
+      url="$scheme://127.0.0.1:${port[$name]}/readyz"
       taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$WARMUP" "$url" >/dev/null
       t0=$(cpu_ticks "$pid")
       out=$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$c" -d"$DURATION" --latency "$url")
@@ -166,7 +187,7 @@ done
 
 # --- report ---------------------------------------------------------------------------------
 echo
-echo "wrk -t1 -d$DURATION --latency http://127.0.0.1:<port>/readyz; servers on core $SERVER_CPU," \
+echo "wrk -t1 -d$DURATION --latency $scheme://127.0.0.1:<port>/readyz; servers on core $SERVER_CPU," \
   "wrk on core $CLIENT_CPU; median of $ROUNDS alternating rounds; $(nproc) cores, $(uname -r)," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -1,5 +1,6 @@
 // The vitals side of bench/run.sh: a service with three passing checks behind the built-in
-// server on one I/O thread, until SIGINT or SIGTERM.
+// server on one I/O thread, until SIGINT or SIGTERM. HTTPS when VITALS_BENCH_TLS_CERT and
+// VITALS_BENCH_TLS_KEY name a PEM certificate and key (bench/run.sh with TLS=1).
 //
 //     vitals_bench_server [port] [address]
 
@@ -33,10 +34,16 @@ int main(int argc, char** argv) {
   }
   vitals::service svc{std::move(reg), {.on_event = [](const vitals::event&) {}}};
   svc.start();
-  vitals::http::server http{
-      svc, {.address = address, .port = port, .io_threads = 1, .max_connections = 4096}};
+  vitals::http::server_options options{
+      .address = address, .port = port, .io_threads = 1, .max_connections = 4096};
+  if (const char* cert = std::getenv("VITALS_BENCH_TLS_CERT"); cert != nullptr) {
+    const char* key = std::getenv("VITALS_BENCH_TLS_KEY");
+    options.tls = {.cert_file = cert, .key_file = key != nullptr ? key : ""};
+  }
+  vitals::http::server http{svc, options};
   http.start();
-  std::printf("vitals_bench_server listening on %s:%u\n", address.c_str(), http.port());
+  std::printf("vitals_bench_server listening on %s://%s:%u\n",
+              options.tls.enabled() ? "https" : "http", address.c_str(), http.port());
   std::fflush(stdout);
 
   int sig = 0;

@@ -381,6 +381,7 @@ void connection::start_linger() {
   if (ssl_ != nullptr) {
     // close_notify, best effort: a full socket buffer just means the client sees a TCP close.
     const openssl_api& a = openssl_loaded();
+    a.err_clear_error();
     a.shutdown(ssl_);
     a.err_clear_error();
   }
@@ -435,6 +436,10 @@ void connection::start_tls() {
 
 void connection::tls_handshake() {
   const openssl_api& a = openssl_loaded();
+  // Every SSL call starts on an empty error queue (per thread): SSL_get_error() reads the
+  // queue first, so an entry left by anything else on this thread (a client certificate that
+  // failed verification and was let through) would turn a plain "want read" into a failure.
+  a.err_clear_error();
   const int r = a.do_handshake(ssl_);
   if (r != 1) {
     tls_wait(r, &connection::tls_handshake);
@@ -450,11 +455,21 @@ void connection::tls_handshake() {
 
 void connection::tls_read() {
   std::size_t got = 0;
-  const int r = openssl_loaded().read_ex(ssl_, rbuf_.get() + rend_, rcap_ - rend_, &got);
+  const openssl_api& a = openssl_loaded();
+  a.err_clear_error();
+  const int r = a.read_ex(ssl_, rbuf_.get() + rend_, rcap_ - rend_, &got);
   if (r == 1) {
-    // Completed like any socket read (never inline: a head trickling in one record at a time
-    // must not recurse).
-    asio::post(worker_.io(), [this, got] { on_read({}, got); });
+    // Usually completed inline, saving a trip through the scheduler; a head trickling in one
+    // record at a time would recurse (on_read -> advance -> read -> ...), so past a few levels
+    // the completion is posted like any socket read's.
+    worker& w = worker_;  // outlives `this`, which on_read() may release and free
+    if (w.inline_reads < 4) {
+      ++w.inline_reads;
+      on_read({}, got);
+      --w.inline_reads;
+    } else {
+      asio::post(worker_.io(), [this, got] { on_read({}, got); });
+    }
     return;
   }
   tls_wait(r, &connection::tls_read);
@@ -464,6 +479,7 @@ int connection::tls_write() {
   const openssl_api& a = openssl_loaded();
   while (wsent_ < wbuf_.size()) {
     std::size_t n = 0;
+    a.err_clear_error();
     const int r = a.write_ex(ssl_, wbuf_.data() + wsent_, wbuf_.size() - wsent_, &n);
     if (r != 1) return r;
     wsent_ += n;

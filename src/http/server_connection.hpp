@@ -197,6 +197,8 @@ class worker {
   date_cache& date() noexcept { return date_; }
   /// Called by a connection once its socket is closed and no operation is pending.
   void recycle(connection* c) noexcept;
+  /// TLS reads completed inline on this thread's stack right now (bounds the recursion).
+  unsigned inline_reads = 0;
 
  private:
   void arm_sweep();

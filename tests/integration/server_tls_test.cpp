@@ -155,9 +155,10 @@ TEST_F(tls_test, a_verified_client_certificate_unlocks_details_as_the_token_does
   // A certificate from another CA: still served (the probe gets its status), details hidden.
   testkit::pki other;
   const testkit::credential stranger = other.issue("stranger", {.client = true});
-  const auto r =
-      connect({.cert_file = stranger.cert_file, .key_file = stranger.key_file}).get("/readyz?verbose");
-  ASSERT_TRUE(r);
+  tls_client sc = connect({.cert_file = stranger.cert_file, .key_file = stranger.key_file});
+  const auto r = sc.get("/readyz?verbose");
+  ASSERT_TRUE(r) << "failures " << srv_->stats().tls_handshake_failures << " buffered '"
+                 << sc.buffered() << "' " << ERR_error_string(ERR_peek_last_error(), nullptr);
   EXPECT_EQ(r->status, 503);
   EXPECT_NE(r->body.find(withheld), std::string::npos) << r->body;
 }
