@@ -44,6 +44,8 @@ constexpr const char* usage_text =
     "  -H, --header 'K: V'     extra request header (repeatable)\n"
     "  -k, --insecure          do not verify the server certificate (https)\n"
     "      --ca FILE           trust this CA bundle instead of the system store (https)\n"
+    "      --cert FILE         client certificate, PEM (https, mTLS; with --key)\n"
+    "      --key FILE          private key of --cert, PEM\n"
     "  -v, --verbose           print the response (status, headers, body) on stdout\n"
     "  -h, --help              this text\n"
     "\n"
@@ -64,6 +66,8 @@ struct options {
   std::size_t header_count = 0;
   bool insecure = false;
   const char* ca_file = nullptr;
+  const char* cert_file = nullptr;
+  const char* key_file = nullptr;
   bool verbose = false;
 };
 
@@ -171,6 +175,12 @@ int parse_args(int argc, char** argv, options& opt) noexcept {
     } else if (arg == "--ca") {
       if (!value(v)) return usage("--ca needs a file");
       opt.ca_file = v;
+    } else if (arg == "--cert") {
+      if (!value(v)) return usage("--cert needs a file");
+      opt.cert_file = v;
+    } else if (arg == "--key") {
+      if (!value(v)) return usage("--key needs a file");
+      opt.key_file = v;
     } else if (arg == "-v" || arg == "--verbose") {
       opt.verbose = true;
     } else if (arg.size() > 1 && arg.front() == '-') {
@@ -182,6 +192,9 @@ int parse_args(int argc, char** argv, options& opt) noexcept {
     }
   }
   if (opt.url == nullptr) return usage("missing URL");
+  if ((opt.cert_file == nullptr) != (opt.key_file == nullptr)) {
+    return usage("--cert and --key go together");
+  }
   return 0;
 }
 
@@ -359,7 +372,9 @@ int tls_handshake(const options& opt, const url_parts& u, const deadline& dl,
   char host[256];
   std::memcpy(host, u.host.data(), u.host.size());
   host[u.host.size()] = '\0';
-  if (!c.tls.init(!opt.insecure, opt.ca_file) || !c.tls.attach(c.fd, host)) {
+  if (!c.tls.init(!opt.insecure, opt.ca_file) ||
+      (opt.cert_file != nullptr && !c.tls.use_client_certificate(opt.cert_file, opt.key_file)) ||
+      !c.tls.attach(c.fd, host)) {
     return fail(tls_failure, c.tls.error());
   }
   for (;;) {

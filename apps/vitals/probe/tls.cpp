@@ -23,6 +23,8 @@ struct api {
   decltype(&::SSL_CTX_set_options) ctx_set_options;
   decltype(&::SSL_CTX_load_verify_locations) ctx_load_verify_locations;
   decltype(&::SSL_CTX_set_default_verify_paths) ctx_set_default_verify_paths;
+  decltype(&::SSL_CTX_use_certificate_chain_file) ctx_use_certificate_chain_file;
+  decltype(&::SSL_CTX_use_PrivateKey_file) ctx_use_private_key_file;
   decltype(&::SSL_new) ssl_new;
   decltype(&::SSL_free) ssl_free;
   decltype(&::SSL_CTX_free) ctx_free;
@@ -61,6 +63,9 @@ const char* load_api() noexcept {
                   load(lib, "SSL_CTX_set_options", a.ctx_set_options) &&
                   load(lib, "SSL_CTX_load_verify_locations", a.ctx_load_verify_locations) &&
                   load(lib, "SSL_CTX_set_default_verify_paths", a.ctx_set_default_verify_paths) &&
+                  load(lib, "SSL_CTX_use_certificate_chain_file",
+                       a.ctx_use_certificate_chain_file) &&
+                  load(lib, "SSL_CTX_use_PrivateKey_file", a.ctx_use_private_key_file) &&
                   load(lib, "SSL_new", a.ssl_new) && load(lib, "SSL_set_fd", a.set_fd) &&
                   load(lib, "SSL_free", a.ssl_free) && load(lib, "SSL_CTX_free", a.ctx_free) &&
                   load(lib, "SSL_ctrl", a.ctrl) && load(lib, "SSL_set1_host", a.set1_host) &&
@@ -127,6 +132,20 @@ bool tls_client::init(bool verify, const char* ca_file) noexcept {
     }
   } else {
     g_api.ctx_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  }
+  return true;
+}
+
+bool tls_client::use_client_certificate(const char* cert_file, const char* key_file) noexcept {
+  auto* ctx = static_cast<SSL_CTX*>(ctx_);
+  if (g_api.ctx_use_certificate_chain_file(ctx, cert_file) != 1) {
+    set_error("cannot load --cert file");
+    return false;
+  }
+  // Also checks that the key belongs to the certificate.
+  if (g_api.ctx_use_private_key_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+    set_error("cannot load --key file");
+    return false;
   }
   return true;
 }

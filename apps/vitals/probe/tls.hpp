@@ -20,6 +20,9 @@ class tls_client {
   /// Loads libssl.so.3 and builds a client context. False (with `error()` set) if OpenSSL is
   /// missing or the CA file can't be loaded.
   bool init(bool verify, const char* ca_file) noexcept;
+  /// Presents a client certificate (mTLS): PEM chain and its key. False (with `error()` set)
+  /// if they can't be loaded or don't match. After init().
+  bool use_client_certificate(const char* cert_file, const char* key_file) noexcept;
   /// Starts a session on a connected non-blocking socket; `host` is used for SNI and for
   /// certificate name (or IP address) verification.
   bool attach(int fd, const char* host) noexcept;

@@ -171,6 +171,7 @@ class cli_probe_tls : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     make_cert("good", "subjectAltName=IP:127.0.0.1,DNS:localhost");
     make_cert("other", "subjectAltName=DNS:other.test");
+    make_cert("client", "subjectAltName=DNS:prober");
   }
   static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
 
@@ -231,6 +232,53 @@ TEST_F(cli_probe_tls, tls_to_a_plain_http_server_fails_as_tls) {
   canned_server plain{"HTTP/1.1 400 Bad Request\r\n\r\n", /*answer_before_request=*/true};
   const auto r = probe({"https://127.0.0.1:" + std::to_string(plain.port()) + "/"});
   EXPECT_EQ(r.exit_code, 7) << r.err;
+}
+
+// The built-in server over HTTPS, as a Docker HEALTHCHECK would probe it.
+class cli_probe_builtin_tls : public cli_probe_tls {
+ protected:
+  std::string serve_builtin(http::tls_options tls) {
+    registry reg;
+    reg.add("ok", [](const context&) { return pass(); },
+            {.probes = live | ready | startup, .interval = 1s, .timeout = 500ms});
+    svc_ = std::make_unique<service>(std::move(reg));
+    svc_->start();
+    srv_ = std::make_unique<http::server>(*svc_, http::server_options{.port = 0, .tls = std::move(tls)});
+    srv_->start();
+    return "https://127.0.0.1:" + std::to_string(srv_->port()) + "/livez";
+  }
+  void TearDown() override {
+    if (srv_) srv_->stop();
+    if (svc_) svc_->stop();
+  }
+  std::unique_ptr<service> svc_;
+  std::unique_ptr<http::server> srv_;
+};
+
+TEST_F(cli_probe_builtin_tls, verifies_the_builtin_https_server) {
+  const auto url = serve_builtin({.cert_file = file("good.pem"), .key_file = file("good.key")});
+  auto r = probe({"--ca", file("good.pem"), url});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = probe({"--ca", file("other.pem"), url});  // not the issuer
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+}
+
+TEST_F(cli_probe_builtin_tls, presents_a_client_certificate_to_an_mtls_only_server) {
+  const auto url = serve_builtin({.cert_file = file("good.pem"),
+                                  .key_file = file("good.key"),
+                                  .client_ca_file = file("client.pem"),
+                                  .require_client_cert = true});
+  auto r = probe({"--ca", file("good.pem"), url});
+  EXPECT_NE(r.exit_code, 0) << "served without a client certificate";
+  r = probe({"--ca", file("good.pem"), "--cert", file("client.pem"), "--key", file("client.key"),
+             url});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // A key that is not the certificate's: refused before connecting.
+  r = probe({"--ca", file("good.pem"), "--cert", file("client.pem"), "--key", file("good.key"),
+             url});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_NE(r.err.find("--key"), std::string::npos) << r.err;
+  EXPECT_EQ(probe({"--cert", file("client.pem"), url}).exit_code, 64);
 }
 
 }  // namespace
