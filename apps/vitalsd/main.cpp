@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_only) {
+    // The certificate files too: a daemon that cannot load them would not start.
+    if (const std::string why = vitals::http::validate_tls(cfg.server.tls); !why.empty()) {
+      std::cerr << "vitalsd: " << why << "\nnothing started\n";
+      return 1;
+    }
     std::cout << (config_path.empty() ? "<embedded>" : config_path) << ": OK, " << cfg.checks.size()
               << " check" << (cfg.checks.size() == 1 ? "" : "s");
     for (std::size_t i = 0; i < cfg.checks.size(); ++i) {
