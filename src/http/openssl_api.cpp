@@ -46,7 +46,9 @@ void load_all() {
   load(lib, "SSL_select_next_proto", a.select_next_proto);
   load(lib, "SSL_new", a.ssl_new);
   load(lib, "SSL_free", a.ssl_free);
-  load(lib, "SSL_set_fd", a.set_fd);
+  load(lib, "SSL_set_bio", a.set_bio);
+  load(lib, "SSL_get_rbio", a.get_rbio);
+  load(lib, "SSL_get_wbio", a.get_wbio);
   load(lib, "SSL_set_accept_state", a.set_accept_state);
   load(lib, "SSL_do_handshake", a.do_handshake);
   load(lib, "SSL_read_ex", a.read_ex);
@@ -56,6 +58,12 @@ void load_all() {
   load(lib, "SSL_get_verify_mode", a.get_verify_mode);
   load(lib, "SSL_get0_peer_certificate", a.get0_peer_certificate);
   load(lib, "SSL_get_verify_result", a.get_verify_result);
+  load(lib, "BIO_s_mem", a.bio_s_mem);
+  load(lib, "BIO_new", a.bio_new);
+  load(lib, "BIO_free", a.bio_free);
+  load(lib, "BIO_write", a.bio_write);
+  load(lib, "BIO_read", a.bio_read);
+  load(lib, "BIO_ctrl", a.bio_ctrl);
   load(lib, "ERR_get_error", a.err_get_error);
   load(lib, "ERR_peek_error", a.err_peek_error);
   load(lib, "ERR_peek_last_error", a.err_peek_last_error);

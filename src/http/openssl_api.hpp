@@ -4,6 +4,9 @@
 // serving plain HTTP with host checks only maps no libssl or libcrypto (docs/memory.md; the
 // test vitalsd_lazy.host_checks_map_no_dependency_library), as the `vitals probe` client does
 // for plain http. OpenSSL's headers give the types, constants and signatures only.
+//
+// OpenSSL never touches a socket here: each session reads and writes two memory BIOs, and the
+// connection moves the bytes with Asio (src/http/server_connection.cpp).
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -29,7 +32,9 @@ struct openssl_api {
   decltype(&::SSL_select_next_proto) select_next_proto;
   decltype(&::SSL_new) ssl_new;
   decltype(&::SSL_free) ssl_free;
-  decltype(&::SSL_set_fd) set_fd;
+  decltype(&::SSL_set_bio) set_bio;
+  decltype(&::SSL_get_rbio) get_rbio;
+  decltype(&::SSL_get_wbio) get_wbio;
   decltype(&::SSL_set_accept_state) set_accept_state;
   decltype(&::SSL_do_handshake) do_handshake;
   decltype(&::SSL_read_ex) read_ex;
@@ -40,6 +45,12 @@ struct openssl_api {
   decltype(&::SSL_get0_peer_certificate) get0_peer_certificate;
   decltype(&::SSL_get_verify_result) get_verify_result;
   // libcrypto, reached through libssl's handle (its dependency).
+  decltype(&::BIO_s_mem) bio_s_mem;
+  decltype(&::BIO_new) bio_new;
+  decltype(&::BIO_free) bio_free;
+  decltype(&::BIO_write) bio_write;
+  decltype(&::BIO_read) bio_read;
+  decltype(&::BIO_ctrl) bio_ctrl;
   decltype(&::ERR_get_error) err_get_error;
   decltype(&::ERR_peek_error) err_peek_error;
   decltype(&::ERR_peek_last_error) err_peek_last_error;

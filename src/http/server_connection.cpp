@@ -2,8 +2,6 @@
 
 #include "openssl_api.hpp"
 
-#include <pthread.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <boost/asio/write.hpp>
@@ -82,7 +80,6 @@ void connection::start(tcp::socket socket, client_slot slot) {
   need_more_ = false;
   close_after_write_ = false;
   read_posted_ = false;
-  wsent_ = 0;
   handshaking_ = false;
   clock_from_accept_ = false;
   peer_authenticated_ = false;
@@ -128,11 +125,6 @@ void connection::read() {
     deadline_ = now + shared_.options.header_timeout;
   }
   if (ssl_ != nullptr) {
-    // Never an SSL call on a closed descriptor: its number may already be another socket's.
-    if (!socket_.is_open()) {
-      release();
-      return;
-    }
     tls_read();
     return;
   }
@@ -175,39 +167,34 @@ void connection::advance() {
       read();
       return;
     }
+    // Over TLS the batch is encrypted first and its records are what is sent.
+    if (ssl_ != nullptr && !tls_encrypt()) {
+      release();
+      return;
+    }
+    const std::string& out = ssl_ != nullptr ? tls_out_ : wbuf_;
     std::size_t sent = 0;
-    if (ssl_ != nullptr) {
-      if (!socket_.is_open()) {
-        release();
-        return;
-      }
-      wsent_ = 0;
-      if (const int r = tls_write(); r != 1) {
-        deadline_ = steady::now() + shared_.options.idle_timeout;
-        tls_wait(r, &connection::tls_write_rest);
-        return;
-      }
-      sent = wbuf_.size();
-    } else if (socket_.is_open()) {
+    if (socket_.is_open()) {
       // The common case: the whole batch fits in the socket buffer, so one send(2) completes
       // it and no write operation goes through the reactor.
       boost::system::error_code wec;
-      sent = socket_.write_some(asio::buffer(wbuf_), wec);
+      sent = socket_.write_some(asio::buffer(out), wec);
       if (wec && wec != asio::error::would_block && wec != asio::error::try_again) {
         release();
         return;
       }
     }
-    if (sent < wbuf_.size()) {
+    if (sent < out.size()) {
       // The client is not reading fast enough: wait for the socket to drain, bounded by the
       // idle timeout, before parsing anything more (bounded pipelining).
       deadline_ = steady::now() + shared_.options.idle_timeout;
       asio::async_write(
-          socket_, asio::buffer(wbuf_.data() + sent, wbuf_.size() - sent),
+          socket_, asio::buffer(out.data() + sent, out.size() - sent),
           [this](const boost::system::error_code& ec, std::size_t) { on_written(ec); });
       return;
     }
     wbuf_.clear();
+    tls_out_.clear();
     if (close_after_write_) {
       start_linger();
       return;
@@ -235,6 +222,11 @@ void connection::on_written(const boost::system::error_code& ec) {
     wbuf_.reserve(wbuf_initial);
   } else {
     wbuf_.clear();
+  }
+  if (tls_out_.capacity() > wbuf_keep) {
+    std::string{}.swap(tls_out_);
+  } else {
+    tls_out_.clear();
   }
   if (close_after_write_) {
     start_linger();
@@ -384,6 +376,10 @@ void connection::start_linger() {
     a.err_clear_error();
     a.shutdown(ssl_);
     a.err_clear_error();
+    tls_out_.clear();
+    tls_take_output();
+    socket_.write_some(asio::buffer(tls_out_), ec);
+    tls_out_.clear();
   }
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
@@ -409,8 +405,9 @@ void connection::on_linger_read(const boost::system::error_code& ec, std::size_t
 
 void connection::release() noexcept {
   if (ssl_ != nullptr) {
-    openssl_loaded().ssl_free(ssl_);
+    openssl_loaded().ssl_free(ssl_);  // and its two BIOs
     ssl_ = nullptr;
+    tls_rbio_ = tls_wbio_ = nullptr;
   }
   boost::system::error_code ec;
   socket_.close(ec);
@@ -421,11 +418,15 @@ void connection::release() noexcept {
 // connection: TLS
 
 void connection::start_tls() {
-  ssl_ = shared_.tls->current()->new_session(socket_.native_handle());
+  ssl_ = shared_.tls->current()->new_session();
   if (ssl_ == nullptr) {
     release();
     return;
   }
+  const openssl_api& a = openssl_loaded();
+  tls_rbio_ = a.get_rbio(ssl_);
+  tls_wbio_ = a.get_wbio(ssl_);
+  tls_out_.clear();
   handshaking_ = true;
   // The handshake counts in the header timeout: the deadline a silent connection gets now
   // covers the handshake and the first request head (slow handshakes are slowloris too).
@@ -442,7 +443,16 @@ void connection::tls_handshake() {
   a.err_clear_error();
   const int r = a.do_handshake(ssl_);
   if (r != 1) {
-    tls_wait(r, &connection::tls_handshake);
+    const int err = a.get_error(ssl_, r);
+    if (err != SSL_ERROR_WANT_READ) {
+      tls_fail(err);
+      return;
+    }
+  }
+  // Our flight (ServerHello ... Finished, then the session tickets) goes out before we wait.
+  if (!tls_flush(&connection::tls_handshake)) return;
+  if (r != 1) {
+    tls_fill(&connection::tls_handshake);
     return;
   }
   handshaking_ = false;
@@ -454,14 +464,15 @@ void connection::tls_handshake() {
 }
 
 void connection::tls_read() {
-  std::size_t got = 0;
   const openssl_api& a = openssl_loaded();
   a.err_clear_error();
+  std::size_t got = 0;
   const int r = a.read_ex(ssl_, rbuf_.get() + rend_, rcap_ - rend_, &got);
   if (r == 1) {
     // Usually completed inline, saving a trip through the scheduler; a head trickling in one
     // record at a time would recurse (on_read -> advance -> read -> ...), so past a few levels
-    // the completion is posted like any socket read's.
+    // the completion is posted like any socket read's. Anything OpenSSL wrote meanwhile (a
+    // key update) leaves with the next answer or before the next wait.
     worker& w = worker_;  // outlives `this`, which on_read() may release and free
     if (w.inline_reads < 4) {
       ++w.inline_reads;
@@ -472,52 +483,106 @@ void connection::tls_read() {
     }
     return;
   }
-  tls_wait(r, &connection::tls_read);
+  const int err = a.get_error(ssl_, r);
+  if (err != SSL_ERROR_WANT_READ) {
+    tls_fail(err);  // close_notify (SSL_ERROR_ZERO_RETURN) included: the client is done
+    return;
+  }
+  if (!tls_flush(&connection::tls_read)) return;
+  tls_fill(&connection::tls_read);
 }
 
-int connection::tls_write() {
+bool connection::tls_encrypt() {
   const openssl_api& a = openssl_loaded();
-  while (wsent_ < wbuf_.size()) {
-    std::size_t n = 0;
+  a.err_clear_error();
+  std::size_t n = 0;
+  // Into a memory BIO a write never waits: the whole batch is encrypted at once.
+  if (a.write_ex(ssl_, wbuf_.data(), wbuf_.size(), &n) != 1 || n != wbuf_.size()) {
     a.err_clear_error();
-    const int r = a.write_ex(ssl_, wbuf_.data() + wsent_, wbuf_.size() - wsent_, &n);
-    if (r != 1) return r;
-    wsent_ += n;
+    return false;
   }
-  return 1;
+  tls_take_output();
+  return true;
 }
 
-void connection::tls_write_rest() {
-  if (const int r = tls_write(); r != 1) {
-    tls_wait(r, &connection::tls_write_rest);
-    return;
-  }
-  on_written({});
-}
-
-void connection::tls_wait(int ret, void (connection::*retry)()) {
+void connection::tls_take_output() {
   const openssl_api& a = openssl_loaded();
-  const int err = a.get_error(ssl_, ret);
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-    socket_.async_wait(
-        err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
-        [this, retry](const boost::system::error_code& ec) {
-          if (ec || !socket_.is_open()) {
-            release();
-            return;
-          }
-          (this->*retry)();
-        });
+  for (;;) {
+    const auto pending = static_cast<std::size_t>(a.bio_ctrl(tls_wbio_, BIO_CTRL_PENDING, 0, nullptr));
+    if (pending == 0) return;
+    const std::size_t at = tls_out_.size();
+    tls_out_.resize(at + pending);
+    const int got = a.bio_read(tls_wbio_, tls_out_.data() + at, static_cast<int>(pending));
+    tls_out_.resize(at + static_cast<std::size_t>(std::max(got, 0)));
+    if (got <= 0) return;
+  }
+}
+
+bool connection::tls_flush(void (connection::*next)()) {
+  tls_take_output();
+  if (tls_out_.empty()) return true;
+  boost::system::error_code ec;
+  const std::size_t sent = socket_.write_some(asio::buffer(tls_out_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    release();
+    return false;
+  }
+  if (sent == tls_out_.size()) {
+    tls_out_.clear();
+    return true;
+  }
+  // A client not reading our flight: bounded by the handshake's deadline, else the idle one.
+  if (!handshaking_) deadline_ = steady::now() + shared_.options.idle_timeout;
+  asio::async_write(socket_, asio::buffer(tls_out_.data() + sent, tls_out_.size() - sent),
+                    [this, next](const boost::system::error_code& wec, std::size_t) {
+                      if (wec || !socket_.is_open()) {
+                        release();
+                        return;
+                      }
+                      tls_out_.clear();
+                      (this->*next)();
+                    });
+  return false;
+}
+
+void connection::tls_fill(void (connection::*next)()) {
+  if (rend_ == rcap_) {
+    // Cannot happen (a head that fills the buffer is refused first); never spin on it.
+    release();
     return;
   }
-  // A protocol failure (not a client that merely hung up, as TCP health checks of a TLS port
-  // do) during the handshake is what the counter is for.
-  if (handshaking_ && err == SSL_ERROR_SSL &&
-      ERR_GET_REASON(a.err_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+  // The free part of the read buffer holds the ciphertext until the input BIO has copied it;
+  // SSL_read then decrypts into the same place.
+  socket_.async_read_some(
+      asio::buffer(rbuf_.get() + rend_, rcap_ - rend_),
+      [this, next](const boost::system::error_code& ec, std::size_t n) {
+        if (ec || !socket_.is_open()) {
+          release();
+          return;
+        }
+        const int put = openssl_loaded().bio_write(tls_rbio_, rbuf_.get() + rend_, static_cast<int>(n));
+        if (put != static_cast<int>(n)) {
+          release();
+          return;
+        }
+        (this->*next)();
+      });
+}
+
+void connection::tls_fail(int ssl_error) {
+  // A protocol failure during the handshake (plain HTTP on the TLS port, no shared version,
+  // a refused client certificate) is what the counter is for; a client that hangs up, as TCP
+  // health checks of a TLS port do, ends in tls_fill() and is not counted.
+  if (handshaking_ && ssl_error == SSL_ERROR_SSL) {
     shared_.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
   }
   // The error queue is per thread: left behind, it would confuse the next connection's calls.
-  a.err_clear_error();
+  openssl_loaded().err_clear_error();
+  tls_take_output();
+  if (!tls_out_.empty()) {
+    boost::system::error_code ec;
+    socket_.write_some(asio::buffer(tls_out_), ec);  // the alert, best effort
+  }
   release();
 }
 
@@ -624,13 +689,6 @@ void worker::recycle(connection* c) noexcept {
 void worker::run_thread() {
   arm_sweep();
   thread_ = std::thread([this] {
-    // OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a client gone mid-answer would
-    // raise SIGPIPE and kill the host process. Blocked on this thread, it stays pending and the
-    // write fails with EPIPE, which closes the connection.
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     for (;;) {
       try {
         io_.run();

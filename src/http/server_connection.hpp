@@ -118,17 +118,25 @@ class connection {
 
   void read();
   void read_later();
-  // TLS (ssl_ set): the handshake, then SSL_read/SSL_write on the non-blocking socket; when
-  // OpenSSL wants the socket, one async_wait is the connection's single pending operation.
+  // TLS (ssl_ set). OpenSSL reads and writes two memory BIOs; the bytes go through the same
+  // Asio socket operations as plain HTTP (speculative reads, inline writes, one operation in
+  // flight), so TLS adds no system call per request and OpenSSL never touches the descriptor.
   void start_tls();
   void tls_handshake();
+  /// SSL_read into the read buffer; plaintext goes to on_read(), "want more" to tls_fill().
   void tls_read();
-  /// Writes wbuf_ from wsent_ on; 1 when all of it is out, else SSL_write_ex's result.
-  int tls_write();
-  void tls_write_rest();
-  /// After an SSL call returned `ret`: waits for what OpenSSL wants, then calls `retry`; on
-  /// anything else the connection is released.
-  void tls_wait(int ret, void (connection::*retry)());
+  /// Encrypts wbuf_ onto tls_out_; false if OpenSSL refuses (the connection is then broken).
+  bool tls_encrypt();
+  /// Moves what OpenSSL wrote (records, handshake flights, tickets, alerts) onto tls_out_.
+  void tls_take_output();
+  /// Sends tls_out_: true if it all went out at once; otherwise false, and either an async
+  /// write is pending that calls `next` when done or the connection was released.
+  bool tls_flush(void (connection::*next)());
+  /// Reads ciphertext from the socket into the input BIO, then calls `next`.
+  void tls_fill(void (connection::*next)());
+  /// After a failed SSL call: counts a handshake refused for a protocol reason, sends the
+  /// alert OpenSSL wrote if the socket takes it at once, and releases.
+  void tls_fail(int ssl_error);
   void on_read(const boost::system::error_code& ec, std::size_t n);
   /// Parses and answers what is buffered, writes, and loops until it must wait for the network.
   void advance();
@@ -155,7 +163,9 @@ class connection {
   std::string wbuf_{};
   std::optional<request_parser> parser_{};
   ssl_st* ssl_ = nullptr;
-  std::size_t wsent_ = 0;  // TLS: bytes of wbuf_ already written
+  bio_st* tls_rbio_ = nullptr;  // owned by ssl_: ciphertext received, not yet decrypted
+  bio_st* tls_wbio_ = nullptr;  // owned by ssl_: ciphertext OpenSSL wrote, not yet taken
+  std::string tls_out_{};       // ciphertext to send
   steady::time_point deadline_{};
   client_slot client_{};
   std::size_t lingered_ = 0;

@@ -87,16 +87,9 @@ tls_context::tls_context(const tls_options& o) : api_(openssl()) {
                o.min_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION, nullptr);
     a.ctx_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                   SSL_OP_NO_COMPRESSION);
-    // Partial writes: a full socket buffer reports what went out, the rest is retried from
-    // the same (possibly moved) buffer. Released buffers: an idle connection holds no 34 KiB
-    // of record buffers (10,000 idle TLS connections must not cost 340 MB), as nginx does.
-    a.ctx_ctrl(ctx_, SSL_CTRL_MODE,
-               SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                   SSL_MODE_RELEASE_BUFFERS,
-               nullptr);
-    // Reads whole socket contents at once rather than one record header, then one body, per
-    // recv(2). Safe here: the connection always calls SSL_read before waiting for the socket.
-    a.ctx_ctrl(ctx_, SSL_CTRL_SET_READ_AHEAD, 1, nullptr);
+    // Released buffers: an idle connection holds no 34 KiB of record buffers (10,000 idle TLS
+    // connections must not cost 340 MB), as nginx configures it.
+    a.ctx_ctrl(ctx_, SSL_CTRL_MODE, SSL_MODE_RELEASE_BUFFERS, nullptr);
     if (a.ctx_use_certificate_chain_file(ctx_, o.cert_file.c_str()) != 1) {
       fail("cannot load " + quoted("cert_file", o.cert_file));
     }
@@ -139,19 +132,21 @@ tls_context::tls_context(const tls_options& o) : api_(openssl()) {
 
 tls_context::~tls_context() { api_.ctx_free(ctx_); }
 
-ssl_st* tls_context::new_session(int fd) const noexcept {
+ssl_st* tls_context::new_session() const noexcept {
   const openssl_api& a = api_;
   SSL* s = a.ssl_new(ctx_);
-  if (s == nullptr) {
+  BIO* in = a.bio_new(a.bio_s_mem());
+  BIO* out = a.bio_new(a.bio_s_mem());
+  if (s == nullptr || in == nullptr || out == nullptr) {
+    if (in != nullptr) a.bio_free(in);
+    if (out != nullptr) a.bio_free(out);
+    if (s != nullptr) a.ssl_free(s);
     a.err_clear_error();
     return nullptr;
   }
-  // The socket BIO does not own the descriptor (BIO_NOCLOSE): the connection closes it.
-  if (a.set_fd(s, fd) != 1) {
-    a.err_clear_error();
-    a.ssl_free(s);
-    return nullptr;
-  }
+  // An empty input BIO means "not yet" (SSL_ERROR_WANT_READ), not end of file.
+  a.bio_ctrl(in, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, nullptr);
+  a.set_bio(s, in, out);  // owned by the session from here on
   a.set_accept_state(s);
   return s;
 }

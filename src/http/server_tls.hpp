@@ -22,6 +22,7 @@
 // OpenSSL's types, without its headers in every user of this one.
 struct ssl_ctx_st;
 struct ssl_st;
+struct bio_st;
 
 namespace vitals::http::detail {
 
@@ -36,9 +37,9 @@ class tls_context {
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;
 
-  /// A new server-side session on `fd` (non-blocking, owned by the caller: never closed by
-  /// the session); null when OpenSSL cannot allocate one.
-  [[nodiscard]] ssl_st* new_session(int fd) const noexcept;
+  /// A new server-side session reading and writing two memory BIOs (the caller moves the
+  /// bytes between them and the socket); null when OpenSSL cannot allocate one.
+  [[nodiscard]] ssl_st* new_session() const noexcept;
   /// True if client certificates are verified (a client CA is configured).
   [[nodiscard]] bool verifies_clients() const noexcept { return verifies_clients_; }
 
