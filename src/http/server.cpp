@@ -143,15 +143,15 @@ class server::impl {
     return shared_.open.load(std::memory_order_relaxed);
   }
   [[nodiscard]] server_stats stats() const noexcept {
-    return {.connections = shared_.open.load(std::memory_order_relaxed),
-            .evicted_idle = shared_.evicted_idle.load(std::memory_order_relaxed),
-            .evicted_silent = shared_.evicted_silent.load(std::memory_order_relaxed),
-            .refused_busy = shared_.refused_busy.load(std::memory_order_relaxed),
-            .refused_per_client = shared_.refused_per_client.load(std::memory_order_relaxed),
-            .tls_handshake_failures =
-                shared_.tls_handshake_failures.load(std::memory_order_relaxed),
-            .tls_reloads = tls_ ? tls_->reloads() : 0,
-            .tls_reload_failures = tls_ ? tls_->reload_failures() : 0};
+    return {
+        .connections = shared_.open.load(std::memory_order_relaxed),
+        .evicted_idle = shared_.evicted_idle.load(std::memory_order_relaxed),
+        .evicted_silent = shared_.evicted_silent.load(std::memory_order_relaxed),
+        .refused_busy = shared_.refused_busy.load(std::memory_order_relaxed),
+        .refused_per_client = shared_.refused_per_client.load(std::memory_order_relaxed),
+        .tls_handshake_failures = shared_.tls_handshake_failures.load(std::memory_order_relaxed),
+        .tls_reloads = tls_ ? tls_->reloads() : 0,
+        .tls_reload_failures = tls_ ? tls_->reload_failures() : 0};
   }
   [[nodiscard]] std::string tls_reload_error() const { return tls_ ? tls_->last_error() : ""; }
   [[nodiscard]] const handler& get_handler() const noexcept { return handler_; }

@@ -2,7 +2,6 @@
 
 #include "openssl_api.hpp"
 
-
 #include <algorithm>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -430,8 +429,8 @@ void connection::start_tls() {
   handshaking_ = true;
   // The handshake counts in the header timeout: the deadline a silent connection gets now
   // covers the handshake and the first request head (slow handshakes are slowloris too).
-  deadline_ = steady::now() +
-              std::min(shared_.options.idle_timeout, shared_.options.header_timeout);
+  deadline_ =
+      steady::now() + std::min(shared_.options.idle_timeout, shared_.options.header_timeout);
   tls_handshake();
 }
 
@@ -508,7 +507,8 @@ bool connection::tls_encrypt() {
 void connection::tls_take_output() {
   const openssl_api& a = openssl_loaded();
   for (;;) {
-    const auto pending = static_cast<std::size_t>(a.bio_ctrl(tls_wbio_, BIO_CTRL_PENDING, 0, nullptr));
+    const auto pending =
+        static_cast<std::size_t>(a.bio_ctrl(tls_wbio_, BIO_CTRL_PENDING, 0, nullptr));
     if (pending == 0) return;
     const std::size_t at = tls_out_.size();
     tls_out_.resize(at + pending);
@@ -553,20 +553,20 @@ void connection::tls_fill(void (connection::*next)()) {
   }
   // The free part of the read buffer holds the ciphertext until the input BIO has copied it;
   // SSL_read then decrypts into the same place.
-  socket_.async_read_some(
-      asio::buffer(rbuf_.get() + rend_, rcap_ - rend_),
-      [this, next](const boost::system::error_code& ec, std::size_t n) {
-        if (ec || !socket_.is_open()) {
-          release();
-          return;
-        }
-        const int put = openssl_loaded().bio_write(tls_rbio_, rbuf_.get() + rend_, static_cast<int>(n));
-        if (put != static_cast<int>(n)) {
-          release();
-          return;
-        }
-        (this->*next)();
-      });
+  socket_.async_read_some(asio::buffer(rbuf_.get() + rend_, rcap_ - rend_),
+                          [this, next](const boost::system::error_code& ec, std::size_t n) {
+                            if (ec || !socket_.is_open()) {
+                              release();
+                              return;
+                            }
+                            const int put = openssl_loaded().bio_write(
+                                tls_rbio_, rbuf_.get() + rend_, static_cast<int>(n));
+                            if (put != static_cast<int>(n)) {
+                              release();
+                              return;
+                            }
+                            (this->*next)();
+                          });
 }
 
 void connection::tls_fail(int ssl_error) {

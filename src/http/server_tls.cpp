@@ -58,7 +58,7 @@ int accept_any(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { return 1; }
 file_version version_of(const std::string& path) {
   file_version v;
   if (path.empty()) return v;
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return v;
   v.dev = st.st_dev;
   v.ino = st.st_ino;
@@ -85,8 +85,8 @@ tls_context::tls_context(const tls_options& o) : api_(openssl()) {
   try {
     a.ctx_ctrl(ctx_, SSL_CTRL_SET_MIN_PROTO_VERSION,
                o.min_version == tls_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION, nullptr);
-    a.ctx_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_COMPRESSION);
+    a.ctx_set_options(
+        ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     // Released buffers: an idle connection holds no 34 KiB of record buffers (10,000 idle TLS
     // connections must not cost 340 MB), as nginx configures it.
     a.ctx_ctrl(ctx_, SSL_CTRL_MODE, SSL_MODE_RELEASE_BUFFERS, nullptr);
@@ -114,7 +114,8 @@ tls_context::tls_context(const tls_options& o) : api_(openssl()) {
       }
       // The CA names sent in the certificate request, so clients pick the right certificate.
       STACK_OF(X509_NAME)* names = a.load_client_ca_file(o.client_ca_file.c_str());
-      if (names == nullptr) fail("no CA certificate in " + quoted("client_ca_file", o.client_ca_file));
+      if (names == nullptr)
+        fail("no CA certificate in " + quoted("client_ca_file", o.client_ca_file));
       a.ctx_set_client_ca_list(ctx_, names);
       if (o.require_client_cert) {
         a.ctx_set_verify(ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);

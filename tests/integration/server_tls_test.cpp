@@ -45,8 +45,8 @@ class tls_test : public ::testing::Test {
     svc_ =
         std::make_unique<service>(std::move(reg), service_options{.on_event = [](const event&) {}});
     svc_->start();
-    ASSERT_TRUE(eventually(
-        [&] { return svc_->current()->probe_status(probe::ready) == status::fail; }));
+    ASSERT_TRUE(
+        eventually([&] { return svc_->current()->probe_status(probe::ready) == status::fail; }));
     o.address = "127.0.0.1";
     o.port = 0;
     if (o.tls.cert_file.empty()) {
@@ -83,8 +83,9 @@ TEST_F(tls_test, serves_verified_keep_alive_and_pipelined_requests) {
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, "ok");
   }
-  ASSERT_TRUE(c.send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\nGET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"
-                     "GET /startupz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("GET /livez HTTP/1.1\r\nHost: t\r\n\r\nGET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /startupz HTTP/1.1\r\nHost: t\r\n\r\n"));
   const auto a = c.read_reply();
   const auto b = c.read_reply();
   const auto d = c.read_reply();

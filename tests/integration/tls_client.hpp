@@ -23,7 +23,7 @@
 namespace vitals::test {
 
 struct tls_client_options {
-  std::string ca_file{};  ///< trust anchor for the server certificate ("" = do not verify)
+  std::string ca_file{};    ///< trust anchor for the server certificate ("" = do not verify)
   std::string cert_file{};  ///< client certificate (mTLS), optional
   std::string key_file{};
   int max_version = 0;  ///< e.g. TLS1_2_VERSION; 0 = the library's newest
@@ -94,7 +94,8 @@ class tls_client {
   }
 
   /// One response, or nullopt if the connection ended or nothing complete came in time.
-  std::optional<http_reply> read_reply(std::chrono::milliseconds timeout = std::chrono::seconds{3}) {
+  std::optional<http_reply> read_reply(std::chrono::milliseconds timeout = std::chrono::seconds{
+                                           3}) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       if (auto r = take_reply()) return r;

@@ -57,24 +57,23 @@ const char* load_api() noexcept {
   if (lib == nullptr) return "https needs OpenSSL 3 (libssl.so.3), which could not be loaded";
   // dlsym on the libssl handle also searches its dependency libcrypto.
   api& a = g_api;
-  const bool ok = load(lib, "TLS_client_method", a.client_method) &&
-                  load(lib, "SSL_CTX_new", a.ctx_new) &&
-                  load(lib, "SSL_CTX_set_verify", a.ctx_set_verify) &&
-                  load(lib, "SSL_CTX_set_options", a.ctx_set_options) &&
-                  load(lib, "SSL_CTX_load_verify_locations", a.ctx_load_verify_locations) &&
-                  load(lib, "SSL_CTX_set_default_verify_paths", a.ctx_set_default_verify_paths) &&
-                  load(lib, "SSL_CTX_use_certificate_chain_file",
-                       a.ctx_use_certificate_chain_file) &&
-                  load(lib, "SSL_CTX_use_PrivateKey_file", a.ctx_use_private_key_file) &&
-                  load(lib, "SSL_new", a.ssl_new) && load(lib, "SSL_set_fd", a.set_fd) &&
-                  load(lib, "SSL_free", a.ssl_free) && load(lib, "SSL_CTX_free", a.ctx_free) &&
-                  load(lib, "SSL_ctrl", a.ctrl) && load(lib, "SSL_set1_host", a.set1_host) &&
-                  load(lib, "SSL_connect", a.connect) && load(lib, "SSL_read", a.read) &&
-                  load(lib, "SSL_write", a.write) && load(lib, "SSL_get_error", a.get_error) &&
-                  load(lib, "SSL_get_verify_result", a.get_verify_result) &&
-                  load(lib, "ERR_get_error", a.err_get_error) &&
-                  load(lib, "ERR_error_string_n", a.err_error_string_n) &&
-                  load(lib, "X509_verify_cert_error_string", a.verify_error_string);
+  const bool ok =
+      load(lib, "TLS_client_method", a.client_method) && load(lib, "SSL_CTX_new", a.ctx_new) &&
+      load(lib, "SSL_CTX_set_verify", a.ctx_set_verify) &&
+      load(lib, "SSL_CTX_set_options", a.ctx_set_options) &&
+      load(lib, "SSL_CTX_load_verify_locations", a.ctx_load_verify_locations) &&
+      load(lib, "SSL_CTX_set_default_verify_paths", a.ctx_set_default_verify_paths) &&
+      load(lib, "SSL_CTX_use_certificate_chain_file", a.ctx_use_certificate_chain_file) &&
+      load(lib, "SSL_CTX_use_PrivateKey_file", a.ctx_use_private_key_file) &&
+      load(lib, "SSL_new", a.ssl_new) && load(lib, "SSL_set_fd", a.set_fd) &&
+      load(lib, "SSL_free", a.ssl_free) && load(lib, "SSL_CTX_free", a.ctx_free) &&
+      load(lib, "SSL_ctrl", a.ctrl) && load(lib, "SSL_set1_host", a.set1_host) &&
+      load(lib, "SSL_connect", a.connect) && load(lib, "SSL_read", a.read) &&
+      load(lib, "SSL_write", a.write) && load(lib, "SSL_get_error", a.get_error) &&
+      load(lib, "SSL_get_verify_result", a.get_verify_result) &&
+      load(lib, "ERR_get_error", a.err_get_error) &&
+      load(lib, "ERR_error_string_n", a.err_error_string_n) &&
+      load(lib, "X509_verify_cert_error_string", a.verify_error_string);
   if (!ok) return "libssl.so.3 lacks an expected symbol (OpenSSL 3 required)";
   loaded = true;
   return nullptr;

@@ -73,13 +73,12 @@ const section_spec& tls_section() {
         "Refuse clients without a verified certificate (mTLS only); needs client_ca_file.",
         [](http::server_options& o, const value& v) { assign(o.tls.require_client_cert, v); },
         value{false});
-    b.custom(
-        "min_version", value_kind::string, "Oldest TLS version accepted: \"1.2\" or \"1.3\".",
-        [](http::server_options& o, const value& v) {
-          o.tls.min_version = std::get<std::string>(v) == "1.3" ? http::tls_version::tls1_3
-                                                               : http::tls_version::tls1_2;
-        },
-        value{std::string{"1.2"}}, {}, {"1.2", "1.3"});
+    b.custom("min_version", value_kind::string, "Oldest TLS version accepted: \"1.2\" or \"1.3\".",
+             [](http::server_options& o, const value& v) {
+               o.tls.min_version = std::get<std::string>(v) == "1.3" ? http::tls_version::tls1_3
+                                                                     : http::tls_version::tls1_2;
+             },
+             value{std::string{"1.2"}}, {}, {"1.2", "1.3"});
     return b.section();
   }();
   return s;

@@ -243,7 +243,8 @@ class cli_probe_builtin_tls : public cli_probe_tls {
             {.probes = live | ready | startup, .interval = 1s, .timeout = 500ms});
     svc_ = std::make_unique<service>(std::move(reg));
     svc_->start();
-    srv_ = std::make_unique<http::server>(*svc_, http::server_options{.port = 0, .tls = std::move(tls)});
+    srv_ = std::make_unique<http::server>(*svc_,
+                                          http::server_options{.port = 0, .tls = std::move(tls)});
     srv_->start();
     return "https://127.0.0.1:" + std::to_string(srv_->port()) + "/livez";
   }
@@ -270,12 +271,12 @@ TEST_F(cli_probe_builtin_tls, presents_a_client_certificate_to_an_mtls_only_serv
                                   .require_client_cert = true});
   auto r = probe({"--ca", file("good.pem"), url});
   EXPECT_NE(r.exit_code, 0) << "served without a client certificate";
-  r = probe({"--ca", file("good.pem"), "--cert", file("client.pem"), "--key", file("client.key"),
-             url});
+  r = probe(
+      {"--ca", file("good.pem"), "--cert", file("client.pem"), "--key", file("client.key"), url});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   // A key that is not the certificate's: refused before connecting.
-  r = probe({"--ca", file("good.pem"), "--cert", file("client.pem"), "--key", file("good.key"),
-             url});
+  r = probe(
+      {"--ca", file("good.pem"), "--cert", file("client.pem"), "--key", file("good.key"), url});
   EXPECT_EQ(r.exit_code, 7) << r.err;
   EXPECT_NE(r.err.find("--key"), std::string::npos) << r.err;
   EXPECT_EQ(probe({"--cert", file("client.pem"), url}).exit_code, 64);

@@ -446,13 +446,15 @@ TEST_F(vitalsd_test, sighup_with_a_bad_configuration_keeps_serving_the_old_one) 
 TEST_F(vitalsd_test, serves_https_and_keeps_it_through_a_reload_with_a_bad_certificate) {
   const fs::path crt = dir_ / "tls.crt";
   const fs::path key = dir_ / "tls.key";
-  const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                          "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
-                          "-keyout " + key.string() + " -out " + crt.string() + " 2>/dev/null";
+  const std::string gen =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+      "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+      "-keyout " +
+      key.string() + " -out " + crt.string() + " 2>/dev/null";
   ASSERT_EQ(std::system(gen.c_str()), 0);
   const auto tls = [&](const fs::path& cert) {
-    return "server:\n  tls:\n    cert_file: " + cert.string() + "\n    key_file: " +
-           key.string() + "\n";
+    return "server:\n  tls:\n    cert_file: " + cert.string() + "\n    key_file: " + key.string() +
+           "\n";
   };
   const auto cfg = write("v.yaml", header() + tls(crt) + "checks: [{name: m, type: memory}]\n");
   const auto https_status = [&](const std::string& path) {
@@ -465,17 +467,17 @@ TEST_F(vitalsd_test, serves_https_and_keeps_it_through_a_reload_with_a_bad_certi
     }
   };
 
-  const auto missing = write("missing.yaml", header() + tls(dir_ / "nope.crt") +
-                                                 "checks: [{name: m, type: memory}]\n");
+  const auto missing = write(
+      "missing.yaml", header() + tls(dir_ / "nope.crt") + "checks: [{name: m, type: memory}]\n");
   vitalsd check{{"--check-config", "--config", missing.string()}, dir_ / "check.log"};
   EXPECT_EQ(check.wait_exit(10s), 1);
-  EXPECT_NE(check.log().find("cert_file '" + (dir_ / "nope.crt").string() + "'"),
-            std::string::npos)
+  EXPECT_NE(check.log().find("cert_file '" + (dir_ / "nope.crt").string() + "'"), std::string::npos)
       << check.log();
 
   vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
   const auto until = clock_type::now() + 10s;
-  while (https_status("/readyz") != 200 && clock_type::now() < until) std::this_thread::sleep_for(20ms);
+  while (https_status("/readyz") != 200 && clock_type::now() < until)
+    std::this_thread::sleep_for(20ms);
   ASSERT_EQ(https_status("/readyz"), 200) << d.log();
   EXPECT_EQ(https_status("/livez"), 200);
   EXPECT_EQ(get_once(port_, "/livez"), -1);  // plain HTTP gets no answer on the TLS port
