@@ -1,14 +1,21 @@
-// The built-in server's request path without sockets: whole byte streams (pipelined requests,
-// delivered in pieces) through the server's request parser (server_parser.hpp) and its read
-// loop (the rules of connection::parse_batch / compact, server_connection.cpp), answered by
-// handler::impl::serve() (handler_impl.hpp, reached through detail::handler_access) over a
-// service with a passing, a warning, a failing and a never-run check.
+// The built-in server's real connection code (src/http/server_connection.cpp) over a
+// socketpair: whole byte streams — pipelined requests, delivered at once or in pieces — sent to a
+// connection adopted by a real worker (its read buffer, Beast parser, batching, refusals,
+// linger), answered by handler::impl::serve() over a service with a passing, a warning, a
+// failing, a live-only and a never-run check. The worker's io_context is polled on this thread,
+// so there is no thread and no timer: the client closing its side is what ends the connection.
 //
 // The first byte picks the piece size and the handler (default options, or a prefix, details for
-// everyone and other status codes). Properties of every answer: an HTTP/1.1 status line with a
-// valid code, a head ending in CRLF, a Content-Length equal to the body's size; bytes after a
-// refused request are never answered; at most max_pipelined answers per batch.
+// everyone and other status codes). Properties of the bytes the server sent: a sequence of
+// complete HTTP/1.1 responses, each with a valid status code, a head ending in a blank line,
+// and a Content-Length that frames it (the body's length, or none for HEAD); nothing after a
+// response that says `Connection: close`; and the connection released once the client has
+// closed (no connection left waiting forever).
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +26,7 @@
 
 #include "fuzz_util.hpp"
 #include "handler_impl.hpp"
-#include "server_parser.hpp"
+#include "server_connection.hpp"
 #include "vitals/http/handler.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/service.hpp"
@@ -29,13 +36,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using vitals_fuzz::require;
-namespace beast_http = boost::beast::http;
+namespace detail = vitals::http::detail;
 
 struct fixture {
   std::shared_ptr<vitals::service> svc;
   std::unique_ptr<vitals::http::handler> plain;
   std::unique_ptr<vitals::http::handler> prefixed;
-  vitals::http::server_options options{};
+  // One worker per handler, as the server builds them (small limits: inputs reach them).
+  std::unique_ptr<detail::server_shared> shared[2];
+  std::unique_ptr<detail::worker> workers[2];
 
   fixture() {
     auto clk = std::make_shared<vitals::testing::manual_clock>();
@@ -78,110 +87,125 @@ struct fixture {
                                            .details = vitals::http::detail_policy::everyone,
                                            .codes = {.warn = 299, .fail = 500, .unknown = 501},
                                            .prefix = "/ops"});
+    const vitals::http::handler* handlers[2] = {plain.get(), prefixed.get()};
+    for (int i = 0; i < 2; ++i) {
+      shared[i] = std::make_unique<detail::server_shared>();
+      shared[i]->options = {.max_header_bytes = 2048, .max_request_line = 512, .max_pipelined = 4};
+      shared[i]->serve = &detail::handler_access::of(*handlers[i]);
+      shared[i]->linger_timeout = 100ms;
+      shared[i]->sweep_period = 10ms;
+      workers[i] = std::make_unique<detail::worker>(*shared[i]);
+    }
   }
 };
 
-const fixture& the_fixture() {
-  static const fixture f;
+fixture& the_fixture() {
+  static fixture f;
   return f;
 }
 
-void check_answer(const vitals::http::wire_response& w, std::string_view method) {
-  require(w.status >= 100 && w.status <= 599, "status out of range");
-  require(w.typed != nullptr, "answer without its typed form");
-  require(w.head.starts_with("HTTP/1.1 "), "head without a status line", w.head);
-  require(w.head.ends_with("\r\n"), "head does not end in CRLF", w.head);
-  const auto at = w.head.find("\r\nContent-Length: ");
-  require(at != std::string_view::npos, "head without Content-Length", w.head);
-  const std::string expected =
-      "\r\nContent-Length: " + std::to_string(w.typed->body.size()) + "\r\n";
-  require(w.head.substr(at, expected.size()) == expected, "Content-Length is not the body's",
-          w.head);
-  if (method != "HEAD") require(w.body == w.typed->body, "wire body differs from typed body");
+std::size_t content_length(std::string_view head) {
+  const auto at = head.find("\r\nContent-Length: ");
+  require(at != std::string_view::npos, "response without Content-Length", head);
+  std::size_t n = 0;
+  std::size_t k = at + 18;
+  require(k < head.size() && head[k] >= '0' && head[k] <= '9', "bad Content-Length", head);
+  for (; k < head.size() && head[k] >= '0' && head[k] <= '9'; ++k) n = n * 10 + (head[k] - '0');
+  return n;
 }
 
-/// One connection: the server's read buffer, parser and batching, fed `bytes` in `piece`s.
-void connection(const vitals::http::detail::handler_impl& serve,
-                const vitals::http::server_options& opt, std::string_view bytes,
-                std::size_t piece) {
-  using vitals::http::detail::request_parser;
-  const std::size_t rcap = std::max<std::size_t>(opt.max_header_bytes, 1024);
-  const auto rbuf = std::make_unique<char[]>(rcap);
-  std::size_t rbeg = 0;
-  std::size_t rpos = 0;
-  std::size_t rend = 0;
-  std::size_t fed = 0;
-  auto parser = std::make_unique<request_parser>(opt.max_request_line, opt.max_header_bytes);
-  for (;;) {
-    // read(): what fits in the buffer, at most one piece.
-    const std::size_t room = rcap - rend;
-    const std::size_t n = std::min({piece, room, bytes.size() - fed});
-    if (n == 0) return;  // the client is done (or the buffer is full: refused below first)
-    std::memcpy(rbuf.get() + rend, bytes.data() + fed, n);
-    fed += n;
-    rend += n;
-    // parse_batch(), then advance()'s compact() before the next read.
-    std::size_t answered = 0;
-    bool need_more = false;
-    while (!need_more) {
-      if (answered == opt.max_pipelined) {
-        answered = 0;  // batch_full: the batch is written, parsing goes on
-        continue;
-      }
-      if (rpos == rend && rbeg == rend) break;
-      boost::beast::error_code ec;
-      const std::size_t used =
-          parser->put(boost::asio::const_buffer(rbuf.get() + rpos, rend - rpos), ec);
-      require(used <= rend - rpos, "parser consumed more than it was given");
-      rpos += used;
-      if (ec == beast_http::error::need_more) {
-        const std::size_t head = rend - rbeg;
-        if (!parser->request_line_done() && head > opt.max_request_line) return;  // 414
-        if (head >= opt.max_header_bytes || head >= rcap) return;                 // 431
-        break;
-      }
-      if (ec) return;  // 414, 431, 413 or 400: answered and closed
-      if (!parser->is_header_done()) {
-        if (rpos == rend) break;
-        continue;
-      }
-      if (parser->has_transfer_encoding()) return;                                      // 501
-      if (const auto length = parser->content_length(); length && *length > 0) return;  // 413
-      require(!parser->method().empty() && !parser->target().empty(), "empty method or target");
-      require(parser->method().data() >= rbuf.get() &&
-                  parser->target().data() + parser->target().size() <= rbuf.get() + rend,
-              "request views outside the read buffer");
-      const auto w = serve.serve(parser->method(), parser->target(), parser->authorization());
-      check_answer(w, parser->method());
-      ++answered;
-      if (!parser->keep_alive()) return;  // Connection: close
-      // next_request()
-      rbeg = rpos;
-      parser = std::make_unique<request_parser>(opt.max_request_line, opt.max_header_bytes);
-      if (rbeg == rend) rbeg = rpos = rend = 0;
+bool response_starts(std::string_view out, std::size_t at) {
+  return at == out.size() || out.substr(at).starts_with("HTTP/1.1 ");
+}
+
+/// Everything the server sent on one connection: complete, well-framed responses.
+void check_output(std::string_view out) {
+  std::size_t pos = 0;
+  while (pos < out.size()) {
+    require(out.substr(pos).starts_with("HTTP/1.1 "), "not a status line", out.substr(pos, 80));
+    const auto end = out.find("\r\n\r\n", pos);
+    require(end != std::string_view::npos, "response head not complete", out.substr(pos, 200));
+    const std::string_view head = out.substr(pos, end + 2 - pos);
+    require(head.size() > 13 && head[12] == ' ', "bad status line", head);
+    const int code = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+    require(code >= 100 && code <= 599, "status out of range", head);
+    const std::size_t length = content_length(head);
+    const std::size_t body = end + 4;
+    if (body + length <= out.size() && response_starts(out, body + length)) {
+      pos = body + length;
+    } else {
+      require(response_starts(out, body), "Content-Length does not frame the response", head);
+      pos = body;  // a HEAD answer: the GET's length, no body
     }
-    // compact()
-    if (rbeg != 0) {
-      const std::size_t keep = rend - rbeg;
-      std::memmove(rbuf.get(), rbuf.get() + rbeg, keep);
-      parser->shift(static_cast<std::ptrdiff_t>(rbeg));
-      rpos -= rbeg;
-      rend = keep;
-      rbeg = 0;
+    if (head.find("\r\nConnection: close\r\n") != std::string_view::npos) {
+      require(pos == out.size(), "bytes after Connection: close", out.substr(pos, 80));
     }
   }
+}
+
+void drain(int fd, std::string& out) {
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+/// One real connection of `w`, sent `bytes` in `piece`s, then the client's FIN.
+void connection(detail::worker& w, detail::server_shared& shared, std::string_view bytes,
+                std::size_t piece) {
+  int sv[2];
+  require(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0,
+          "socketpair");
+  boost::system::error_code ec;
+  detail::tcp::socket server_end{w.io()};
+  server_end.assign(detail::tcp::v4(), sv[0], ec);
+  require(!ec, "assign");
+  shared.open.fetch_add(1, std::memory_order_relaxed);  // the place adopt() expects to hold
+  w.adopt(std::move(server_end), {});
+  const auto turn = [&] {
+    w.io().restart();
+    (void)w.io().poll();
+  };
+  std::string out;
+  std::size_t fed = 0;
+  int stalled = 0;
+  while (fed < bytes.size() && stalled < 64) {
+    const ssize_t n = ::send(sv[1], bytes.data() + fed, std::min(piece, bytes.size() - fed),
+                             MSG_NOSIGNAL);
+    if (n > 0) {
+      fed += static_cast<std::size_t>(n);
+      stalled = 0;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ++stalled;  // the server is not reading (closing, or waiting for us to drain)
+    } else {
+      break;  // the server closed: the rest is never read
+    }
+    turn();
+    drain(sv[1], out);
+  }
+  ::shutdown(sv[1], SHUT_WR);
+  for (int i = 0; i < 1000 && shared.open.load(std::memory_order_relaxed) != 0; ++i) {
+    turn();
+    drain(sv[1], out);
+  }
+  require(shared.open.load(std::memory_order_relaxed) == 0,
+          "connection not released after the client closed");
+  drain(sv[1], out);
+  ::close(sv[1]);
+  check_output(out);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const fixture& f = the_fixture();
+  fixture& f = the_fixture();
   vitals_fuzz::reader in{data, size};
   const unsigned choice = in.byte();
-  const auto& h = (choice & 1) != 0 ? *f.prefixed : *f.plain;
-  const auto& impl = vitals::http::detail::handler_access::of(h);
-  // Mostly whole reads (a client's pipelined burst), sometimes a trickle.
+  const int which = (choice & 1) != 0 ? 1 : 0;
+  // Mostly whole sends (a client's pipelined burst), sometimes a trickle.
   const std::size_t piece = (choice & 0x80) != 0 ? ((choice >> 1) & 0x3f) + 1 : 64 * 1024;
-  connection(impl, f.options, in.rest(), piece);
+  connection(*f.workers[which], *f.shared[which], in.rest(), piece);
   return 0;
 }
