@@ -300,6 +300,10 @@ TEST_F(tls_test, idle_tls_connections_make_room_for_the_probe_at_the_cap) {
   const auto r = connect().get("/livez");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  // Every TLS session is released with its connection.
+  idle.clear();
+  silent.clear();
+  EXPECT_TRUE(eventually([&] { return srv_->connections() == 0; }));
 }
 
 }  // namespace
