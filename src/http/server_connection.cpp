@@ -64,6 +64,10 @@ connection::connection(worker& w)
   wbuf_.reserve(wbuf_initial);
 }
 
+connection::~connection() {
+  if (ssl_ != nullptr) openssl_loaded().ssl_free(ssl_);
+}
+
 void connection::start(tcp::socket socket, client_slot slot) {
   socket_ = std::move(socket);
   client_ = slot;

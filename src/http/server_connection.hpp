@@ -96,6 +96,8 @@ class worker;
 class connection {
  public:
   explicit connection(worker& w);
+  /// Frees the TLS session of a connection still open when its worker is destroyed.
+  ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
