@@ -92,8 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string& msg = a[3];
         const auto split = msg.rfind("\": ");
         const auto open = msg.find('"');  // after `invalid URL ` (its "RL \"" is no password)
-        const std::string masked =
-            open == std::string::npos ? msg.substr(0, split) : msg.substr(open + 1, split - open);
+        const std::string masked = open == std::string::npos
+                                       ? msg.substr(0, split)
+                                       : msg.substr(open + 1, split - open - 1);
         if (pw.size() >= 3 && without.find(pw) == std::string::npos) {
           require(masked.find(pw) == std::string::npos, "parse_url's message shows the password",
                   msg);
