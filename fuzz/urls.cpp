@@ -95,7 +95,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string masked = open == std::string::npos
                                        ? msg.substr(0, split)
                                        : msg.substr(open + 1, split - open - 1);
-        if (pw.size() >= 3 && without.find(pw) == std::string::npos) {
+        // A password with the mask's '*' can be spelled by the mask and the host after it
+        // ("*@host" shown as "***@host"): those prove nothing either way.
+        if (pw.size() >= 3 && pw.find('*') == std::string_view::npos &&
+            without.find(pw) == std::string::npos) {
           require(masked.find(pw) == std::string::npos, "parse_url's message shows the password",
                   msg);
         }
