@@ -1,0 +1,679 @@
+#!/usr/bin/env python3
+"""Soak test of vitalsd: many flapping checks, a probe flood and reloads; RSS, fds, threads.
+
+    soak.py run --vitalsd build/rel/apps/vitalsd/vitalsd [--duration 3600] [--csv soak.csv]
+    soak.py report soak.csv [--warmup 300] [--plot soak.png]
+
+``run`` starts, on 127.0.0.1 only:
+
+* ``flap_server.py``: HTTP targets, TCP ports and flag files that flap between healthy and
+  unhealthy every ``--phase`` seconds (200 / 503 / 200 / too slow; open / closed; present /
+  absent), spread evenly over their cycle;
+* ``vitalsd`` on a generated configuration of ``--checks`` checks (by default 500: 300 http,
+  150 tcp against the flapping ports, 10 tcp against a port that never accepts, 20 exec, 10 file
+  and 10 host checks), intervals of 1-2 s, timeouts of 0.5-1 s;
+* a probe flood of ``--probe-rate`` requests per second in all over keep-alive connections and
+  one connection per request (a tenth of those closed without reading the answer) on every
+  endpoint (``/livez /readyz /startupz /health /readyz/<check> /health/<check>``, a 404) plus
+  ``/metrics`` once a second;
+* a reload (SIGHUP) every ``--reload-every`` seconds, to a configuration that differs from the
+  running one: a tenth of the http checks change their options, 20 are renamed (removed and
+  added), the count stays the same.
+
+Every ``--sample-every`` seconds it records vitalsd's RSS (VmRSS), open descriptors
+(``/proc/PID/fd``), threads (``/proc/PID/task``) and CPU time in a CSV. A reload is sent right
+after a sample and has finished (the old engine stopped, its threads joined) long before the
+next one, so samples show what the daemon holds between reloads, not a reload in progress.
+
+At the end, over the samples after ``--warmup`` seconds, it prints for each series min, max,
+mean, the largest deviation from the mean in percent, the drift (median of the last tenth minus
+median of the first tenth, at least 3 samples each) and the least-squares slope per hour, and
+exits 1 if a bound is exceeded: ``--max-dev rss=5`` (percent from the mean) or
+``--max-drift fds=3`` (absolute). vitalsd must also have applied every reload and exit 0 on
+SIGTERM. Everything it starts is stopped by PID when it ends (also on SIGINT / SIGTERM), and
+the children die with it if it is killed.
+
+``report`` computes the same figures from a CSV written by ``run``, and both can draw the
+samples into a PNG with gnuplot (Debian ``gnuplot-nox``).
+"""
+import argparse
+import collections
+import csv
+import ctypes
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERIES = ("rss_kib", "fds", "threads")
+SHORT = {"rss": "rss_kib", "rss_kib": "rss_kib", "fds": "fds", "threads": "threads"}
+COLUMNS = ("t_s", "rss_kib", "fds", "threads", "cpu_s", "reloads", "reload_s", "since_reload_s",
+           "probes", "probe_errors")
+PR_SET_PDEATHSIG = 1
+
+
+def log(msg: str) -> None:
+    """A progress line on stderr, with the time."""
+    print(time.strftime("%H:%M:%S ") + msg, file=sys.stderr, flush=True)
+
+
+def die_with_parent() -> None:
+    """In a child before exec: be killed if the driver dies, whatever kills it."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def free_port() -> int:
+    """A port that is free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+@dataclass
+class layout:
+    """How many checks of each kind; ``--checks`` scales the defaults (500 checks)."""
+    http: int
+    tcp: int
+    blackhole: int
+    exec: int
+    file: int
+    host: int
+    renamed: int
+
+    @staticmethod
+    def of(total: int) -> "layout":
+        if total < 50:
+            sys.exit("soak: --checks must be at least 50")
+        host = 10
+        rest = total - host
+        http = rest * 300 // 490
+        tcp = rest * 150 // 490
+        blackhole = rest * 10 // 490
+        execs = rest * 20 // 490
+        file = rest - http - tcp - blackhole - execs
+        return layout(http, tcp, blackhole, execs, file, host, renamed=max(1, http // 15))
+
+
+def config(gen: int, listen: str, lay: layout, targets: dict, engine_threads: int) -> str:
+    """The YAML of generation ``gen``: generations differ in the options of a tenth of the http
+    checks (changed checks are rebuilt on reload) and in the names of ``lay.renamed`` others
+    (removed and added); everything else is carried over unchanged."""
+    http_port = targets["http_port"]
+    tcp_ports = targets["tcp_ports"]
+    flags = os.path.join(targets["flag_dir"], "flag-")
+    out = [
+        f"listen: {listen}",
+        "service: {id: soak, version: soak-gen-" + str(gen) + "}",
+        "log: {format: text, level: info}",
+        "shutdown: {drain_delay: 200ms, grace_period: 10s}",
+        f"engine: {{max_threads: {engine_threads}}}",
+        "defaults: {interval: 2s, timeout: 500ms, probes: [ready]}",
+        "checks:",
+    ]
+    for i in range(lay.http):
+        renamed = i >= lay.http - lay.renamed
+        name = f"http-g{gen}-{i}" if renamed else f"http-{i}"
+        opts = [f"name: {name}", "type: http", f"url: 'http://127.0.0.1:{http_port}/t/{i}'",
+                f"interval: {1 + i % 2}s"]
+        if i % 10 == 9:
+            opts.append("keep_alive: false")
+        if i % 3 == 0:
+            opts.append("critical: false")
+        if i % 10 == gen % 10:
+            opts.append("failure_threshold: 2")
+        out.append("  - {" + ", ".join(opts) + "}")
+    for j in range(lay.tcp):
+        opts = [f"name: tcp-{j}", "type: tcp", "host: 127.0.0.1",
+                f"port: {tcp_ports[j % len(tcp_ports)]}", f"interval: {1 + j % 2}s"]
+        if j % 3 == 0:
+            opts += ["send: \"PING\\n\"", "expect: PONG"]
+        out.append("  - {" + ", ".join(opts) + "}")
+    for j in range(lay.blackhole):  # staggered: not all ten hanging at the same moment
+        out.append(f"  - {{name: hole-{j}, type: tcp, host: 127.0.0.1, "
+                   f"port: {targets['blackhole_port']}, critical: false, "
+                   f"initial_delay: {200 * j}ms}}")
+    for k in range(lay.exec):
+        out.append(f"  - {{name: exec-{k}, type: exec, command: test, "
+                   f"args: ['-e', '{flags}{k % 10}'], timeout: 1s}}")
+    for k in range(lay.file):
+        out.append(f"  - {{name: file-{k}, type: file, path: '{flags}{k % 10}', interval: 1s}}")
+    host = ["{name: loop, type: event_loop, probes: [live, ready], interval: 1s}"]
+    host += [f"{{name: mem-{k}, type: memory, interval: 1s}}" for k in range(3)]
+    host += [f"{{name: disk-{k}, type: disk, path: /, interval: 1s}}" for k in range(3)]
+    host += [f"{{name: load-{k}, type: load, critical: false, interval: 1s}}"
+             for k in range(lay.host - len(host))]
+    out += ["  - " + h for h in host]
+    return "\n".join(out) + "\n"
+
+
+# --- the probe flood ----------------------------------------------------------------------------
+
+class flood:
+    """Probe clients at a bounded rate; counts answers and transport errors."""
+
+    def __init__(self, port: int, rate: float, check_names: list[str]):
+        self.port = port
+        self.rate = rate
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.probes = 0
+        self.errors = 0
+        self.codes: collections.Counter = collections.Counter()
+        one = check_names[len(check_names) // 2]
+        self.paths = ["/readyz", "/livez", "/readyz", "/livez", "/startupz", "/readyz?verbose",
+                      "/health", f"/readyz/{one}", f"/health/{one}", "/readyz?exclude=loop",
+                      "/nope"]
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        # Two keep-alive clients get 3/4 of the rate, one connection per request the rest.
+        self.threads = [
+            threading.Thread(target=self.keep_alive, args=(self.rate * 3 / 8, 0), daemon=True),
+            threading.Thread(target=self.keep_alive, args=(self.rate * 3 / 8, 5), daemon=True),
+            threading.Thread(target=self.one_shot, args=(self.rate / 4,), daemon=True),
+            threading.Thread(target=self.metrics, daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    def join(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=10)
+
+    def count(self, code: int | None) -> None:
+        with self.lock:
+            self.probes += 1
+            if code is None:
+                self.errors += 1
+            else:
+                self.codes[code] += 1
+
+    def paced(self, rate: float):
+        """Yields 0, 1, 2, ... at ``rate`` per second until stopped (no catching up in bursts)."""
+        period = 1.0 / rate
+        due = time.monotonic()
+        i = 0
+        while not self.stop.is_set():
+            yield i
+            i += 1
+            due = max(due + period, time.monotonic() - period)
+            delay = due - time.monotonic()
+            if delay > 0:
+                self.stop.wait(delay)
+
+    def request(self, conn: http.client.HTTPConnection, path: str) -> int:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+
+    def keep_alive(self, rate: float, first: int) -> None:
+        conn = None
+        for i in self.paced(rate):
+            path = self.paths[(first + i) % len(self.paths)]
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                self.count(self.request(conn, path))
+            except (OSError, http.client.HTTPException):
+                self.count(None)
+                conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+    def one_shot(self, rate: float) -> None:
+        for i in self.paced(rate):
+            path = self.paths[i % len(self.paths)]
+            try:
+                if i % 10 == 9:  # a client that asks and goes away without reading
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                    continue
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                try:
+                    self.count(self.request(conn, path))
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                self.count(None)
+
+    def metrics(self) -> None:
+        conn = None
+        for _ in self.paced(1.0):
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                self.count(self.request(conn, "/metrics"))
+            except (OSError, http.client.HTTPException):
+                self.count(None)
+                conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+@dataclass
+class proc_sample:
+    rss_kib: int
+    fds: int
+    threads: int
+    cpu_s: float
+
+
+def sample(pid: int) -> proc_sample:
+    """What the process holds now, from /proc."""
+    rss = 0
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return proc_sample(rss, len(os.listdir(f"/proc/{pid}/fd")),
+                       len(os.listdir(f"/proc/{pid}/task")), cpu)
+
+
+class log_watch:
+    """Counts lines of a growing log file that contain given markers; keeps the last lines."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.offset = 0
+        self.partial = b""
+        self.counts: collections.Counter = collections.Counter()
+        self.tail: collections.deque = collections.deque(maxlen=40)
+        self.markers = ("configuration reloaded", "reload rejected", "keeping the running",
+                        "vitalsd started")
+
+    def poll(self) -> None:
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for raw in lines:
+            line = raw.decode(errors="replace")
+            self.tail.append(line)
+            for m in self.markers:
+                if m in line:
+                    self.counts[m] += 1
+
+
+@dataclass
+class children:
+    """Processes the driver started, stopped by PID in reverse order."""
+    procs: list = field(default_factory=list)
+
+    def start(self, argv: list[str], **kw) -> subprocess.Popen:
+        p = subprocess.Popen(argv, preexec_fn=die_with_parent, **kw)  # noqa: PLW1509
+        self.procs.append(p)
+        return p
+
+    def stop_all(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def wait_for(pred, timeout: float, what: str, alive=None) -> None:
+    """Polls ``pred`` every 100 ms until it holds; exits with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if alive is not None and not alive():
+            raise RuntimeError(f"{what}: the process exited")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def http_status(port: int, path: str) -> int | None:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().status
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    vitalsd = os.path.abspath(args.vitalsd)
+    if not os.access(vitalsd, os.X_OK):
+        sys.exit(f"soak: not an executable: {vitalsd}")
+    work = tempfile.mkdtemp(prefix="vitals-soak-", dir=args.work_dir)
+    kids = children()
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    rows: list[dict] = []
+    probes = None
+    watch = None
+    try:
+        lay = layout.of(args.checks)
+        flap = kids.start(
+            [sys.executable, os.path.join(HERE, "flap_server.py"),
+             "--http-targets", str(lay.http), "--tcp-ports", str(args.tcp_ports),
+             "--flags", "10", "--flag-dir", os.path.join(work, "flags"),
+             "--phase", str(args.phase), "--max-seconds", str(args.duration + 600)],
+            stdout=subprocess.PIPE, text=True)
+        targets = json.loads(flap.stdout.readline() or "null")
+        if not targets:
+            raise RuntimeError("flap_server did not start")
+        port = free_port()
+        listen = f"127.0.0.1:{port}"
+        cfg = os.path.join(work, "vitalsd.yaml")
+        gen = 0
+
+        def write_config(g: int) -> None:
+            tmp = cfg + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(config(g, listen, lay, targets, args.engine_threads))
+            os.replace(tmp, cfg)  # a reload never reads half a file
+
+        write_config(gen)
+        check = subprocess.run([vitalsd, "--check-config", "--config", cfg],
+                               capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            raise RuntimeError("generated configuration refused:\n" + check.stdout + check.stderr)
+        log_path = os.path.join(work, "vitalsd.log")
+        with open(log_path, "wb") as log_file:
+            daemon = kids.start([vitalsd, "--config", cfg], stdout=log_file, stderr=log_file)
+        watch = log_watch(log_path)
+        wait_for(lambda: http_status(port, "/livez") == 200, 30, "vitalsd /livez",
+                 alive=lambda: daemon.poll() is None)
+        log(f"vitalsd pid {daemon.pid} on {listen}, {args.checks} checks; flap_server pid "
+            f"{flap.pid}; work dir {work}")
+        names = [f"http-{i}" for i in range(lay.http - lay.renamed)]
+        probes = flood(port, args.probe_rate, names)
+        probes.start()
+
+        t0 = time.monotonic()
+        next_reload = args.reload_every
+        reload_took = 0.0
+        reloaded_at = None
+        k = 0
+        while True:
+            due = t0 + k * args.sample_every
+            if due > t0 + args.duration + 1e-6:
+                break
+            while time.monotonic() < due:
+                if daemon.poll() is not None:
+                    raise RuntimeError(f"vitalsd exited with code {daemon.returncode}")
+                time.sleep(min(0.5, max(0.0, due - time.monotonic())))
+            watch.poll()
+            s = sample(daemon.pid)
+            with probes.lock:
+                n_probes, n_errors = probes.probes, probes.errors
+            row = {"t_s": round(time.monotonic() - t0, 1), "rss_kib": s.rss_kib, "fds": s.fds,
+                   "threads": s.threads, "cpu_s": round(s.cpu_s, 2),
+                   "reloads": watch.counts["configuration reloaded"],
+                   "reload_s": round(reload_took, 2),
+                   "since_reload_s": "" if reloaded_at is None
+                   else round(time.monotonic() - reloaded_at, 1),
+                   "probes": n_probes, "probe_errors": n_errors}
+            rows.append(row)
+            if args.verbose or k % max(1, int(60 / args.sample_every)) == 0:
+                log(f"t={row['t_s']:.0f}s rss={s.rss_kib} KiB fds={s.fds} threads={s.threads} "
+                    f"cpu={s.cpu_s:.1f}s reloads={row['reloads']} (last {reload_took:.2f} s, "
+                    f"{row['since_reload_s'] or '-'} s ago) probes={n_probes} errors={n_errors}")
+            k += 1
+            if due - t0 >= next_reload - 1e-6 and due - t0 < args.duration:
+                next_reload += args.reload_every
+                gen += 1
+                want = watch.counts["configuration reloaded"] + 1
+                sent = time.monotonic()
+                write_config(gen)
+                daemon.send_signal(signal.SIGHUP)
+
+                def reloaded(w=watch, n=want) -> bool:
+                    w.poll()
+                    if w.counts["reload rejected"] or w.counts["keeping the running"]:
+                        raise RuntimeError("vitalsd rejected a reload:\n" + "\n".join(w.tail))
+                    return w.counts["configuration reloaded"] >= n
+
+                wait_for(reloaded, 30, f"reload {gen}", alive=lambda: daemon.poll() is None)
+                reloaded_at = time.monotonic()
+                reload_took = reloaded_at - sent
+
+        probes.join()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            code = daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired as e:
+            raise RuntimeError("vitalsd did not exit within 30 s of SIGTERM") from e
+        watch.poll()
+        if code != 0:
+            raise RuntimeError(f"vitalsd exited with code {code} after SIGTERM")
+    except (RuntimeError, KeyboardInterrupt) as e:
+        log(f"soak: {e}")
+        if watch is not None:
+            watch.poll()
+            print("--- last lines of the vitalsd log:\n" + "\n".join(watch.tail), file=sys.stderr)
+        if probes is not None:
+            probes.stop.set()
+        kids.stop_all()
+        if rows and args.csv:
+            write_csv(args.csv, rows)
+        return 2
+    finally:
+        kids.stop_all()
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    if args.csv:
+        write_csv(args.csv, rows)
+    log(f"{len(rows)} samples, {rows[-1]['reloads']} reloads, {probes.probes} probes "
+        f"({probes.errors} transport errors; codes {dict(sorted(probes.codes.items()))}); "
+        f"vitalsd CPU {rows[-1]['cpu_s']:.0f} s in {rows[-1]['t_s']:.0f} s")
+    return report(rows, args)
+
+
+def write_csv(path: str, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="ascii") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def read_csv(path: str) -> list[dict]:
+    with open(path, newline="", encoding="ascii") as f:
+        return [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+# --- figures ----------------------------------------------------------------------------------------
+
+def slope_per_hour(ts: list[float], xs: list[float]) -> float:
+    """Least-squares slope of xs over ts (seconds), per hour."""
+    mt, mx = statistics.fmean(ts), statistics.fmean(xs)
+    den = sum((t - mt) ** 2 for t in ts)
+    return 0.0 if den == 0 else 3600 * sum((t - mt) * (x - mx) for t, x in zip(ts, xs)) / den
+
+
+def figures(rows: list[dict], warmup: float) -> dict:
+    """Per series, over the samples after ``warmup`` seconds: n, min, max, mean, the largest
+    deviation from the mean (%), drift (median of the last tenth - median of the first tenth,
+    at least 3 samples each) and slope per hour."""
+    kept = [r for r in rows if r["t_s"] >= warmup]
+    if len(kept) < 6:
+        raise SystemExit(f"soak: only {len(kept)} samples after the warm-up; need 6")
+    w = max(3, len(kept) // 10)
+    ts = [float(r["t_s"]) for r in kept]
+    out = {}
+    for s in SERIES:
+        xs = [float(r[s]) for r in kept]
+        mean = statistics.fmean(xs)
+        out[s] = {
+            "n": len(xs), "min": min(xs), "max": max(xs), "mean": mean,
+            "dev_pct": 100 * max(abs(x - mean) for x in xs) / mean if mean else 0.0,
+            "first": statistics.median(xs[:w]), "last": statistics.median(xs[-w:]),
+            "drift": statistics.median(xs[-w:]) - statistics.median(xs[:w]),
+            "slope_h": slope_per_hour(ts, xs),
+        }
+    return out
+
+
+def parse_bounds(items: list[str], flag: str) -> dict[str, float]:
+    bounds = {}
+    for item in items or []:
+        for part in item.split(","):
+            key, sep, value = part.partition("=")
+            if not sep or key.strip() not in SHORT:
+                raise SystemExit(f"soak: {flag} takes SERIES=NUMBER with SERIES one of "
+                                 f"rss, fds, threads; got '{part}'")
+            bounds[SHORT[key.strip()]] = float(value.rstrip("%"))
+    return bounds
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> int:
+    """Prints the figures as a markdown table, draws the plot if asked, checks the bounds."""
+    max_dev = parse_bounds(args.max_dev, "--max-dev")
+    max_drift = parse_bounds(args.max_drift, "--max-drift")
+    fig = figures(rows, args.warmup)
+    span = rows[-1]["t_s"] - args.warmup
+    print(f"\nAfter a warm-up of {args.warmup:g} s: {fig['fds']['n']} samples over {span:.0f} s, "
+          f"{int(rows[-1]['reloads'])} reloads in all\n")
+    print("| series | min | max | mean | max deviation from mean | drift (last - first) "
+          "| slope per hour |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for s in SERIES:
+        f = fig[s]
+        print(f"| {s} | {f['min']:,.0f} | {f['max']:,.0f} | {f['mean']:,.1f} | "
+              f"±{f['dev_pct']:.2f} % | {f['drift']:+,.1f} | {f['slope_h']:+,.1f} |")
+    failed = []
+    for s, bound in max_dev.items():
+        if fig[s]["dev_pct"] > bound:
+            failed.append(f"{s}: deviation ±{fig[s]['dev_pct']:.2f} % > ±{bound:g} %")
+    for s, bound in max_drift.items():
+        if abs(fig[s]["drift"]) > bound:
+            failed.append(f"{s}: drift {fig[s]['drift']:+g} (median {fig[s]['first']:g} -> "
+                          f"{fig[s]['last']:g}) exceeds ±{bound:g}")
+    if args.plot:
+        plot(rows, args)
+    print()
+    if failed:
+        for f in failed:
+            print(f"FAIL {f}")
+        return 1
+    checked = ", ".join([f"{s} ±{b:g} %" for s, b in max_dev.items()] +
+                        [f"{s} drift ±{b:g}" for s, b in max_drift.items()])
+    print(f"OK ({checked or 'no bounds given'})")
+    return 0
+
+
+def plot(rows: list[dict], args: argparse.Namespace) -> None:
+    """RSS, fds and threads over time in three panels of one PNG (gnuplot)."""
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        raise SystemExit("soak: --plot needs gnuplot (apt-get install gnuplot-nox)")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "samples.dat")
+        with open(data, "w", encoding="ascii") as f:
+            for r in rows:
+                f.write(f"{r['t_s'] / 60:.3f} {r['rss_kib'] / 1024:.3f} {r['fds']:g} "
+                        f"{r['threads']:g}\n")
+        title = args.title or "vitalsd soak"
+        warm = args.warmup / 60
+        panels = [("RSS (MiB)", 2, "#1f77b4"), ("open fds", 3, "#d62728"),
+                  ("threads", 4, "#2ca02c")]
+        script = [
+            "set terminal pngcairo size 1000,900 font 'sans,10'",
+            f"set output '{os.path.abspath(args.plot)}'",
+            f"set multiplot layout 3,1 title '{title}'",
+            "set grid", "set key off",
+            f"set arrow 1 from {warm},graph 0 to {warm},graph 1 nohead dt 2 lc 'gray40'",
+        ]
+        for i, (label, col, color) in enumerate(panels):
+            script.append(f"set ylabel '{label}'")
+            script.append("set xlabel 'minutes'" if i == len(panels) - 1 else "unset xlabel")
+            # Room above and below: a flat series must look flat, not fill the panel with noise.
+            script.append(f"stats '{data}' using {col} nooutput")
+            script.append("set yrange [STATS_min - 0.1 * STATS_mean - 1 : "
+                          "STATS_max + 0.1 * STATS_mean + 1]")
+            script.append(f"plot '{data}' using 1:{col} with linespoints pt 7 ps 0.3 "
+                          f"lc rgb '{color}'")
+        script.append("unset multiplot")
+        subprocess.run([gnuplot], input="\n".join(script), text=True, check=True)
+    log(f"plot written to {args.plot}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_report_args(p: argparse.ArgumentParser, warmup: float) -> None:
+        p.add_argument("--warmup", type=float, default=warmup,
+                       help="seconds of samples left out of the figures (default %(default)s)")
+        p.add_argument("--max-dev", action="append", metavar="SERIES=PCT",
+                       help="bound on the largest deviation from the mean, percent "
+                            "(e.g. rss=5,fds=5,threads=5)")
+        p.add_argument("--max-drift", action="append", metavar="SERIES=N",
+                       help="bound on |median of the last tenth - median of the first tenth| "
+                            "(e.g. fds=3,threads=2)")
+        p.add_argument("--plot", metavar="PNG", help="draw the samples into this PNG (gnuplot)")
+        p.add_argument("--title", help="title of the plot")
+
+    r = sub.add_parser("run", help="run vitalsd under load and sample it")
+    r.add_argument("--vitalsd", required=True, help="the vitalsd binary")
+    r.add_argument("--duration", type=float, default=3600, help="seconds (default %(default)s)")
+    r.add_argument("--checks", type=int, default=500, help="checks (default %(default)s)")
+    r.add_argument("--sample-every", type=float, default=10, help="seconds between samples")
+    r.add_argument("--reload-every", type=float, default=30, help="seconds between reloads")
+    r.add_argument("--probe-rate", type=float, default=200,
+                   help="probe requests per second in all, besides /metrics at 1/s")
+    r.add_argument("--phase", type=float, default=4, help="seconds per flap phase")
+    r.add_argument("--tcp-ports", type=int, default=8, help="flapping TCP ports")
+    r.add_argument("--engine-threads", type=int, default=1,
+                   help="engine.max_threads, the pool of the blocking checks (0 = vitalsd's "
+                        "default: it grows lazily to the peak number of blocking runs in flight "
+                        "and starts from none again at each reload; default %(default)s)")
+    r.add_argument("--csv", help="write the samples here")
+    r.add_argument("--work-dir", help="where to make the temporary directory")
+    r.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    r.add_argument("-v", "--verbose", action="store_true", help="log every sample")
+    add_report_args(r, warmup=300)
+
+    p = sub.add_parser("report", help="figures (and a plot) from a CSV written by run")
+    p.add_argument("csv_in", metavar="CSV")
+    add_report_args(p, warmup=300)
+
+    args = parser.parse_args()
+    if args.command == "run":
+        if args.sample_every <= 0 or args.reload_every <= 0 or args.probe_rate <= 0:
+            parser.error("--sample-every, --reload-every and --probe-rate must be positive")
+        return run(args)
+    return report(read_csv(args.csv_in), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
