@@ -579,7 +579,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> int:
             failed.append(f"{s}: drift {fig[s]['drift']:+g} (median {fig[s]['first']:g} -> "
                           f"{fig[s]['last']:g}) exceeds ±{bound:g}")
     if args.plot:
-        plot(rows, args)
+        plot(rows, args, fig, max_dev)
     print()
     if failed:
         for f in failed:
@@ -591,39 +591,53 @@ def report(rows: list[dict], args: argparse.Namespace) -> int:
     return 0
 
 
-def plot(rows: list[dict], args: argparse.Namespace) -> None:
-    """RSS, fds and threads over time in three panels of one PNG (gnuplot)."""
+def plot(rows: list[dict], args: argparse.Namespace, fig: dict, max_dev: dict) -> None:
+    """RSS, fds and threads over time in three panels of one PNG (gnuplot): the samples, the
+    end of the warm-up, the mean after it and, where a ``--max-dev`` bound is given, its band."""
     gnuplot = shutil.which("gnuplot")
     if gnuplot is None:
         raise SystemExit("soak: --plot needs gnuplot (apt-get install gnuplot-nox)")
+    scale = {"rss_kib": 1 / 1024, "fds": 1, "threads": 1}
+    labels = {"rss_kib": "RSS (MiB)", "fds": "open fds", "threads": "threads"}
+    colors = {"rss_kib": "#1f77b4", "fds": "#d62728", "threads": "#2ca02c"}
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "samples.dat")
         with open(data, "w", encoding="ascii") as f:
             for r in rows:
-                f.write(f"{r['t_s'] / 60:.3f} {r['rss_kib'] / 1024:.3f} {r['fds']:g} "
-                        f"{r['threads']:g}\n")
-        title = args.title or "vitalsd soak"
-        warm = args.warmup / 60
-        panels = [("RSS (MiB)", 2, "#1f77b4"), ("open fds", 3, "#d62728"),
-                  ("threads", 4, "#2ca02c")]
+                f.write(f"{r['t_s'] / 60:.3f} " +
+                        " ".join(f"{r[s] * scale[s]:.3f}" for s in SERIES) + "\n")
+        title = (args.title or "vitalsd soak").replace("'", "")
         script = [
             "set terminal pngcairo size 1000,900 font 'sans,10'",
             f"set output '{os.path.abspath(args.plot)}'",
             f"set multiplot layout 3,1 title '{title}'",
-            "set grid", "set key off",
-            f"set arrow 1 from {warm},graph 0 to {warm},graph 1 nohead dt 2 lc 'gray40'",
+            "set grid", "set key outside right top vertical",
+            f"set arrow 1 from {args.warmup / 60},graph 0 to {args.warmup / 60},graph 1 "
+            "nohead dt 2 lc 'gray40'",
         ]
-        for i, (label, col, color) in enumerate(panels):
-            script.append(f"set ylabel '{label}'")
-            script.append("set xlabel 'minutes'" if i == len(panels) - 1 else "unset xlabel")
-            # Room above and below: a flat series must look flat, not fill the panel with noise.
-            script.append(f"stats '{data}' using {col} nooutput")
-            script.append("set yrange [STATS_min - 0.1 * STATS_mean - 1 : "
-                          "STATS_max + 0.1 * STATS_mean + 1]")
-            script.append(f"plot '{data}' using 1:{col} with linespoints pt 7 ps 0.3 "
-                          f"lc rgb '{color}'")
+        for i, s in enumerate(SERIES):
+            mean = fig[s]["mean"] * scale[s]
+            band = max_dev.get(s, 0) / 100 * mean
+            values = [r[s] * scale[s] for r in rows if r["t_s"] >= args.warmup]
+            # The range of the samples after the warm-up and of the band, with room around: a
+            # flat series must look flat (earlier samples below it are clipped).
+            lo, hi = min(values + [mean - band]), max(values + [mean + band])
+            pad = max(0.05 * mean, 0.5)
+            script += [
+                f"set ylabel '{labels[s]}'",
+                "set xlabel 'minutes'" if i == len(SERIES) - 1 else "unset xlabel",
+                f"set yrange [{lo - pad}:{hi + pad}]",
+                f"plot '{data}' using 1:{i + 2} with linespoints pt 7 ps 0.3 "
+                f"lc rgb '{colors[s]}' title 'samples', "
+                f"{mean} with lines dt 3 lc 'black' title 'mean after warm-up'" +
+                (f", {mean - band} with lines dt 2 lc 'gray50' title '±{max_dev[s]:g} %', "
+                 f"{mean + band} with lines dt 2 lc 'gray50' notitle" if band else ""),
+            ]
         script.append("unset multiplot")
-        subprocess.run([gnuplot], input="\n".join(script), text=True, check=True)
+        done = subprocess.run([gnuplot], input="\n".join(script), text=True,
+                              capture_output=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"soak: gnuplot failed:\n{done.stderr}")
     log(f"plot written to {args.plot}")
 
 
