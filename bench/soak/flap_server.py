@@ -29,6 +29,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import resource
 import signal
 import socket
@@ -44,27 +45,28 @@ def phase(offset: float, period: float) -> int:
 
 
 def free_ports_below_ephemeral(count: int) -> list[int]:
-    """Ports that are free now and outside the kernel's ephemeral range.
+    """Ports that are free now, picked at random below the kernel's ephemeral range.
 
     A port that closes and reopens must not be in the ephemeral range: while it is closed, a
-    client's own connect could be given it as a source port and then connect to itself.
+    client's own connect could be given it as a source port and then connect to itself. Random,
+    so that two soaks on one machine are unlikely to flap the same ports (while one has a port
+    closed, the other could take it).
     """
     with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
         low = int(f.read().split()[0])
+    candidates = random.sample(range(max(1025, low - 12000), low), k=min(12000, low - 1025))
     ports = []
-    candidate = low - 1
-    while len(ports) < count and candidate > 1024:
+    for candidate in candidates:
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", candidate))
                 ports.append(candidate)
             except OSError:
-                pass
-        candidate -= 7  # spread out, away from neighbours' fixed ports
-    if len(ports) < count:
-        sys.exit("flap_server: not enough free ports below the ephemeral range")
-    return ports
+                continue
+        if len(ports) == count:
+            return ports
+    sys.exit("flap_server: not enough free ports below the ephemeral range")
 
 
 class targets:
@@ -74,6 +76,7 @@ class targets:
         self.args = args
         self.tcp_ports = free_ports_below_ephemeral(args.tcp_ports)
         self.tcp_servers: dict[int, asyncio.AbstractServer] = {}
+        self.warned: set[int] = set()
         self.http_server: asyncio.AbstractServer | None = None
         self.blackhole: socket.socket | None = None
 
@@ -139,7 +142,10 @@ class targets:
                         self.tcp_servers[port] = await asyncio.start_server(
                             self.serve_tcp, "127.0.0.1", port, reuse_address=True, backlog=512)
                     except OSError as e:  # taken meanwhile by someone else: try again later
-                        print(f"flap_server: cannot listen on {port}: {e}", file=sys.stderr)
+                        if port not in self.warned:
+                            self.warned.add(port)
+                            print(f"flap_server: cannot listen on {port} (reported once): {e}",
+                                  file=sys.stderr, flush=True)
                 elif not want_open and server is not None:
                     server.close()
                     del self.tcp_servers[port]

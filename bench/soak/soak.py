@@ -59,7 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERIES = ("rss_kib", "fds", "threads")
 SHORT = {"rss": "rss_kib", "rss_kib": "rss_kib", "fds": "fds", "threads": "threads"}
 COLUMNS = ("t_s", "rss_kib", "fds", "threads", "cpu_s", "reloads", "reload_s", "since_reload_s",
-           "probes", "probe_errors")
+           "probes", "probe_errors", "load1")
 PR_SET_PDEATHSIG = 1
 
 
@@ -292,6 +292,12 @@ def sample(pid: int) -> proc_sample:
                        len(os.listdir(f"/proc/{pid}/task")), cpu)
 
 
+def load_average() -> float:
+    """The machine's 1-minute load average (how busy it was beside the soak)."""
+    with open("/proc/loadavg", encoding="ascii") as f:
+        return float(f.read().split()[0])
+
+
 class log_watch:
     """Counts lines of a growing log file that contain given markers; keeps the last lines."""
 
@@ -440,7 +446,7 @@ def run(args: argparse.Namespace) -> int:
                    "reload_s": round(reload_took, 2),
                    "since_reload_s": "" if reloaded_at is None
                    else round(time.monotonic() - reloaded_at, 1),
-                   "probes": n_probes, "probe_errors": n_errors}
+                   "probes": n_probes, "probe_errors": n_errors, "load1": load_average()}
             rows.append(row)
             if args.verbose or k % max(1, int(60 / args.sample_every)) == 0:
                 log(f"t={row['t_s']:.0f}s rss={s.rss_kib} KiB fds={s.fds} threads={s.threads} "
