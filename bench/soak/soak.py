@@ -42,6 +42,7 @@ import collections
 import csv
 import ctypes
 import http.client
+import itertools
 import json
 import os
 import shutil
@@ -345,12 +346,10 @@ class children:
                     p.wait()
 
 
-def wait_for(pred, timeout: float, what: str, alive=None) -> None:
-    """Polls ``pred`` every 100 ms until it holds; exits with ``what`` after ``timeout``."""
+def wait_for(pred, timeout: float, what: str) -> None:
+    """Polls ``pred`` every 100 ms until it holds; raises after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not pred():
-        if alive is not None and not alive():
-            raise RuntimeError(f"{what}: the process exited")
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {what}")
         time.sleep(0.1)
@@ -368,148 +367,197 @@ def http_status(port: int, path: str) -> int | None:
         return None
 
 
+class soak:
+    """One run: the targets, vitalsd, the flood, the samples and the reloads."""
+
+    def __init__(self, args: argparse.Namespace, work: str):
+        self.args = args
+        self.work = work
+        self.vitalsd = os.path.abspath(args.vitalsd)
+        self.kids = children()
+        self.lay = layout.of(args.checks)
+        self.cfg = os.path.join(work, "vitalsd.yaml")
+        self.port = free_port()
+        self.targets: dict = {}
+        self.daemon: subprocess.Popen | None = None
+        self.flap: subprocess.Popen | None = None
+        self.watch: log_watch | None = None
+        self.probes: flood | None = None
+        self.rows: list[dict] = []
+        self.gen = 0
+        self.reload_took = 0.0
+        self.reloaded_at: float | None = None
+
+    def write_config(self) -> None:
+        tmp = self.cfg + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(config(self.gen, f"127.0.0.1:{self.port}", self.lay, self.targets,
+                           self.args.engine_threads))
+        os.replace(tmp, self.cfg)  # a reload never reads half a file
+
+    def alive(self) -> bool:
+        """Raises if vitalsd or the targets died."""
+        for name, p in (("vitalsd", self.daemon), ("flap_server", self.flap)):
+            if p is not None and p.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {p.returncode}")
+        return True
+
+    def start(self) -> None:
+        """The targets, then vitalsd on a configuration it has validated, then the flood."""
+        self.flap = self.kids.start(
+            [sys.executable, os.path.join(HERE, "flap_server.py"),
+             "--http-targets", str(self.lay.http), "--tcp-ports", str(self.args.tcp_ports),
+             "--flags", "10", "--flag-dir", os.path.join(self.work, "flags"),
+             "--phase", str(self.args.phase), "--max-seconds", str(self.args.duration + 600)],
+            stdout=subprocess.PIPE, text=True)
+        self.targets = json.loads(self.flap.stdout.readline() or "null")
+        if not self.targets:
+            raise RuntimeError("flap_server did not start")
+        self.write_config()
+        check = subprocess.run([self.vitalsd, "--check-config", "--config", self.cfg],
+                               capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            raise RuntimeError("generated configuration refused:\n" + check.stdout + check.stderr)
+        log_path = os.path.join(self.work, "vitalsd.log")
+        with open(log_path, "wb") as log_file:
+            self.daemon = self.kids.start([self.vitalsd, "--config", self.cfg],
+                                          stdout=log_file, stderr=log_file)
+        self.watch = log_watch(log_path)
+        wait_for(lambda: self.alive() and http_status(self.port, "/livez") == 200, 30,
+                 "vitalsd /livez")
+        log(f"vitalsd pid {self.daemon.pid} on 127.0.0.1:{self.port}, {self.args.checks} checks; "
+            f"flap_server pid {self.flap.pid}; work dir {self.work}")
+        self.probes = flood(self.port, self.args.probe_rate, "http-1")  # never renamed
+        self.probes.start()
+
+    def take_sample(self, t0: float) -> dict:
+        self.watch.poll()
+        s = sample(self.daemon.pid)
+        with self.probes.lock:
+            n_probes, n_errors = self.probes.probes, self.probes.errors
+        now = time.monotonic()
+        return {"t_s": round(now - t0, 1), "rss_kib": s.rss_kib, "fds": s.fds,
+                "threads": s.threads, "cpu_s": round(s.cpu_s, 2),
+                "reloads": self.watch.counts["configuration reloaded"],
+                "reload_s": round(self.reload_took, 2),
+                "since_reload_s": "" if self.reloaded_at is None
+                else round(now - self.reloaded_at, 1),
+                "probes": n_probes, "probe_errors": n_errors, "load1": load_average()}
+
+    def reload(self) -> None:
+        """The next generation of the file, SIGHUP, and wait until vitalsd has applied it."""
+        w = self.watch
+        want = w.counts["configuration reloaded"] + 1
+        sent = time.monotonic()
+        self.gen += 1
+        self.write_config()
+        self.daemon.send_signal(signal.SIGHUP)
+
+        def applied() -> bool:
+            self.alive()
+            w.poll()
+            if w.counts["reload rejected"] or w.counts["keeping the running"]:
+                raise RuntimeError("vitalsd rejected a reload:\n" + "\n".join(w.tail))
+            return w.counts["configuration reloaded"] >= want
+
+        wait_for(applied, 30, f"reload {self.gen}")
+        self.reloaded_at = time.monotonic()
+        self.reload_took = self.reloaded_at - sent
+
+    def loop(self, out) -> None:
+        """Samples every --sample-every s for --duration s; reloads right after a sample."""
+        args = self.args
+        t0 = time.monotonic()
+        next_reload = args.reload_every
+        for k in itertools.count():
+            due = k * args.sample_every
+            if due > args.duration + 1e-6:
+                return
+            while time.monotonic() < t0 + due and self.alive():
+                time.sleep(min(0.5, max(0.0, t0 + due - time.monotonic())))
+            row = self.take_sample(t0)
+            self.rows.append(row)
+            if out:
+                out.writerow(row)
+            if args.verbose or k % max(1, int(60 / args.sample_every)) == 0:
+                log(f"t={row['t_s']:.0f}s rss={row['rss_kib']} KiB fds={row['fds']} "
+                    f"threads={row['threads']} cpu={row['cpu_s']:.1f}s reloads={row['reloads']} "
+                    f"(last {self.reload_took:.2f} s, {row['since_reload_s'] or '-'} s ago) "
+                    f"probes={row['probes']} errors={row['probe_errors']}")
+            if next_reload - 1e-6 <= due < args.duration:
+                next_reload += args.reload_every
+                self.reload()
+
+    def stop_daemon(self) -> None:
+        """SIGTERM: vitalsd must drain and exit 0."""
+        self.probes.join()
+        self.daemon.send_signal(signal.SIGTERM)
+        try:
+            code = self.daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired as e:
+            raise RuntimeError("vitalsd did not exit within 30 s of SIGTERM") from e
+        if code != 0:
+            raise RuntimeError(f"vitalsd exited with code {code} after SIGTERM")
+
+    def fail(self, e: BaseException) -> None:
+        log(f"soak: {e}")
+        if self.watch is not None:
+            self.watch.poll()
+            print("--- last lines of the vitalsd log:\n" + "\n".join(self.watch.tail),
+                  file=sys.stderr)
+        if self.probes is not None:
+            self.probes.stop.set()
+
+
+class csv_out:
+    """The samples, written as they come: an interrupted hour still leaves its rows."""
+
+    def __init__(self, path: str):
+        self.file = open(path, "w", newline="", encoding="ascii")  # pylint: disable=R1732
+        self.writer = csv.DictWriter(self.file, fieldnames=COLUMNS)
+        self.writer.writeheader()
+
+    def writerow(self, row: dict) -> None:
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def run(args: argparse.Namespace) -> int:
-    vitalsd = os.path.abspath(args.vitalsd)
-    if not os.access(vitalsd, os.X_OK):
-        sys.exit(f"soak: not an executable: {vitalsd}")
-    work = tempfile.mkdtemp(prefix="vitals-soak-", dir=args.work_dir)
-    kids = children()
+    """The soak; returns the exit code (0 ok, 1 a bound exceeded, 2 the run failed)."""
+    if not os.access(args.vitalsd, os.X_OK):
+        sys.exit(f"soak: not an executable: {args.vitalsd}")
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    rows: list[dict] = []
-    probes = None
-    watch = None
-    # Written as it goes: an interrupted hour still leaves its samples.
-    out = open(args.csv, "w", newline="", encoding="ascii") if args.csv else None  # noqa: SIM115
-    writer = csv.DictWriter(out, fieldnames=COLUMNS) if out else None
-    if writer:
-        writer.writeheader()
+    work = tempfile.mkdtemp(prefix="vitals-soak-", dir=args.work_dir)
+    out = csv_out(args.csv) if args.csv else None
+    s = soak(args, work)
     try:
-        lay = layout.of(args.checks)
-        flap = kids.start(
-            [sys.executable, os.path.join(HERE, "flap_server.py"),
-             "--http-targets", str(lay.http), "--tcp-ports", str(args.tcp_ports),
-             "--flags", "10", "--flag-dir", os.path.join(work, "flags"),
-             "--phase", str(args.phase), "--max-seconds", str(args.duration + 600)],
-            stdout=subprocess.PIPE, text=True)
-        targets = json.loads(flap.stdout.readline() or "null")
-        if not targets:
-            raise RuntimeError("flap_server did not start")
-        port = free_port()
-        listen = f"127.0.0.1:{port}"
-        cfg = os.path.join(work, "vitalsd.yaml")
-        gen = 0
-
-        def write_config(g: int) -> None:
-            tmp = cfg + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(config(g, listen, lay, targets, args.engine_threads))
-            os.replace(tmp, cfg)  # a reload never reads half a file
-
-        write_config(gen)
-        check = subprocess.run([vitalsd, "--check-config", "--config", cfg],
-                               capture_output=True, text=True, check=False)
-        if check.returncode != 0:
-            raise RuntimeError("generated configuration refused:\n" + check.stdout + check.stderr)
-        log_path = os.path.join(work, "vitalsd.log")
-        with open(log_path, "wb") as log_file:
-            daemon = kids.start([vitalsd, "--config", cfg], stdout=log_file, stderr=log_file)
-        watch = log_watch(log_path)
-        wait_for(lambda: http_status(port, "/livez") == 200, 30, "vitalsd /livez",
-                 alive=lambda: daemon.poll() is None)
-        log(f"vitalsd pid {daemon.pid} on {listen}, {args.checks} checks; flap_server pid "
-            f"{flap.pid}; work dir {work}")
-        probes = flood(port, args.probe_rate, "http-1")  # never renamed
-        probes.start()
-
-        t0 = time.monotonic()
-        next_reload = args.reload_every
-        reload_took = 0.0
-        reloaded_at = None
-        k = 0
-        while True:
-            due = t0 + k * args.sample_every
-            if due > t0 + args.duration + 1e-6:
-                break
-            while time.monotonic() < due:
-                if daemon.poll() is not None:
-                    raise RuntimeError(f"vitalsd exited with code {daemon.returncode}")
-                if flap.poll() is not None:
-                    raise RuntimeError(f"flap_server exited with code {flap.returncode}")
-                time.sleep(min(0.5, max(0.0, due - time.monotonic())))
-            watch.poll()
-            s = sample(daemon.pid)
-            with probes.lock:
-                n_probes, n_errors = probes.probes, probes.errors
-            row = {"t_s": round(time.monotonic() - t0, 1), "rss_kib": s.rss_kib, "fds": s.fds,
-                   "threads": s.threads, "cpu_s": round(s.cpu_s, 2),
-                   "reloads": watch.counts["configuration reloaded"],
-                   "reload_s": round(reload_took, 2),
-                   "since_reload_s": "" if reloaded_at is None
-                   else round(time.monotonic() - reloaded_at, 1),
-                   "probes": n_probes, "probe_errors": n_errors, "load1": load_average()}
-            rows.append(row)
-            if writer:
-                writer.writerow(row)
-                out.flush()
-            if args.verbose or k % max(1, int(60 / args.sample_every)) == 0:
-                log(f"t={row['t_s']:.0f}s rss={s.rss_kib} KiB fds={s.fds} threads={s.threads} "
-                    f"cpu={s.cpu_s:.1f}s reloads={row['reloads']} (last {reload_took:.2f} s, "
-                    f"{row['since_reload_s'] or '-'} s ago) probes={n_probes} errors={n_errors}")
-            k += 1
-            if due - t0 >= next_reload - 1e-6 and due - t0 < args.duration:
-                next_reload += args.reload_every
-                gen += 1
-                want = watch.counts["configuration reloaded"] + 1
-                sent = time.monotonic()
-                write_config(gen)
-                daemon.send_signal(signal.SIGHUP)
-
-                def reloaded(w=watch, n=want) -> bool:
-                    w.poll()
-                    if w.counts["reload rejected"] or w.counts["keeping the running"]:
-                        raise RuntimeError("vitalsd rejected a reload:\n" + "\n".join(w.tail))
-                    return w.counts["configuration reloaded"] >= n
-
-                wait_for(reloaded, 30, f"reload {gen}", alive=lambda: daemon.poll() is None)
-                reloaded_at = time.monotonic()
-                reload_took = reloaded_at - sent
-
-        probes.join()
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            code = daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired as e:
-            raise RuntimeError("vitalsd did not exit within 30 s of SIGTERM") from e
-        watch.poll()
-        if code != 0:
-            raise RuntimeError(f"vitalsd exited with code {code} after SIGTERM")
+        s.start()
+        s.loop(out)
+        s.stop_daemon()
     except (RuntimeError, KeyboardInterrupt) as e:
-        log(f"soak: {e}")
-        if watch is not None:
-            watch.poll()
-            print("--- last lines of the vitalsd log:\n" + "\n".join(watch.tail), file=sys.stderr)
-        if probes is not None:
-            probes.stop.set()
-        kids.stop_all()
+        s.fail(e)
         return 2
     finally:
-        kids.stop_all()
+        s.kids.stop_all()
         if out:
             out.close()
         if args.keep:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-
-    log(f"{len(rows)} samples, {rows[-1]['reloads']} reloads, {probes.probes} probes "
+    last, probes = s.rows[-1], s.probes
+    log(f"{len(s.rows)} samples, {last['reloads']} reloads, {probes.probes} probes "
         f"({probes.errors} transport errors; codes {dict(sorted(probes.codes.items()))}); "
-        f"vitalsd CPU {rows[-1]['cpu_s']:.0f} s in {rows[-1]['t_s']:.0f} s")
-    return report(rows, args)
+        f"vitalsd CPU {last['cpu_s']:.0f} s in {last['t_s']:.0f} s")
+    return report(s.rows, args)
 
 
 def read_csv(path: str) -> list[dict]:
