@@ -80,7 +80,7 @@ class targets:
         self.http_server: asyncio.AbstractServer | None = None
         self.blackhole: socket.socket | None = None
 
-    # --- HTTP ---------------------------------------------------------------------------------
+    # --- HTTP -------------------------------------------------------------------------------------
     async def serve_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         """One keep-alive connection: answers each request by its target's phase."""
         n = self.args.http_targets
@@ -116,7 +116,7 @@ class targets:
         finally:
             writer.close()
 
-    # --- TCP ----------------------------------------------------------------------------------
+    # --- TCP --------------------------------------------------------------------------------------
     async def serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         """Answers PING with PONG, then waits for the client to close (bounded)."""
         try:
@@ -151,7 +151,7 @@ class targets:
                     del self.tcp_servers[port]
             await asyncio.sleep(0.05)
 
-    # --- flag files ---------------------------------------------------------------------------
+    # --- flag files -------------------------------------------------------------------------------
     async def flap_flags(self):
         """Creates and removes the flag files by their phases (checked every 50 ms)."""
         f = self.args.flags

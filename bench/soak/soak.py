@@ -81,7 +81,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# --- configuration ------------------------------------------------------------------------------
+# --- configuration --------------------------------------------------------------------------------
 
 @dataclass
 class layout:
@@ -160,7 +160,7 @@ def config(gen: int, listen: str, lay: layout, targets: dict, engine_threads: in
     return "\n".join(out) + "\n"
 
 
-# --- the probe flood ----------------------------------------------------------------------------
+# --- the probe flood ------------------------------------------------------------------------------
 
 class flood:
     """Probe clients at a bounded rate; counts answers and transport errors."""
@@ -565,7 +565,7 @@ def read_csv(path: str) -> list[dict]:
         return [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
 
 
-# --- figures ----------------------------------------------------------------------------------------
+# --- figures --------------------------------------------------------------------------------------
 
 def slope_per_hour(ts: list[float], xs: list[float]) -> float:
     """Least-squares slope of xs over ts (seconds), per hour."""
