@@ -19,7 +19,8 @@ test_pkgs=(
   systemd clang libclang-rt-14-dev
 )
 # Peers and load tools for bench/.
-bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf)
+bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf
+  gnuplot-nox)
 
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(build)

@@ -46,7 +46,7 @@ if [[ "${VITALS_SKIP_SANITIZERS:-0}" != 1 ]]; then
     -DVITALS_BUILD_EXAMPLES=OFF
   cmake --build build/asan -j"$JOBS"
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1" \
-    ctest --test-dir build/asan -LE package -j"$JOBS" --output-on-failure --timeout 300 \
+    ctest --test-dir build/asan -LE "package|soak" -j"$JOBS" --output-on-failure --timeout 300 \
       --no-tests=error
 
   echo "== Fuzz smoke: every libFuzzer target over its seed corpus (docs/fuzzing.md)"
