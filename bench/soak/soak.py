@@ -222,13 +222,16 @@ class flood:
         return resp.status
 
     def keep_alive(self, rate: float, first: int) -> None:
+        self.kept_connection(rate, lambda i: self.paths[(first + i) % len(self.paths)])
+
+    def kept_connection(self, rate: float, path_of) -> None:
+        """``path_of(i)`` at ``rate`` per second on one keep-alive connection, reopened on error."""
         conn = None
         for i in self.paced(rate):
-            path = self.paths[(first + i) % len(self.paths)]
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                self.count(self.request(conn, path))
+                self.count(self.request(conn, path_of(i)))
             except (OSError, http.client.HTTPException):
                 self.count(None)
                 conn.close()
@@ -253,18 +256,7 @@ class flood:
                 self.count(None)
 
     def metrics(self) -> None:
-        conn = None
-        for _ in self.paced(1.0):
-            try:
-                if conn is None:
-                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                self.count(self.request(conn, "/metrics"))
-            except (OSError, http.client.HTTPException):
-                self.count(None)
-                conn.close()
-                conn = None
-        if conn is not None:
-            conn.close()
+        self.kept_connection(1.0, lambda _: "/metrics")
 
 
 # --- the run --------------------------------------------------------------------------------------
