@@ -40,6 +40,26 @@ struct http_reply {
   }
 };
 
+/// Takes one complete response off the front of `buf` (received bytes); nullopt until one is
+/// complete. A HEAD answer has no body whatever its Content-Length.
+inline std::optional<http_reply> take_reply(std::string& buf, bool head_request) {
+  const auto end = buf.find("\r\n\r\n");
+  if (end == std::string::npos) return std::nullopt;
+  http_reply r;
+  r.head = buf.substr(0, end);
+  if (r.head.rfind("HTTP/1.", 0) != 0 || r.head.size() < 12) {
+    throw std::runtime_error("not an HTTP response: " + r.head.substr(0, 40));
+  }
+  r.status = std::atoi(r.head.c_str() + 9);
+  std::size_t length = 0;
+  if (auto cl = r.header("Content-Length")) length = std::stoul(*cl);
+  if (head_request) length = 0;
+  if (buf.size() < end + 4 + length) return std::nullopt;
+  r.body = buf.substr(end + 4, length);
+  buf.erase(0, end + 4 + length);
+  return r;
+}
+
 /// How a read ended.
 enum class read_end { data, eof, reset, timeout };
 
@@ -142,21 +162,7 @@ class client {
 
  private:
   std::optional<http_reply> take_reply(bool head_request) {
-    const auto end = buf_.find("\r\n\r\n");
-    if (end == std::string::npos) return std::nullopt;
-    http_reply r;
-    r.head = buf_.substr(0, end);
-    if (r.head.rfind("HTTP/1.", 0) != 0 || r.head.size() < 12) {
-      throw std::runtime_error("not an HTTP response: " + r.head.substr(0, 40));
-    }
-    r.status = std::atoi(r.head.c_str() + 9);
-    std::size_t length = 0;
-    if (auto cl = r.header("Content-Length")) length = std::stoul(*cl);
-    if (head_request) length = 0;
-    if (buf_.size() < end + 4 + length) return std::nullopt;
-    r.body = buf_.substr(end + 4, length);
-    buf_.erase(0, end + 4 + length);
-    return r;
+    return vitals::test::take_reply(buf_, head_request);
   }
 
   int fd_ = -1;

@@ -104,9 +104,7 @@ class tls_client {
   }
 
   std::optional<http_reply> get(std::string_view path, std::string_view extra_headers = "") {
-    const std::string req = "GET " + std::string{path} + " HTTP/1.1\r\nHost: t\r\n" +
-                            std::string{extra_headers} + "\r\n";
-    if (!send(req)) return std::nullopt;
+    if (!send(vitals::test::get(path, extra_headers))) return std::nullopt;
     return read_reply();
   }
 
@@ -182,19 +180,7 @@ class tls_client {
     }
   }
 
-  std::optional<http_reply> take_reply() {
-    const auto end = buf_.find("\r\n\r\n");
-    if (end == std::string::npos) return std::nullopt;
-    http_reply r;
-    r.head = buf_.substr(0, end);
-    r.status = std::stoi(r.head.substr(9, 3));
-    std::size_t length = 0;
-    if (auto cl = r.header("Content-Length")) length = std::stoul(*cl);
-    if (buf_.size() < end + 4 + length) return std::nullopt;
-    r.body = buf_.substr(end + 4, length);
-    buf_.erase(0, end + 4 + length);
-    return r;
-  }
+  std::optional<http_reply> take_reply() { return vitals::test::take_reply(buf_, false); }
 
   client tcp_;
   std::unique_ptr<SSL_CTX, ctx_free> ctx_;
