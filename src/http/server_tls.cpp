@@ -122,7 +122,6 @@ tls_context::tls_context(const tls_options& o) : api_(openssl()) {
       } else {
         a.ctx_set_verify(ctx_, SSL_VERIFY_PEER, accept_any);
       }
-      verifies_clients_ = true;
     }
     a.ctx_set_alpn_select_cb(ctx_, select_http11, nullptr);
   } catch (...) {

@@ -40,13 +40,10 @@ class tls_context {
   /// A new server-side session reading and writing two memory BIOs (the caller moves the
   /// bytes between them and the socket); null when OpenSSL cannot allocate one.
   [[nodiscard]] ssl_st* new_session() const noexcept;
-  /// True if client certificates are verified (a client CA is configured).
-  [[nodiscard]] bool verifies_clients() const noexcept { return verifies_clients_; }
 
  private:
   const openssl_api& api_;
   ssl_ctx_st* ctx_ = nullptr;
-  bool verifies_clients_ = false;
 };
 
 /// What identifies one version of a file: a rotation (rename, symlink swap of a mounted
