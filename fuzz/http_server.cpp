@@ -172,8 +172,8 @@ void connection(detail::worker& w, detail::server_shared& shared, std::string_vi
   std::size_t fed = 0;
   int stalled = 0;
   while (fed < bytes.size() && stalled < 64) {
-    const ssize_t n = ::send(sv[1], bytes.data() + fed, std::min(piece, bytes.size() - fed),
-                             MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(sv[1], bytes.data() + fed, std::min(piece, bytes.size() - fed), MSG_NOSIGNAL);
     if (n > 0) {
       fed += static_cast<std::size_t>(n);
       stalled = 0;
