@@ -19,6 +19,41 @@
 
 namespace vitals {
 
+/// What a check's runs have done since it was registered: counted by the engine as results
+/// arrive, carried across a vitalsd reload with the rest of the state, exported by `/metrics`.
+/// A run is a completed call of the check or a timeout enforced by the runner; refreshes of a
+/// hung run and staleness are reported failures, not runs.
+struct run_counters {
+  /// Finite upper bounds (seconds) of the duration histogram: those below the check's timeout,
+  /// then the timeout itself (see duration_bounds()).
+  static constexpr std::array<double, 16> standard_bounds{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+  static constexpr std::size_t max_buckets = standard_bounds.size() + 2;  ///< + timeout, +Inf
+
+  /// Runs by result: [pass, warn, fail].
+  std::array<std::uint64_t, 3> by_result{};
+  /// Failed runs by failure kind (index: the kind's value; `none` stays 0).
+  std::array<std::uint64_t, 10> by_kind{};
+  /// Runs per histogram bucket (not cumulative): bucket i counts durations in
+  /// (bound[i-1], bound[i]] of duration_bounds(timeout); the last used one is +Inf.
+  std::array<std::uint64_t, max_buckets> duration_buckets{};
+  std::chrono::nanoseconds duration_sum{0};
+  /// Results that arrived after the runner had already timed the run out (discarded).
+  std::uint64_t late_results = 0;
+  /// Wall time of the latest passing run (epoch if none yet).
+  std::chrono::system_clock::time_point last_pass{};
+
+  /// Counts one run of `duration` with this result.
+  void count(const result& r, std::chrono::milliseconds timeout) noexcept;
+  friend bool operator==(const run_counters&, const run_counters&) = default;
+};
+
+/// The finite bounds of a check's duration histogram, in seconds: the standard bounds below
+/// `timeout`, then `timeout` (at most run_counters::max_buckets - 1 values).
+///
+///     duration_bounds(2s) == {0.001, 0.0025, ..., 1, 2}
+[[nodiscard]] std::vector<double> duration_bounds(std::chrono::milliseconds timeout);
+
 /// The reported state of one check at one moment. Part of an immutable snapshot.
 struct check_state {
   std::string name{};
@@ -34,6 +69,7 @@ struct check_state {
   std::uint64_t runs = 0;
   std::uint64_t timeouts = 0;
   std::uint64_t transitions = 0;  ///< changes of reported status, counted once each
+  run_counters counters{};
   bool in_flight = false;
   /// How late the latest run started after it was due (the engine's own delay: overload, a
   /// busy pool), never counted against the check's timeout.

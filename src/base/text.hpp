@@ -35,4 +35,11 @@ namespace vitals::base {
   return s;
 }
 
+/// `s` without leading and trailing spaces and tabs (optional whitespace of HTTP fields).
+[[nodiscard]] constexpr std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace vitals::base

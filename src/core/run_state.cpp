@@ -39,6 +39,7 @@ void run_state::seed(const check_state& previous) {
   st.runs = previous.runs;
   st.timeouts = previous.timeouts;
   st.transitions = previous.transitions;
+  st.counters = previous.counters;
   st.lag = previous.lag;
   st.stale_at = previous.stale_at;
   if (previous.stale_at == never) return;  // already reported stale: due at once, not fresh
@@ -174,6 +175,7 @@ std::optional<run_state::completion> run_state::complete(std::uint64_t run_id, r
   c.took = now - began;
   if (timed_out_) {
     c.late = true;
+    ++state_.counters.late_results;
     return c;
   }
   r.duration = c.took;
@@ -216,7 +218,10 @@ std::optional<status_change> run_state::ingest(result r, steady_time now, wall_t
   scrub(r);
 
   auto& st = state_;
-  if (counts_as_run) ++st.runs;
+  if (counts_as_run) {
+    ++st.runs;
+    st.counters.count(r, st.options.timeout);
+  }
   const bool ok = is_ok(r.status);
   if (ok) {
     ++st.consecutive_successes;

@@ -39,6 +39,52 @@ status walk_probe(const snapshot& snap, probe p, const std::vector<std::string_v
 
 }  // namespace
 
+std::vector<double> duration_bounds(std::chrono::milliseconds timeout) {
+  const double limit = std::chrono::duration<double>(timeout).count();
+  std::vector<double> bounds;
+  for (const double b : run_counters::standard_bounds) {
+    if (b >= limit) break;
+    bounds.push_back(b);
+  }
+  if (limit > 0) bounds.push_back(limit);
+  return bounds;
+}
+
+void run_counters::count(const result& r, std::chrono::milliseconds timeout) noexcept {
+  switch (r.status) {
+    case status::pass:
+      ++by_result[0];
+      last_pass = r.time;
+      break;
+    case status::warn:
+      ++by_result[1];
+      break;
+    case status::fail:
+    case status::unknown:
+      ++by_result[2];
+      ++by_kind[static_cast<std::size_t>(r.kind) % by_kind.size()];
+      break;
+  }
+  duration_sum += r.duration;
+  // The same walk as duration_bounds(), without allocating: the first bound >= the duration.
+  const double took = std::chrono::duration<double>(r.duration).count();
+  const double limit = std::chrono::duration<double>(timeout).count();
+  std::size_t i = 0;
+  for (const double b : standard_bounds) {
+    if (b >= limit) break;
+    if (took <= b) {
+      ++duration_buckets[i];
+      return;
+    }
+    ++i;
+  }
+  if (limit > 0 && took <= limit) {
+    ++duration_buckets[i];
+    return;
+  }
+  ++duration_buckets[limit > 0 ? i + 1 : i];
+}
+
 check_list::check_list(std::initializer_list<check_state> states)
     : check_list(std::vector<check_state>(states)) {}
 

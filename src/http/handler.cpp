@@ -2,6 +2,7 @@
 // authorization, and the per-generation cache of renderings that makes the common probe free of
 // allocation.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -207,6 +208,75 @@ class busy_guard {
   bool was_;
 };
 
+// Requests answered by the handler, by endpoint and code (vitals_http_requests_total). Sharded
+// by thread: serving threads count on cache lines of their own, a scrape sums the shards.
+class traffic {
+ public:
+  traffic(const std::vector<route>& routes, const handler_options& o) {
+    for (const route& r : routes) {
+      std::string label{r.path};
+      if (r.match == detail::path_match::child) label.append("/{check}");
+      const auto at = std::find(endpoints_.begin(), endpoints_.end(), label);
+      row_endpoint_.push_back(static_cast<std::size_t>(at - endpoints_.begin()));
+      if (at == endpoints_.end()) endpoints_.push_back(std::move(label));
+    }
+    endpoints_.emplace_back("other");
+    // Every code the handler can answer: its fixed answers and the configured ones.
+    codes_ = {200, 400, 401, 404, 405, 414, o.codes.pass, o.codes.warn, o.codes.fail,
+              o.codes.unknown};
+    std::sort(codes_.begin(), codes_.end());
+    codes_.erase(std::unique(codes_.begin(), codes_.end()), codes_.end());
+    constexpr std::size_t per_line = 64 / sizeof(std::atomic<std::uint64_t>);
+    stride_ = (endpoints_.size() * codes_.size() + per_line - 1) / per_line * per_line;
+    cells_ = std::make_unique<std::atomic<std::uint64_t>[]>(stride_ * shards);
+  }
+
+  [[nodiscard]] std::size_t other() const noexcept { return endpoints_.size() - 1; }
+  [[nodiscard]] std::size_t endpoint_of_row(std::size_t row) const noexcept {
+    return row < row_endpoint_.size() ? row_endpoint_[row] : other();
+  }
+
+  void count(std::size_t endpoint, int code) noexcept {
+    static std::atomic<std::size_t> next_shard{0};
+    thread_local const std::size_t shard =
+        next_shard.fetch_add(1, std::memory_order_relaxed) % shards;
+    const auto c = std::lower_bound(codes_.begin(), codes_.end(), code);
+    if (c == codes_.end() || *c != code) return;
+    const auto j = static_cast<std::size_t>(c - codes_.begin());
+    cells_[shard * stride_ + endpoint * codes_.size() + j].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] detail::request_counts counts() const {
+    return {.endpoints = endpoints_,
+            .codes = codes_,
+            .count = [this](std::size_t e, std::size_t j) {
+              std::uint64_t n = 0;
+              for (std::size_t s = 0; s < shards; ++s) {
+                n += cells_[s * stride_ + e * codes_.size() + j].load(std::memory_order_relaxed);
+              }
+              return n;
+            }};
+  }
+
+ private:
+  static constexpr std::size_t shards = 8;
+  std::vector<std::string> endpoints_;
+  std::vector<std::size_t> row_endpoint_;
+  std::vector<int> codes_;
+  std::size_t stride_ = 0;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> cells_;
+};
+
+// The rows a handler serves: the table, or /metrics alone for a metrics-only listener.
+std::vector<route> serving(std::vector<route> routes, const handler_options& o) {
+  if (o.metrics_only) {
+    std::erase_if(routes, [](const route& r) { return !r.scrape; });
+  } else if (o.metrics == metrics_policy::off) {
+    std::erase_if(routes, [](const route& r) { return r.scrape; });
+  }
+  return routes;
+}
+
 }  // namespace
 
 struct handler::impl::state {
@@ -230,16 +300,36 @@ struct handler::impl::state {
   /// The newest rendering; guarded by render_mutex.
   std::shared_ptr<const rendered_set> latest{};
 
+  /// Requests answered, for /metrics.
+  traffic requests;
+  /// Anonymous callers may scrape /metrics.
+  bool anonymous_scrape = false;
+  /// Figures of the transports serving through this handler (the built-in server's).
+  mutable std::mutex sources_mutex{};
+  std::vector<std::pair<std::uint64_t, detail::metrics_source>> sources{};
+  std::uint64_t next_source = 1;
+
   state(handler_options o, std::vector<route> r)
       : options(checked(std::move(o))),
-        routes(std::move(r)),
-        fixed(std::make_shared<const fixed_responses>(routes)) {
+        routes(serving(std::move(r), options)),
+        fixed(std::make_shared<const fixed_responses>(routes)),
+        requests(routes, options) {
     // Defense in depth: the engine scrubs results on ingestion; the handler also scrubs what it
     // renders of its own secret, so a check echoing a request header can never leak it.
     if (!options.token.empty()) scrubber.add_secret(options.token);
     anonymous_detailed = options.details == detail_policy::everyone;
     token_unlocks = options.details == detail_policy::authorized && !options.token.empty();
     certificate_unlocks = options.details == detail_policy::authorized;
+    anonymous_scrape = options.metrics == metrics_policy::everyone ||
+                       (options.metrics == metrics_policy::details && anonymous_detailed);
+  }
+
+  /// Whether this caller may scrape /metrics: anonymous if the policy lets everyone, else the
+  /// bearer token or a verified client certificate (whatever the detail policy).
+  [[nodiscard]] bool may_scrape(std::string_view authorization, bool verified) const noexcept {
+    if (anonymous_scrape) return true;
+    return verified ||
+           (!options.token.empty() && detail::bearer_matches(authorization, options.token));
   }
   state(const state&) = delete;
   state& operator=(const state&) = delete;
@@ -360,7 +450,13 @@ struct handler::impl::state {
   /// Calls the row's responder on the service loaded once for the whole request: it is
   /// answered by one engine even if a rebind happens meanwhile.
   [[nodiscard]] wire_response respond(const route& row, std::string_view name,
-                                      const detail::query_options& query, bool detailed);
+                                      const detail::query_options& query, bool detailed,
+                                      std::string_view accept);
+
+  /// serve() before counting: `endpoint` is set to the endpoint the answer is counted under.
+  [[nodiscard]] wire_response route_request(std::string_view method, std::string_view target,
+                                            std::string_view authorization, bool verified,
+                                            std::string_view accept, std::size_t& endpoint);
 };
 
 namespace detail {
@@ -382,6 +478,16 @@ render_context route_call::context(const snapshot& snap) const noexcept {
   return scope_.st.context(snap, detailed);
 }
 
+void route_call::live_metrics(metrics_writer& w, const snapshot& snap) const {
+  const handler_impl::state& st = scope_.st;
+  const request_counts counts = st.requests.counts();
+  std::lock_guard lock{st.sources_mutex};
+  std::vector<metrics_source> sources;
+  sources.reserve(st.sources.size());
+  for (const auto& [id, source] : st.sources) sources.push_back(source);
+  write_live_metrics(w, svc, snap.info, counts, sources);
+}
+
 wire_response route_call::not_found() const { return scope_.st.answer(scope_.st.fixed->not_found); }
 
 wire_response route_call::owned(typed_response r) {
@@ -393,13 +499,14 @@ wire_response route_call::owned(typed_response r) {
 }  // namespace detail
 
 wire_response handler::impl::state::respond(const route& row, std::string_view name,
-                                            const detail::query_options& query, bool detailed) {
+                                            const detail::query_options& query, bool detailed,
+                                            std::string_view accept) {
   std::optional<memo_slot> spare;
   memo_slot& s = slot(spare);
   const busy_guard in_use{s};
   const binding& b = current(s);
   const detail::serve_scope scope{*this, s, b};
-  return row.respond(detail::route_call{scope, *b.svc, name, query, detailed});
+  return row.respond(detail::route_call{scope, *b.svc, name, query, detailed, accept});
 }
 
 handler::impl::impl(std::shared_ptr<service> svc, handler_options options,
@@ -412,12 +519,38 @@ handler::impl::~impl() = default;
 
 void handler::impl::rebind(std::shared_ptr<service> svc) { state_->bind(std::move(svc)); }
 
+std::uint64_t handler::impl::add_metrics_source(detail::metrics_source source) const {
+  std::lock_guard lock{state_->sources_mutex};
+  const std::uint64_t id = state_->next_source++;
+  state_->sources.emplace_back(id, std::move(source));
+  return id;
+}
+
+void handler::impl::remove_metrics_source(std::uint64_t id) const noexcept {
+  std::lock_guard lock{state_->sources_mutex};
+  std::erase_if(state_->sources, [id](const auto& s) { return s.first == id; });
+}
+
 std::shared_ptr<service> handler::impl::source() const { return state_->source(); }
 
 wire_response handler::impl::serve(std::string_view method, std::string_view target,
-                                   std::string_view authorization,
-                                   bool client_certificate_verified) const {
+                                   std::string_view authorization, bool client_certificate_verified,
+                                   std::string_view accept) const {
   state& st = *state_;
+  std::size_t endpoint = st.requests.other();
+  wire_response w = st.route_request(method, target, authorization, client_certificate_verified,
+                                     accept, endpoint);
+  st.requests.count(endpoint, w.status);
+  return w;
+}
+
+wire_response handler::impl::state::route_request(std::string_view method,
+                                                  std::string_view target,
+                                                  std::string_view authorization,
+                                                  bool client_certificate_verified,
+                                                  std::string_view accept,
+                                                  std::size_t& endpoint) {
+  state& st = *this;
   const fixed_responses& fixed = *st.fixed;
   if (target.size() > detail::max_target) return st.answer(fixed.too_long);
   const detail::target_parts parts = detail::split_target(target);
@@ -427,11 +560,17 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
 
   const route_hit hit = find_route(st.routes, path, detail::method_of(method));
   if (hit.row == nullptr) {
-    return st.answer(hit.known == no_row ? fixed.not_found : fixed.not_allowed[hit.known]);
+    if (hit.known == no_row) return st.answer(fixed.not_found);
+    endpoint = st.requests.endpoint_of_row(hit.known);
+    return st.answer(fixed.not_allowed[hit.known]);
   }
   const route& row = *hit.row;
+  endpoint = st.requests.endpoint_of_row(static_cast<std::size_t>(hit.row - st.routes.data()));
   if (row.needs_token && !client_certificate_verified &&
       !detail::bearer_matches(authorization, st.options.token)) {
+    return st.answer(fixed.unauthorized);
+  }
+  if (row.scrape && !st.may_scrape(authorization, client_certificate_verified)) {
     return st.answer(fixed.unauthorized);
   }
   detail::query_options query;
@@ -443,19 +582,18 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
   const bool detailed =
       st.anonymous_detailed || (st.certificate_unlocks && client_certificate_verified) ||
       (st.token_unlocks && detail::bearer_matches(authorization, st.options.token));
-  return st.respond(row, hit.name, query, detailed);
+  return st.respond(row, hit.name, query, detailed, accept);
 }
 
 response handler::impl::handle(const request& req) const {
   std::string_view authorization{};
+  std::string_view accept{};
   for (const header& h : req.headers) {
-    if (iequals(h.name, "Authorization")) {
-      authorization = h.value;
-      break;
-    }
+    if (authorization.empty() && iequals(h.name, "Authorization")) authorization = h.value;
+    if (accept.empty() && iequals(h.name, "Accept")) accept = h.value;
   }
   const wire_response w =
-      serve(req.method, req.target, authorization, req.client_certificate_verified);
+      serve(req.method, req.target, authorization, req.client_certificate_verified, accept);
   // The typed parts of the very rendering the server would send: both paths agree by
   // construction.
   const detail::typed_response& t = *w.typed;

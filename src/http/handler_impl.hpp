@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics.hpp"
 #include "response.hpp"
 #include "routes.hpp"
 #include "vitals/http/handler.hpp"
@@ -25,9 +26,11 @@ class handler::impl {
   /// The one way through, used by the built-in server as is: no allocation when the answer is
   /// a cached rendering. `authorization` is the raw Authorization header value ("" if absent);
   /// `client_certificate_verified` says the transport verified the client's TLS certificate.
+  /// `accept` is the Accept header (read by /metrics only).
   [[nodiscard]] wire_response serve(std::string_view method, std::string_view target,
                                     std::string_view authorization,
-                                    bool client_certificate_verified = false) const;
+                                    bool client_certificate_verified = false,
+                                    std::string_view accept = {}) const;
 
   /// The public API path (handler::handle): serve() with the typed parts copied out.
   [[nodiscard]] response handle(const request& req) const;
@@ -37,6 +40,12 @@ class handler::impl {
 
   /// The service new requests are served from.
   [[nodiscard]] std::shared_ptr<service> source() const;
+
+  /// Adds a transport's figures to every scrape of /metrics until removed (the built-in server
+  /// adds its connections and refusals); returns the id to remove it with. A source is called
+  /// with the sources' lock held: removing it waits for a scrape in progress.
+  std::uint64_t add_metrics_source(detail::metrics_source source) const;
+  void remove_metrics_source(std::uint64_t id) const noexcept;
 
   /// Everything behind the seam (defined in handler.cpp).
   struct state;

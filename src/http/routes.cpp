@@ -36,12 +36,19 @@ constexpr std::size_t probe_variant(probe p, bool verbose, bool detailed) noexce
 constexpr std::size_t health_variant(bool detailed) noexcept {
   return 3 * 2 * 2 + (detailed ? 1 : 0);
 }
+constexpr std::size_t metrics_variant(metrics_format f) noexcept {
+  return 3 * 2 * 2 + 2 + (f == metrics_format::openmetrics ? 1 : 0);
+}
 
 template <probe P, bool Verbose>
 typed_response render_probe_variant(const render_context& ctx) {
   return render_probe(ctx, P, Verbose);
 }
 typed_response render_health_variant(const render_context& ctx) { return render_health(ctx); }
+template <metrics_format F>
+typed_response render_metrics_variant(const render_context& ctx) {
+  return render_snapshot_metrics(ctx, F);
+}
 
 template <probe P, bool Verbose>
 constexpr std::array<cached_variant, 2> probe_variants() {
@@ -62,6 +69,11 @@ constexpr auto make_variants() {
   put(probe_variant(probe::startup, true, false), probe_variants<probe::startup, true>());
   v[health_variant(false)] = {false, &render_health_variant};
   v[health_variant(true)] = {true, &render_health_variant};
+  // Metrics show no output: one rendering serves every caller allowed to scrape.
+  v[metrics_variant(metrics_format::prometheus)] = {
+      false, &render_metrics_variant<metrics_format::prometheus>};
+  v[metrics_variant(metrics_format::openmetrics)] = {
+      false, &render_metrics_variant<metrics_format::openmetrics>};
   return v;
 }
 constexpr std::array<cached_variant, cached_variant_count> variants = make_variants();
@@ -97,6 +109,20 @@ wire_response health_check(const route_call& c) {
   const check_state* check = snap->find(c.name);
   if (check == nullptr) return c.not_found();
   return route_call::owned(render_health(c.context(*snap), check));
+}
+
+// A scrape never runs a check: the snapshot's series are rendered once per generation, the
+// live figures are read now.
+wire_response metrics_root(const route_call& c) {
+  const metrics_format format = negotiate_metrics(c.accept);
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const wire_response part = c.cached(snap, metrics_variant(format));
+  typed_response r = make_typed(200, part.typed->content_type, std::string{});
+  r.body.reserve(part.body.size() + 8192);
+  r.body.append(part.body);
+  metrics_writer w{format, r.body};
+  c.live_metrics(w, *snap);
+  return route_call::owned(std::move(r));
 }
 
 }  // namespace
@@ -142,6 +168,7 @@ std::vector<route> default_routes() {
        .query = true,
        .respond = &probe_check<probe::startup>},
       {.path = "/health", .match = path_match::child, .respond = &health_check},
+      {.path = "/metrics", .scrape = true, .respond = &metrics_root},
   };
 }
 

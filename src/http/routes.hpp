@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics.hpp"
 #include "render.hpp"
 #include "response.hpp"
 #include "target.hpp"
@@ -66,10 +67,13 @@ struct route {
   bool query = false;
   /// Answers 401 unless the caller presents the handler's bearer token.
   bool needs_token = false;
+  /// Access is decided by the handler's metrics policy (handler_options::metrics).
+  bool scrape = false;
   responder respond = nullptr;
 };
 
-/// The endpoints of the handler: /livez, /readyz, /startupz, /health and their per-check forms.
+/// The endpoints of the handler: /livez, /readyz, /startupz, /health and their per-check forms,
+/// /metrics.
 [[nodiscard]] std::vector<route> default_routes();
 
 /// Renderings that are cached per snapshot generation (rendered on first demand, then shared
@@ -78,8 +82,9 @@ struct cached_variant {
   bool detailed = false;
   typed_response (*render)(const render_context& ctx) = nullptr;
 };
-/// [probe][verbose][detailed] for the three probes, then /health [detailed].
-inline constexpr std::size_t cached_variant_count = 3 * 2 * 2 + 2;
+/// [probe][verbose][detailed] for the three probes, then /health [detailed], then the snapshot
+/// part of /metrics [prometheus, openmetrics].
+inline constexpr std::size_t cached_variant_count = 3 * 2 * 2 + 2 + 2;
 [[nodiscard]] std::span<const cached_variant, cached_variant_count> cached_variants() noexcept;
 
 struct serve_scope;
@@ -88,8 +93,8 @@ struct serve_scope;
 class route_call {
  public:
   route_call(const serve_scope& scope, service& svc, std::string_view name,
-             const query_options& query, bool detailed) noexcept
-      : svc(svc), name(name), query(query), detailed(detailed), scope_(scope) {}
+             const query_options& query, bool detailed, std::string_view accept = {}) noexcept
+      : svc(svc), name(name), query(query), detailed(detailed), accept(accept), scope_(scope) {}
 
   /// The service this request is answered by (loaded once per request, rebind-safe).
   service& svc;
@@ -99,6 +104,8 @@ class route_call {
   const query_options& query;
   /// The caller may see outputs, observed values and details.
   bool detailed;
+  /// The request's Accept header ("" if absent).
+  std::string_view accept;
 
   /// Variant `i` of cached_variants() for `snap`'s generation (or a newer one).
   [[nodiscard]] wire_response cached(const std::shared_ptr<const snapshot>& snap,
@@ -107,6 +114,9 @@ class route_call {
   [[nodiscard]] render_context context(const snapshot& snap) const noexcept;
   /// The handler's fixed 404.
   [[nodiscard]] wire_response not_found() const;
+  /// Appends the figures read at scrape time (engine, requests, transports, process) and ends
+  /// the exposition.
+  void live_metrics(metrics_writer& w, const snapshot& snap) const;
   /// An answer rendered for this request alone.
   [[nodiscard]] static wire_response owned(typed_response r);
 

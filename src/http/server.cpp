@@ -70,9 +70,15 @@ class server::impl {
     shared_.linger_timeout = std::min(shared_.options.header_timeout,
                                       std::chrono::milliseconds{std::chrono::seconds{2}});
     shared_.sweep_period = sweep_period_for(shared_.options);
+    metrics_source_ = shared_.serve->add_metrics_source(
+        [this](detail::metrics_writer& w) { write_metrics(w); });
   }
 
-  ~impl() { stop(); }
+  ~impl() {
+    // First: a scrape in progress finishes before the counters it reads go away.
+    shared_.serve->remove_metrics_source(metrics_source_);
+    stop();
+  }
 
   void start() {
     std::lock_guard lock{mutex_};
@@ -151,7 +157,13 @@ class server::impl {
         .refused_per_client = shared_.refused_per_client.load(std::memory_order_relaxed),
         .tls_handshake_failures = shared_.tls_handshake_failures.load(std::memory_order_relaxed),
         .tls_reloads = tls_ ? tls_->reloads() : 0,
-        .tls_reload_failures = tls_ ? tls_->reload_failures() : 0};
+        .tls_reload_failures = tls_ ? tls_->reload_failures() : 0,
+        .bad_request_malformed = refused(detail::refusal::malformed),
+        .bad_request_line_too_long = refused(detail::refusal::line_too_long),
+        .bad_request_header_too_large = refused(detail::refusal::header_too_large),
+        .bad_request_body = refused(detail::refusal::body),
+        .bad_request_host = refused(detail::refusal::host),
+        .internal_errors = refused(detail::refusal::internal)};
   }
   [[nodiscard]] std::string tls_reload_error() const { return tls_ ? tls_->last_error() : ""; }
   [[nodiscard]] const handler& get_handler() const noexcept { return handler_; }
@@ -160,6 +172,48 @@ class server::impl {
   void rebind(std::shared_ptr<service> svc) { handler_.rebind(std::move(svc)); }
 
  private:
+  [[nodiscard]] std::uint64_t refused(detail::refusal why) const noexcept {
+    return shared_.refusals[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
+  }
+
+  // The server's part of /metrics (see docs/metrics.md).
+  void write_metrics(detail::metrics_writer& w) const {
+    using detail::metric_type;
+    const server_stats s = stats();
+    w.family("vitals_http_connections", metric_type::gauge, "Connections open now.");
+    w.sample("", static_cast<double>(s.connections));
+    w.family("vitals_http_connections_max", metric_type::gauge,
+             "The connection cap (max_connections).");
+    w.sample("", static_cast<double>(shared_.options.max_connections));
+    w.family("vitals_http_connections_evicted", metric_type::counter,
+             "Connections closed to admit a new one at the cap: idle keep-alive or silent.");
+    w.sample("", R"(reason="idle")", static_cast<double>(s.evicted_idle));
+    w.sample("", R"(reason="silent")", static_cast<double>(s.evicted_silent));
+    w.family("vitals_http_connections_refused", metric_type::counter,
+             "New connections refused: every open one busy at the cap, or the client's limit.");
+    w.sample("", R"(reason="busy")", static_cast<double>(s.refused_busy));
+    w.sample("", R"(reason="per_client")", static_cast<double>(s.refused_per_client));
+    w.family("vitals_http_bad_requests", metric_type::counter,
+             "Requests refused before reaching the handler, by kind.");
+    w.sample("", R"(kind="malformed")", static_cast<double>(s.bad_request_malformed));
+    w.sample("", R"(kind="line_too_long")", static_cast<double>(s.bad_request_line_too_long));
+    w.sample("", R"(kind="header_too_large")",
+             static_cast<double>(s.bad_request_header_too_large));
+    w.sample("", R"(kind="body")", static_cast<double>(s.bad_request_body));
+    w.sample("", R"(kind="host")", static_cast<double>(s.bad_request_host));
+    w.family("vitals_http_internal_errors", metric_type::counter,
+             "Answers that could not be produced (500).");
+    w.sample("", s.internal_errors);
+    if (!tls_) return;
+    w.family("vitals_http_tls_handshake_failures", metric_type::counter,
+             "TLS handshakes refused (bad client hello, protocol or certificate).");
+    w.sample("", s.tls_handshake_failures);
+    w.family("vitals_http_tls_reloads", metric_type::counter,
+             "Certificate reloads after a change of the files, by result.");
+    w.sample("", R"(result="ok")", static_cast<double>(s.tls_reloads));
+    w.sample("", R"(result="error")", static_cast<double>(s.tls_reload_failures));
+  }
+
   void accept() {
     acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
@@ -261,6 +315,7 @@ class server::impl {
   std::optional<detail::tls_state> tls_{};
   std::optional<asio::steady_timer> tls_timer_{};
   std::size_t next_worker_ = 0;
+  std::uint64_t metrics_source_ = 0;
   std::uint16_t port_ = 0;
   std::mutex mutex_{};
   bool started_ = false;

@@ -258,11 +258,11 @@ connection::parse_result connection::parse_batch() {
     if (ec == beast_http::error::need_more) {
       const std::size_t head = rend_ - rbeg_;
       if (!parser_->request_line_done() && head > opt.max_request_line) {
-        refuse(uri_too_long, "request line too long\n");
+        refuse(refusal::line_too_long, uri_too_long, "request line too long\n");
         return parse_result::close;
       }
       if (head >= opt.max_header_bytes || head >= rcap_) {
-        refuse(fields_too_large, "request header too large\n");
+        refuse(refusal::header_too_large, fields_too_large, "request header too large\n");
         return parse_result::close;
       }
       need_more_ = true;
@@ -270,18 +270,18 @@ connection::parse_result connection::parse_batch() {
     }
     if (ec == beast_http::error::header_limit) {
       if (parser_->request_line_too_long() || !parser_->request_line_done()) {
-        refuse(uri_too_long, "request line too long\n");
+        refuse(refusal::line_too_long, uri_too_long, "request line too long\n");
       } else {
-        refuse(fields_too_large, "request header too large\n");
+        refuse(refusal::header_too_large, fields_too_large, "request header too large\n");
       }
       return parse_result::close;
     }
     if (ec == beast_http::error::body_limit) {
-      refuse(too_large, "request bodies are not accepted\n");
+      refuse(refusal::body, too_large, "request bodies are not accepted\n");
       return parse_result::close;
     }
     if (ec) {
-      refuse(bad_request, "bad request\n");
+      refuse(refusal::malformed, bad_request, "bad request\n");
       return parse_result::close;
     }
     if (!parser_->is_header_done()) {
@@ -306,18 +306,18 @@ bool connection::refuse_head() {
   // A complete head. Bodies are refused without being read: their framing can't be trusted
   // to skip them safely, so the connection closes after the answer.
   if (parser_->has_transfer_encoding()) {
-    refuse(not_implemented, "request bodies are not accepted\n");
+    refuse(refusal::body, not_implemented, "request bodies are not accepted\n");
     return true;
   }
   if (const auto length = parser_->content_length(); length && *length > 0) {
-    refuse(too_large, "request bodies are not accepted\n");
+    refuse(refusal::body, too_large, "request bodies are not accepted\n");
     return true;
   }
   // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with more than one, is a
   // 400 (HTTP/1.0 predates Host and is served without it).
   const unsigned hosts = parser_->host_fields();
   if (hosts > 1 || (hosts == 0 && parser_->version() >= 11)) {
-    refuse(bad_request, hosts > 1 ? "more than one Host header\n" : "missing Host header\n");
+    refuse(refusal::host, bad_request, hosts > 1 ? "more than one Host header\n" : "missing Host header\n");
     return true;
   }
   return false;
@@ -328,10 +328,11 @@ void connection::answer_current() {
   const bool keep_alive = p.keep_alive();
   wire_response w;
   try {
-    w = shared_.serve->serve(p.method(), p.target(), p.authorization(), peer_authenticated_);
+    w = shared_.serve->serve(p.method(), p.target(), p.authorization(), peer_authenticated_,
+                            p.accept());
   } catch (const std::exception&) {
     // The host must never go down because one answer could not be rendered (e.g. bad_alloc).
-    refuse(internal_error, "internal error\n");
+    refuse(refusal::internal, internal_error, "internal error\n");
     return;
   }
   wbuf_.append(w.head);
@@ -346,7 +347,8 @@ void connection::answer_current() {
   if (p.method() != "HEAD") wbuf_.append(w.body);
 }
 
-void connection::refuse(std::string_view status_line, std::string_view body) {
+void connection::refuse(refusal why, std::string_view status_line, std::string_view body) {
+  shared_.refusals[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
   append_error(wbuf_, status_line, body, worker_.date().line());
   close_after_write_ = true;
 }

@@ -44,6 +44,17 @@ struct client_slot {
 };
 
 /// What every worker reads; owned by server::impl, immutable while serving except the counters.
+/// Why the server refused a request before it reached the handler (counted per kind).
+enum class refusal : std::uint8_t {
+  malformed,         ///< 400: not an HTTP/1.x request head
+  line_too_long,     ///< 414: request line over max_request_line
+  header_too_large,  ///< 431: head over max_header_bytes
+  body,              ///< 413 / 501: a request with a body
+  host,              ///< 400: HTTP/1.1 without Host, or several Host fields
+  internal,          ///< 500: the answer could not be produced (e.g. out of memory)
+};
+inline constexpr std::size_t refusal_kinds = 6;
+
 struct server_shared {
   server_options options;
   const handler_impl* serve = nullptr;
@@ -54,6 +65,7 @@ struct server_shared {
   std::atomic<std::uint64_t> refused_busy{0};
   std::atomic<std::uint64_t> refused_per_client{0};
   std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::array<std::atomic<std::uint64_t>, refusal_kinds> refusals{};
   /// HTTPS: the certificate in use and its reload; null for plain HTTP.
   tls_state* tls = nullptr;
   /// Derived from `options` once.
@@ -146,7 +158,7 @@ class connection {
   /// Refuses a complete head the server does not serve (a body, Host missing); true if so.
   [[nodiscard]] bool refuse_head();
   void answer_current();
-  void refuse(std::string_view status_line, std::string_view body);
+  void refuse(refusal why, std::string_view status_line, std::string_view body);
   void on_written(const boost::system::error_code& ec);
   void next_request() noexcept;
   void compact() noexcept;

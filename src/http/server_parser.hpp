@@ -29,6 +29,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   [[nodiscard]] std::string_view method() const noexcept { return method_; }
   [[nodiscard]] std::string_view target() const noexcept { return target_; }
   [[nodiscard]] std::string_view authorization() const noexcept { return authorization_; }
+  [[nodiscard]] std::string_view accept() const noexcept { return accept_; }
   [[nodiscard]] int version() const noexcept { return version_; }
   [[nodiscard]] bool request_line_done() const noexcept { return version_ != 0; }
   [[nodiscard]] bool request_line_too_long() const noexcept { return line_too_long_; }
@@ -42,6 +43,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
     shift(method_, delta);
     shift(target_, delta);
     shift(authorization_, delta);
+    shift(accept_, delta);
   }
 
  private:
@@ -72,6 +74,8 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
     using boost::beast::http::field;
     if (name == field::authorization) {
       authorization_ = value;
+    } else if (name == field::accept) {
+      if (accept_.empty()) accept_ = value;
     } else if (name == field::transfer_encoding) {
       transfer_encoding_ = true;
     } else if (name == field::host) {
@@ -92,6 +96,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   std::string_view method_{};
   std::string_view target_{};
   std::string_view authorization_{};
+  std::string_view accept_{};
   int version_ = 0;
   unsigned hosts_ = 0;
   bool line_too_long_ = false;

@@ -30,7 +30,7 @@ struct request {
   std::string_view method;
   /// Origin-form target as sent: path plus optional query ("/readyz?verbose&exclude=db").
   std::string_view target;
-  /// Request headers; only `Authorization` is used.
+  /// Request headers; only `Authorization` and `Accept` (of `/metrics`) are used.
   std::span<const header> headers{};
   /// Set by a transport that verified the client's TLS certificate against the CAs it trusts
   /// (mTLS): unlocks details as the bearer token does (detail policy `authorized`).
@@ -63,6 +63,15 @@ enum class detail_policy : std::uint8_t {
   nobody,      ///< never, not even with a token
 };
 
+/// Who may scrape `/metrics` (statuses, counters and durations of every check; never an output).
+enum class metrics_policy : std::uint8_t {
+  details,     ///< as details are: anonymous callers under detail_policy::everyone, otherwise
+               ///< the bearer token or a verified client certificate (default)
+  everyone,    ///< anyone who reaches the port (e.g. a metrics-only listener on a private address)
+  authorized,  ///< only the bearer token or a verified client certificate
+  off,         ///< not served (404)
+};
+
 struct handler_options {
   /// Bearer token that unlocks details (`Authorization: Bearer <token>`); compared in constant
   /// time. Empty = no caller is authorized.
@@ -71,11 +80,15 @@ struct handler_options {
   status_codes codes{};
   /// Paths are served under this prefix (e.g. "/_health"); empty = at the root.
   std::string prefix{};
+  metrics_policy metrics = metrics_policy::details;
+  /// Serve `/metrics` alone (a listener for the scraper only): every other path is a 404.
+  bool metrics_only = false;
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 
 /// Serves /livez, /readyz, /startupz (Kubernetes style), /health (IETF application/health+json),
-/// their per-check forms, from the service's latest snapshot. Knows nothing of sockets.
+/// their per-check forms, and /metrics (Prometheus text or OpenMetrics, see docs/metrics.md),
+/// from the service's latest snapshot. Knows nothing of sockets.
 /// Thread-safe; cheap per request: bodies are rendered once per snapshot change.
 ///
 ///     vitals::http::handler h{svc};

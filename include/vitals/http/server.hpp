@@ -90,6 +90,16 @@ struct server_stats {
   /// Certificate reloads done, and reloads that failed (the previous certificate stays).
   std::uint64_t tls_reloads = 0;
   std::uint64_t tls_reload_failures = 0;
+  /// Requests refused before reaching the handler (each closes its connection): 400 for a head
+  /// that is not HTTP/1.x, 414 request line too long, 431 head too large, 413/501 a request
+  /// with a body, 400 for HTTP/1.1 without Host (or several); 500 an answer that could not be
+  /// produced.
+  std::uint64_t bad_request_malformed = 0;
+  std::uint64_t bad_request_line_too_long = 0;
+  std::uint64_t bad_request_header_too_large = 0;
+  std::uint64_t bad_request_body = 0;
+  std::uint64_t bad_request_host = 0;
+  std::uint64_t internal_errors = 0;
   friend bool operator==(const server_stats&, const server_stats&) = default;
 };
 

@@ -127,6 +127,13 @@ const section_spec& http_section() {
              "nobody. Redaction always applies.");
     b.key("prefix", &http::handler_options::prefix,
           "Serve the endpoints under this path prefix, e.g. /_health.");
+    b.choice("metrics", &http::handler_options::metrics,
+             {{"details", http::metrics_policy::details},
+              {"everyone", http::metrics_policy::everyone},
+              {"authorized", http::metrics_policy::authorized},
+              {"off", http::metrics_policy::off}},
+             "Who may scrape /metrics: details (anonymous only when details is everyone, "
+             "otherwise the token or a client certificate), everyone, authorized, off.");
     return b.section();
   }();
   return s;
