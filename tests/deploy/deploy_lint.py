@@ -4,6 +4,7 @@
     runbook_url that points at an existing heading of docs/monitoring.md;
   - every alert is unit-tested both firing and not firing (deploy/prometheus/tests), and every
     recording rule's output is tested;
+  - the dashboard's panels have unique ids and every target a query;
   - every vitals_* / process_* series named by a rule or a dashboard query is one vitals serves
     (tests/deploy/metric_names.txt): a misspelt name is valid PromQL that never matches.
 Skips (77) only if python3 has no yaml module."""
@@ -95,10 +96,27 @@ def main():
         if not any(re.search(rf"(?<![\w:]){re.escape(r['record'])}(?![\w:])", e) for e in tested_exprs):
             failures.append(f"{f}: {r['record']}: no promql_expr_test reads it")
 
+    # The dashboard's panels: unique ids (Grafana links and repeats rely on them), a query in
+    # every target.
+    dash = dc.load_dashboard()
+    ids, stack = [], list(dash.get("panels", []))
+    while stack:
+        p = stack.pop()
+        ids.append(p.get("id"))
+        stack += p.get("panels", [])
+        for t in p.get("targets", []):
+            if not str(t.get("expr", "")).strip() or not t.get("refId"):
+                failures.append(f"dashboard: panel {p.get('title')!r}: a target without expr or refId")
+    dupes = sorted({i for i in ids if ids.count(i) > 1}, key=str)
+    if dupes or None in ids:
+        failures.append(f"dashboard: panel ids missing or repeated: {dupes}")
+    if not dash.get("uid"):
+        failures.append("dashboard: no uid")
+
     # The metric-name contract.
     known = contract()
     sources = [(f"{f}: {r.get('alert') or r.get('record')}", r["expr"]) for f, _, r in rules]
-    sources += [(f"dashboard: {w}", e) for w, e in dc.dashboard_exprs(dc.load_dashboard())]
+    sources += [(f"dashboard: {w}", e) for w, e in dc.dashboard_exprs(dash)]
     used = set()
     for where, expr in sources:
         for name in _SERIES.findall(strip_strings(expr)):
