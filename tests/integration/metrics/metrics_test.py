@@ -114,7 +114,7 @@ def lint(body, what):
     assert r.returncode == 0 and not report, f"promtool check metrics on {what}:\n{report}"
 
 
-def test_promtool(vitalsd, configs):
+def test_promtool(vitalsd, configs, names_file):
     if shutil.which("promtool") is None:
         return 77
     tmp = tempfile.mkdtemp(prefix="vitals-metrics-")
@@ -127,6 +127,7 @@ def test_promtool(vitalsd, configs):
                 with open(os.path.join(configs, name)) as f:
                     cases.append((name, f.read()))
         auth = {"Authorization": f"Bearer {TOKEN}"}
+        seen = set()
         for name, text in cases:
             proc, base = start_vitalsd(vitalsd, text, tmp, name.replace(".yaml", ""))
             try:
@@ -145,9 +146,23 @@ def test_promtool(vitalsd, configs):
                 assert status == 200 and ctype.startswith("application/openmetrics-text"), ctype
                 assert om.endswith("# EOF\n"), f"{name}: OpenMetrics without # EOF"
                 assert TOKEN not in body and TOKEN not in om, f"{name}: token in /metrics"
+                seen.update(re.findall(r"(?m)^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", body))
                 print(f"ok {name}: {body.count(chr(10))} lines, promtool clean")
             finally:
                 proc.stop()
+        # The names the shipped rules and dashboard may use (tests/deploy/metric_names.txt) are
+        # all served; the notifiers' and HTTPS's appear only with those configured.
+        with open(names_file) as f:
+            for line in f:
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                metric = line.split()[-1]
+                if "_notifier_" in metric or "_tls_" in metric:
+                    continue
+                if line.startswith("histogram "):
+                    metric += "_bucket"
+                assert metric in seen, f"{metric} (tests/deploy/metric_names.txt) never served"
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -238,7 +253,9 @@ scrape_configs:
 def main():
     vitalsd, configs, which = sys.argv[1], sys.argv[2], sys.argv[3]
     if which == "promtool":
-        return test_promtool(vitalsd, configs)
+        names = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                             "metric_names.txt")
+        return test_promtool(vitalsd, configs, names)
     if which == "prometheus":
         return test_prometheus(vitalsd)
     print(f"unknown test {which}", file=sys.stderr)
