@@ -8,8 +8,10 @@
 namespace vitals_fuzz {
 
 [[noreturn]] inline void fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz property violated: %s\n%.*s\n", what, static_cast<int>(detail.size()),
-               detail.data());
+  // fwrite, not %s: the detail may hold NUL bytes.
+  std::fprintf(stderr, "fuzz property violated: %s\n", what);
+  std::fwrite(detail.data(), 1, detail.size(), stderr);
+  std::fputc('\n', stderr);
   std::abort();
 }
 

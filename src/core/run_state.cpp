@@ -186,7 +186,20 @@ std::optional<run_state::completion> run_state::complete(std::uint64_t run_id, r
 
 void run_state::scrub(result& r) const {
   const auto clean = [this](std::string_view text) {
-    return scrub_patterns(secrets_ != nullptr ? secrets_->mask(text) : std::string{text});
+    std::string out = secrets_ != nullptr ? secrets_->mask(text) : std::string{text};
+    // Probe bodies show control characters as spaces: a secret spelled that way
+    // ("correct\x01horse" for "correct horse") is masked in that form too.
+    if (secrets_ != nullptr && std::any_of(out.begin(), out.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20U || c == 0x7F;
+        })) {
+      std::string spaced = out;
+      for (char& c : spaced) {
+        if (static_cast<unsigned char>(c) < 0x20U || c == 0x7F) c = ' ';
+      }
+      std::string masked = secrets_->mask(spaced);
+      if (masked != spaced) out = std::move(masked);
+    }
+    return scrub_patterns(out);
   };
   r.output = clean(r.output);
   for (auto& [key, value] : r.details) {

@@ -37,7 +37,14 @@ void append_one_line(std::string& out, std::string_view text, std::size_t max) {
 
 void append_reason(std::string& out, const render_context& ctx, const check_state& c) {
   if (ctx.detailed) {
-    append_one_line(out, describe(ctx, c), max_probe_output);
+    // Scrubbed again once control characters are spaces: "p@ss\x19word" must not be shown as a
+    // secret "p@ss word" (found by fuzz_renderers).
+    std::string text = describe(ctx, c);
+    for (char& ch : text) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u < 0x20U || u == 0x7FU) ch = ' ';
+    }
+    append_one_line(out, ctx.scrubber.scrub(text), max_probe_output);
   } else {
     out.append("reason withheld");
   }

@@ -440,6 +440,23 @@ struct leaky_check final : check {
   }
 };
 
+// Probe bodies show control characters as spaces: a secret with a space, spelled by a check
+// with a control character instead, is masked too (found by fuzz_renderers).
+TEST_F(Service, ASecretSpelledWithControlCharactersIsMasked) {
+  registry reg;
+  reg.add("db", make_check([](const context&) { return fail("rejected correct\x01horse!"); },
+                           {.type = "mysql", .dependency = true, .secrets = {"correct horse"}}));
+  reg.add("plain", make_check([](const context&) { return fail("line one\nline two"); },
+                              {.secrets = {"correct horse"}}));
+  service svc{std::move(reg), opts()};
+  (void)svc.poll();
+  ASSERT_TRUE(wait_runs(svc, "db", 1));
+  ASSERT_TRUE(wait_runs(svc, "plain", 1));
+  EXPECT_EQ(svc.current()->find("db")->reported.output, "rejected ***!");
+  EXPECT_EQ(svc.current()->find("plain")->reported.output, "line one\nline two")
+      << "an output without a secret keeps its control characters";
+}
+
 TEST_F(Service, ResultsAreRedactedOnIngestion) {
   registry reg;
   reg.add("db", std::make_shared<leaky_check>());
