@@ -173,6 +173,7 @@ const std::vector<top_level_key>& top_level() {
     defaults.check_defaults = true;
     return std::vector<top_level_key>{
         listen_key(),
+        metrics_listen_key(),
         mapping(service_section(), bind_member<service_info, &daemon_config::info>),
         auth_key(),
         http_key(),

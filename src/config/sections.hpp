@@ -73,6 +73,7 @@ struct top_level_key {
 
 // The rows of the HTTP layer (src/http/config/http_sections.cpp).
 [[nodiscard]] top_level_key listen_key();  // server.address / server.port
+[[nodiscard]] top_level_key metrics_listen_key();  // server.metrics_address / metrics_port
 [[nodiscard]] top_level_key auth_key();    // http::handler_options::token
 [[nodiscard]] top_level_key http_key();    // http::handler_options, with status_codes
 [[nodiscard]] top_level_key server_key();  // http::server_options

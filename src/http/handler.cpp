@@ -456,7 +456,8 @@ struct handler::impl::state {
   /// serve() before counting: `endpoint` is set to the endpoint the answer is counted under.
   [[nodiscard]] wire_response route_request(std::string_view method, std::string_view target,
                                             std::string_view authorization, bool verified,
-                                            std::string_view accept, std::size_t& endpoint);
+                                            std::string_view accept, bool metrics_listener,
+                                            std::size_t& endpoint);
 };
 
 namespace detail {
@@ -535,11 +536,11 @@ std::shared_ptr<service> handler::impl::source() const { return state_->source()
 
 wire_response handler::impl::serve(std::string_view method, std::string_view target,
                                    std::string_view authorization, bool client_certificate_verified,
-                                   std::string_view accept) const {
+                                   std::string_view accept, bool metrics_listener) const {
   state& st = *state_;
   std::size_t endpoint = st.requests.other();
   wire_response w = st.route_request(method, target, authorization, client_certificate_verified,
-                                     accept, endpoint);
+                                     accept, metrics_listener, endpoint);
   st.requests.count(endpoint, w.status);
   return w;
 }
@@ -549,7 +550,7 @@ wire_response handler::impl::state::route_request(std::string_view method,
                                                   std::string_view authorization,
                                                   bool client_certificate_verified,
                                                   std::string_view accept,
-                                                  std::size_t& endpoint) {
+                                                  bool metrics_listener, std::size_t& endpoint) {
   state& st = *this;
   const fixed_responses& fixed = *st.fixed;
   if (target.size() > detail::max_target) return st.answer(fixed.too_long);
@@ -560,17 +561,21 @@ wire_response handler::impl::state::route_request(std::string_view method,
 
   const route_hit hit = find_route(st.routes, path, detail::method_of(method));
   if (hit.row == nullptr) {
-    if (hit.known == no_row) return st.answer(fixed.not_found);
+    if (hit.known == no_row || (metrics_listener && !st.routes[hit.known].scrape)) {
+      return st.answer(fixed.not_found);
+    }
     endpoint = st.requests.endpoint_of_row(hit.known);
     return st.answer(fixed.not_allowed[hit.known]);
   }
   const route& row = *hit.row;
+  if (metrics_listener && !row.scrape) return st.answer(fixed.not_found);
   endpoint = st.requests.endpoint_of_row(static_cast<std::size_t>(hit.row - st.routes.data()));
   if (row.needs_token && !client_certificate_verified &&
       !detail::bearer_matches(authorization, st.options.token)) {
     return st.answer(fixed.unauthorized);
   }
-  if (row.scrape && !st.may_scrape(authorization, client_certificate_verified)) {
+  if (row.scrape && !metrics_listener &&
+      !st.may_scrape(authorization, client_certificate_verified)) {
     return st.answer(fixed.unauthorized);
   }
   detail::query_options query;

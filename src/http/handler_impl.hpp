@@ -26,11 +26,14 @@ class handler::impl {
   /// The one way through, used by the built-in server as is: no allocation when the answer is
   /// a cached rendering. `authorization` is the raw Authorization header value ("" if absent);
   /// `client_certificate_verified` says the transport verified the client's TLS certificate.
-  /// `accept` is the Accept header (read by /metrics only).
+  /// `accept` is the Accept header (read by /metrics only). `metrics_listener`: the request
+  /// came through a listener for the scraper (server_options::metrics_address), which serves
+  /// /metrics alone, to anyone.
   [[nodiscard]] wire_response serve(std::string_view method, std::string_view target,
                                     std::string_view authorization,
                                     bool client_certificate_verified = false,
-                                    std::string_view accept = {}) const;
+                                    std::string_view accept = {},
+                                    bool metrics_listener = false) const;
 
   /// The public API path (handler::handle): serve() with the typed parts copied out.
   [[nodiscard]] response handle(const request& req) const;

@@ -116,8 +116,11 @@ class server::impl {
     acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) fail("listen");
     port_ = acceptor_->local_endpoint().port();
+    if (!o.metrics_address.empty()) open_metrics_listener();
     accept_retry_.emplace(workers_.front()->io());
-    accept();
+    metrics_retry_.emplace(workers_.front()->io());
+    accept(*acceptor_, false);
+    if (metrics_acceptor_) accept(*metrics_acceptor_, true);
     if (tls_) {
       tls_timer_.emplace(workers_.front()->io());
       watch_tls();
@@ -135,7 +138,10 @@ class server::impl {
     for (auto& w : workers_) w->stop_and_join();
     boost::system::error_code ec;
     acceptor_->close(ec);
+    if (metrics_acceptor_) metrics_acceptor_->close(ec);
+    metrics_acceptor_.reset();
     accept_retry_.reset();
+    metrics_retry_.reset();
     tls_timer_.reset();
     acceptor_.reset();
     workers_.clear();
@@ -145,6 +151,7 @@ class server::impl {
   }
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::uint16_t metrics_port() const noexcept { return metrics_port_; }
   [[nodiscard]] std::size_t connections() const noexcept {
     return shared_.open.load(std::memory_order_relaxed);
   }
@@ -214,19 +221,48 @@ class server::impl {
     w.sample("", R"(result="error")", static_cast<double>(s.tls_reload_failures));
   }
 
-  void accept() {
-    acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+  // The listener of `metrics_address:metrics_port`; on failure the server does not start.
+  void open_metrics_listener() {
+    const auto& o = shared_.options;
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(o.metrics_address, ec);
+    const auto fail = [&](const std::string& what) {
+      acceptor_.reset();
+      metrics_acceptor_.reset();
+      workers_.clear();
+      throw std::system_error(ec ? ec.value() : EINVAL, std::system_category(),
+                              "vitals::http::server: metrics listener: " + what + " " +
+                                  o.metrics_address + ":" + std::to_string(o.metrics_port));
+    };
+    if (ec) fail("bad address");
+    metrics_acceptor_.emplace(workers_.front()->io());
+    const tcp::endpoint endpoint{address, o.metrics_port};
+    metrics_acceptor_->open(endpoint.protocol(), ec);
+    if (ec) fail("open");
+    metrics_acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (ec) fail("setsockopt");
+    metrics_acceptor_->bind(endpoint, ec);
+    if (ec) fail("bind");
+    metrics_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) fail("listen");
+    metrics_port_ = metrics_acceptor_->local_endpoint().port();
+  }
+
+  void accept(tcp::acceptor& from, bool metrics_only) {
+    from.async_accept([this, &from, metrics_only](const boost::system::error_code& ec,
+                                                  tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !from.is_open()) return;
       if (ec) {
         // Out of descriptors or similar: back off instead of spinning on the error.
-        accept_retry_->expires_after(std::chrono::milliseconds{50});
-        accept_retry_->async_wait([this](const boost::system::error_code& tec) {
-          if (!tec) accept();
+        auto& retry = metrics_only ? metrics_retry_ : accept_retry_;
+        retry->expires_after(std::chrono::milliseconds{50});
+        retry->async_wait([this, &from, metrics_only](const boost::system::error_code& tec) {
+          if (!tec) accept(from, metrics_only);
         });
         return;
       }
-      dispatch(std::move(socket));
-      accept();
+      dispatch(std::move(socket), metrics_only);
+      accept(from, metrics_only);
     });
   }
 
@@ -240,14 +276,16 @@ class server::impl {
     });
   }
 
-  void dispatch(tcp::socket socket) {
+  void dispatch(tcp::socket socket, bool metrics_only) {
     detail::worker& first = *workers_.front();
     detail::client_slot slot{};
+    slot.metrics_only = metrics_only;
     if (shared_.options.max_connections_per_client > 0) {
       boost::system::error_code ec;
       const auto peer = socket.remote_endpoint(ec);
       if (ec) return;  // already gone
-      slot = {key_of(peer), true};
+      slot.key = key_of(peer);
+      slot.counted = true;
       if (!shared_.take_client(slot.key)) {
         shared_.refused_per_client.fetch_add(1, std::memory_order_relaxed);
         first.refuse_busy(std::move(socket), {});
@@ -311,12 +349,15 @@ class server::impl {
   detail::server_shared shared_{};
   std::vector<std::unique_ptr<detail::worker>> workers_{};
   std::optional<tcp::acceptor> acceptor_{};
+  std::optional<tcp::acceptor> metrics_acceptor_{};
   std::optional<asio::steady_timer> accept_retry_{};
+  std::optional<asio::steady_timer> metrics_retry_{};
   std::optional<detail::tls_state> tls_{};
   std::optional<asio::steady_timer> tls_timer_{};
   std::size_t next_worker_ = 0;
   std::uint64_t metrics_source_ = 0;
   std::uint16_t port_ = 0;
+  std::uint16_t metrics_port_ = 0;
   std::mutex mutex_{};
   bool started_ = false;
   bool stopped_ = false;
@@ -335,6 +376,7 @@ server::~server() = default;
 void server::start() { impl_->start(); }
 void server::stop() { impl_->stop(); }
 std::uint16_t server::port() const noexcept { return impl_->port(); }
+std::uint16_t server::metrics_port() const noexcept { return impl_->metrics_port(); }
 std::size_t server::connections() const noexcept { return impl_->connections(); }
 server_stats server::stats() const noexcept { return impl_->stats(); }
 std::string server::tls_reload_error() const { return impl_->tls_reload_error(); }

@@ -329,7 +329,7 @@ void connection::answer_current() {
   wire_response w;
   try {
     w = shared_.serve->serve(p.method(), p.target(), p.authorization(), peer_authenticated_,
-                            p.accept());
+                             p.accept(), client_.metrics_only);
   } catch (const std::exception&) {
     // The host must never go down because one answer could not be rendered (e.g. bad_alloc).
     refuse(refusal::internal, internal_error, "internal error\n");

@@ -41,6 +41,8 @@ using client_key = std::array<unsigned char, 16>;
 struct client_slot {
   client_key key{};
   bool counted = false;
+  /// Accepted on the metrics listener: only /metrics is served, to anyone.
+  bool metrics_only = false;
 };
 
 /// What every worker reads; owned by server::impl, immutable while serving except the counters.

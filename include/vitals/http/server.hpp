@@ -48,6 +48,12 @@ struct server_options {
   std::string address = "127.0.0.1";
   /// 0 = pick a free port (see server::port()).
   std::uint16_t port = 8081;
+  /// A second listener that serves `/metrics` alone, to any caller that reaches it (whatever
+  /// handler_options::metrics says: the address is the access control, e.g. a port only the
+  /// scraper can reach). Same TLS, limits and timeouts; the same counters. "" = none.
+  std::string metrics_address{};
+  /// Port of the metrics listener; 0 = pick a free one (see server::metrics_port()).
+  std::uint16_t metrics_port = 0;
   std::size_t io_threads = 1;
   /// Open connections at most. At the cap a new connection is admitted by closing the one
   /// cheapest to lose: the longest-idle keep-alive connection, else the oldest that has not
@@ -128,6 +134,8 @@ class server {
   void stop();
   /// The bound port (useful with port 0).
   [[nodiscard]] std::uint16_t port() const noexcept;
+  /// The metrics listener's bound port, 0 without one.
+  [[nodiscard]] std::uint16_t metrics_port() const noexcept;
   /// Connections currently open.
   [[nodiscard]] std::size_t connections() const noexcept;
   /// Connections open, evicted and refused (thread-safe, relaxed counters).

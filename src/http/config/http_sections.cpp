@@ -13,8 +13,9 @@
 namespace vitals::config::detail {
 namespace {
 
-std::optional<std::string> parse_listen(const std::string& v, const std::string& shown,
-                                        document& d) {
+// "address:port" into `address` and `port`, or the reason it is not one.
+std::optional<std::string> split_listen(const std::string& v, const std::string& shown,
+                                        std::string& address, std::uint16_t& port_out) {
   const std::string bad =
       "expected \"address:port\", e.g. \"127.0.0.1:8081\" or \"[::1]:8081\" (got \"" + shown +
       "\")";
@@ -38,9 +39,19 @@ std::optional<std::string> parse_listen(const std::string& v, const std::string&
     return bad;
   }
   if (port > 65535) return "port " + std::string{port_text} + " is out of range (0-65535)";
-  d.cfg.server.address = host;
-  d.cfg.server.port = static_cast<std::uint16_t>(port);
+  address = host;
+  port_out = static_cast<std::uint16_t>(port);
   return std::nullopt;
+}
+
+std::optional<std::string> parse_listen(const std::string& v, const std::string& shown,
+                                        document& d) {
+  return split_listen(v, shown, d.cfg.server.address, d.cfg.server.port);
+}
+
+std::optional<std::string> parse_metrics_listen(const std::string& v, const std::string& shown,
+                                                document& d) {
+  return split_listen(v, shown, d.cfg.server.metrics_address, d.cfg.server.metrics_port);
 }
 
 // A status code key of `http.status_codes`: fills the handler options like its parent section.
@@ -177,6 +188,16 @@ const section_spec& server_section() {
     return b.section();
   }();
   return s;
+}
+
+top_level_key metrics_listen_key() {
+  return {.name = "metrics_listen",
+          .doc = "A second listener serving /metrics alone, to any caller that reaches it "
+                 "(\"address:port\", e.g. a pod port only Prometheus scrapes); same TLS, "
+                 "limits and timeouts as listen.",
+          .shape = section_shape::scalar,
+          .expects = "\"address:port\"",
+          .parse = parse_metrics_listen};
 }
 
 top_level_key listen_key() {
