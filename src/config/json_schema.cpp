@@ -232,12 +232,13 @@ std::string json_schema() {
   };
   json properties = json::object();
   for (const auto& k : detail::top_level()) {
-    if (k.name == "listen") {
-      properties["listen"] = {
+    if (k.shape == detail::section_shape::scalar) {
+      // `listen` and `metrics_listen`: "address:port".
+      properties[k.name] = {
           {"description", k.doc},
-          {"default", "127.0.0.1:8081"},
           {"type", "string"},
           {"pattern", "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$|\\$\\{"}};
+      if (k.name == "listen") properties[k.name]["default"] = "127.0.0.1:8081";
     } else if (k.name == "checks") {
       json variants = json::array();
       for (const auto& t : detail::types().all()) variants.push_back(check_schema(t));
@@ -274,6 +275,8 @@ std::string reference_markdown() {
     out += "### `" + k.name + "`\n\n" + k.doc + "\n\n";
     if (k.name == "listen") {
       out += "Default: `127.0.0.1:8081`.\n\n";
+    } else if (k.shape == section_shape::scalar) {
+      out += "Default: none.\n\n";
     } else if (k.name == "checks") {
       out += "Keys every check accepts (`name` and `type` are required):\n\n";
       md_table(out, "", check_common_section());

@@ -191,11 +191,13 @@ def test_prometheus(vitalsd):
     dep_port = dep.getsockname()[1]
     procs = []
     try:
+        # Prometheus scrapes the metrics listener: anonymous there, while the main port keeps
+        # the default rule (details and /metrics need the token).
+        metrics_port = free_port()
         config = f"""listen: 127.0.0.1:0
+metrics_listen: 127.0.0.1:{metrics_port}
 service:
   id: metrics-test
-http:
-  details: everyone
 checks:
   - name: dependency
     type: tcp
@@ -206,7 +208,9 @@ checks:
 """
         vd, base = start_vitalsd(vitalsd, config, tmp, "vitalsd")
         procs.append(vd)
-        target = base.removeprefix("http://")
+        target = f"127.0.0.1:{metrics_port}"
+        assert status_of(base + "/metrics") == 401, "main port: anonymous scrape"
+        assert status_of(f"http://{target}/readyz") == 404, "metrics port serves /metrics only"
         prom_port = free_port()
         with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
             f.write(f"""global:
