@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   postgresql postgresql-contrib mariadb-server redis-server memcached
   openssl curl wget procps iproute2 python3 python3-jsonschema wrk
-  systemd clang libclang-rt-14-dev prometheus prometheus-alertmanager
+  systemd clang libclang-rt-14-dev prometheus prometheus-alertmanager python3-yaml
 )
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf

@@ -5,6 +5,8 @@ variables, with Grafana's variables substituted) are sent to /api/v1/query of a 
 started here, which must answer "status": "success" (a parse error is "status": "error").
 The same server loads the rule files and must report every rule healthy after evaluating it.
 Skips (77) if prometheus is not installed."""
+import os
+import re
 import shutil
 import signal
 import sys
@@ -32,6 +34,17 @@ def main():
             exprs.append((f"dashboard: {where}", dc.substitute(expr, variables)))
         except KeyError as e:
             failures.append(f"dashboard: {where}: undefined variable ${e.args[0]} in: {expr}")
+    # The ```promql examples of the docs, one expression per run of non-comment lines.
+    for doc in ("docs/metrics.md", "docs/monitoring.md"):
+        text = open(os.path.join(dc.ROOT, doc), encoding="utf-8").read()
+        for block in re.findall(r"```promql\n(.*?)```", text, re.S):
+            current = []
+            for line in block.splitlines() + [""]:
+                if line.strip() and not line.lstrip().startswith("#"):
+                    current.append(line)
+                elif current:
+                    exprs.append((f"{doc}", "\n".join(current)))
+                    current = []
     if len(exprs) < 20:
         failures.append(f"only {len(exprs)} expressions found: is the extraction broken?")
 
