@@ -81,6 +81,19 @@ void run(benchmark::State& state, mode m) {
   svc.stop();
 }
 
+// The per-run counters /metrics exports (result, kind, duration histogram), counted on every
+// ingestion: their cost alone.
+void bm_run_counters(benchmark::State& state) {
+  vitals::run_counters k;
+  auto r = vitals::fail("down", vitals::failure_kind::refused);
+  std::int64_t us = 0;
+  for (auto _ : state) {
+    r.duration = std::chrono::microseconds{us = (us * 7 + 13) % 3'000'000};
+    k.count(r, 2s);
+    benchmark::DoNotOptimize(k);
+  }
+}
+
 void bm_spread(benchmark::State& s) { run(s, mode::spread); }
 void bm_burst(benchmark::State& s) { run(s, mode::burst); }
 void bm_observed(benchmark::State& s) { run(s, mode::observed); }
@@ -88,6 +101,7 @@ void bm_flapping(benchmark::State& s) { run(s, mode::flapping); }
 
 }  // namespace
 
+BENCHMARK(bm_run_counters);
 BENCHMARK(bm_spread)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
 BENCHMARK(bm_burst)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
 BENCHMARK(bm_observed)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
