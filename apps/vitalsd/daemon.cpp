@@ -104,11 +104,10 @@ void daemon::log_summary(std::string_view what) const {
               {{"version", options_.version},
                {"config", options_.config_path.empty() ? "<embedded>" : options_.config_path},
                {"listen", cfg_.server.address + ":" + std::to_string(http_ ? http_->port() : 0)},
-               {"metrics_listen",
-                cfg_.server.metrics_address.empty()
-                    ? std::string{"none"}
-                    : cfg_.server.metrics_address + ":" +
-                          std::to_string(http_ ? http_->metrics_port() : 0)},
+               {"metrics_listen", cfg_.server.metrics_address.empty()
+                                      ? std::string{"none"}
+                                      : cfg_.server.metrics_address + ":" +
+                                            std::to_string(http_ ? http_->metrics_port() : 0)},
                {"checks", std::to_string(cfg_.checks.size())},
                {"names", names},
                {"auth", cfg_.http.token.empty() ? "none" : "token"},

@@ -234,10 +234,9 @@ std::string json_schema() {
   for (const auto& k : detail::top_level()) {
     if (k.shape == detail::section_shape::scalar) {
       // `listen` and `metrics_listen`: "address:port".
-      properties[k.name] = {
-          {"description", k.doc},
-          {"type", "string"},
-          {"pattern", "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$|\\$\\{"}};
+      properties[k.name] = {{"description", k.doc},
+                            {"type", "string"},
+                            {"pattern", "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$|\\$\\{"}};
       if (k.name == "listen") properties[k.name]["default"] = "127.0.0.1:8081";
     } else if (k.name == "checks") {
       json variants = json::array();

@@ -72,11 +72,11 @@ struct top_level_key {
 [[nodiscard]] const section_spec& log_section();       // log_config
 
 // The rows of the HTTP layer (src/http/config/http_sections.cpp).
-[[nodiscard]] top_level_key listen_key();  // server.address / server.port
+[[nodiscard]] top_level_key listen_key();          // server.address / server.port
 [[nodiscard]] top_level_key metrics_listen_key();  // server.metrics_address / metrics_port
-[[nodiscard]] top_level_key auth_key();    // http::handler_options::token
-[[nodiscard]] top_level_key http_key();    // http::handler_options, with status_codes
-[[nodiscard]] top_level_key server_key();  // http::server_options
+[[nodiscard]] top_level_key auth_key();            // http::handler_options::token
+[[nodiscard]] top_level_key http_key();            // http::handler_options, with status_codes
+[[nodiscard]] top_level_key server_key();          // http::server_options
 [[nodiscard]] const section_spec& auth_section();
 [[nodiscard]] const section_spec& http_section();
 [[nodiscard]] const section_spec& status_codes_section();

@@ -222,8 +222,8 @@ class traffic {
     }
     endpoints_.emplace_back("other");
     // Every code the handler can answer: its fixed answers and the configured ones.
-    codes_ = {200, 400, 401, 404, 405, 414, o.codes.pass, o.codes.warn, o.codes.fail,
-              o.codes.unknown};
+    codes_ = {200, 400,          401,          404,          405,
+              414, o.codes.pass, o.codes.warn, o.codes.fail, o.codes.unknown};
     std::sort(codes_.begin(), codes_.end());
     codes_.erase(std::unique(codes_.begin(), codes_.end()), codes_.end());
     constexpr std::size_t per_line = 64 / sizeof(std::atomic<std::uint64_t>);
@@ -247,15 +247,14 @@ class traffic {
   }
 
   [[nodiscard]] detail::request_counts counts() const {
-    return {.endpoints = endpoints_,
-            .codes = codes_,
-            .count = [this](std::size_t e, std::size_t j) {
-              std::uint64_t n = 0;
-              for (std::size_t s = 0; s < shards; ++s) {
-                n += cells_[s * stride_ + e * codes_.size() + j].load(std::memory_order_relaxed);
-              }
-              return n;
-            }};
+    return {
+        .endpoints = endpoints_, .codes = codes_, .count = [this](std::size_t e, std::size_t j) {
+          std::uint64_t n = 0;
+          for (std::size_t s = 0; s < shards; ++s) {
+            n += cells_[s * stride_ + e * codes_.size() + j].load(std::memory_order_relaxed);
+          }
+          return n;
+        }};
   }
 
  private:
@@ -545,12 +544,11 @@ wire_response handler::impl::serve(std::string_view method, std::string_view tar
   return w;
 }
 
-wire_response handler::impl::state::route_request(std::string_view method,
-                                                  std::string_view target,
+wire_response handler::impl::state::route_request(std::string_view method, std::string_view target,
                                                   std::string_view authorization,
                                                   bool client_certificate_verified,
-                                                  std::string_view accept,
-                                                  bool metrics_listener, std::size_t& endpoint) {
+                                                  std::string_view accept, bool metrics_listener,
+                                                  std::size_t& endpoint) {
   state& st = *this;
   const fixed_responses& fixed = *st.fixed;
   if (target.size() > detail::max_target) return st.answer(fixed.too_long);

@@ -136,8 +136,8 @@ void write_checks(metrics_writer& w, const snapshot& snap) {
   });
   w.family("vitals_check_runs", metric_type::counter, "Runs of the check by result.");
   per_check(w, snap, labels, [](metrics_writer& m, const std::string& l, const check_state& c) {
-    static constexpr std::array<std::string_view, 3> results{
-        R"(result="pass")", R"(result="warn")", R"(result="fail")"};
+    static constexpr std::array<std::string_view, 3> results{R"(result="pass")", R"(result="warn")",
+                                                             R"(result="fail")"};
     for (std::size_t i = 0; i < results.size(); ++i) {
       m.sample(l, results[i], static_cast<double>(c.counters.by_result[i]));
     }
@@ -148,8 +148,7 @@ void write_checks(metrics_writer& w, const snapshot& snap) {
     for (std::size_t i = 1; i < c.counters.by_kind.size(); ++i) {
       const std::uint64_t n = c.counters.by_kind[i];
       if (n == 0) continue;
-      m.sample(l,
-               "kind=\"" + std::string{to_string(static_cast<failure_kind>(i))} + "\"",
+      m.sample(l, "kind=\"" + std::string{to_string(static_cast<failure_kind>(i))} + "\"",
                static_cast<double>(n));
     }
   });
@@ -289,8 +288,7 @@ void write_process(metrics_writer& w) {
     w.family("process_cpu_seconds", metric_type::counter,
              "Total user and system CPU time spent in seconds.");
     w.sample("", p.cpu_seconds);
-    w.family("process_resident_memory_bytes", metric_type::gauge,
-             "Resident memory size in bytes.");
+    w.family("process_resident_memory_bytes", metric_type::gauge, "Resident memory size in bytes.");
     w.sample("", p.rss_bytes);
     w.family("process_virtual_memory_bytes", metric_type::gauge, "Virtual memory size in bytes.");
     w.sample("", p.virtual_bytes);
@@ -458,9 +456,7 @@ void metrics_writer::labels_and_value(std::string_view labels, std::string_view 
 void metrics_writer::sample(std::string_view labels, std::string_view extra, double value) {
   std::string v;
   append_number(v, value);
-  name_line(type_ == metric_type::counter ? "_total"
-            : type_ == metric_type::info  ? "_info"
-                                          : "");
+  name_line(type_ == metric_type::counter ? "_total" : type_ == metric_type::info ? "_info" : "");
   labels_and_value(labels, extra, v);
 }
 

@@ -70,8 +70,8 @@ class server::impl {
     shared_.linger_timeout = std::min(shared_.options.header_timeout,
                                       std::chrono::milliseconds{std::chrono::seconds{2}});
     shared_.sweep_period = sweep_period_for(shared_.options);
-    metrics_source_ = shared_.serve->add_metrics_source(
-        [this](detail::metrics_writer& w) { write_metrics(w); });
+    metrics_source_ =
+        shared_.serve->add_metrics_source([this](detail::metrics_writer& w) { write_metrics(w); });
   }
 
   ~impl() {
@@ -204,8 +204,7 @@ class server::impl {
              "Requests refused before reaching the handler, by kind.");
     w.sample("", R"(kind="malformed")", static_cast<double>(s.bad_request_malformed));
     w.sample("", R"(kind="line_too_long")", static_cast<double>(s.bad_request_line_too_long));
-    w.sample("", R"(kind="header_too_large")",
-             static_cast<double>(s.bad_request_header_too_large));
+    w.sample("", R"(kind="header_too_large")", static_cast<double>(s.bad_request_header_too_large));
     w.sample("", R"(kind="body")", static_cast<double>(s.bad_request_body));
     w.sample("", R"(kind="host")", static_cast<double>(s.bad_request_host));
     w.family("vitals_http_internal_errors", metric_type::counter,
@@ -249,21 +248,21 @@ class server::impl {
   }
 
   void accept(tcp::acceptor& from, bool metrics_only) {
-    from.async_accept([this, &from, metrics_only](const boost::system::error_code& ec,
-                                                  tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !from.is_open()) return;
-      if (ec) {
-        // Out of descriptors or similar: back off instead of spinning on the error.
-        auto& retry = metrics_only ? metrics_retry_ : accept_retry_;
-        retry->expires_after(std::chrono::milliseconds{50});
-        retry->async_wait([this, &from, metrics_only](const boost::system::error_code& tec) {
-          if (!tec) accept(from, metrics_only);
+    from.async_accept(
+        [this, &from, metrics_only](const boost::system::error_code& ec, tcp::socket socket) {
+          if (ec == asio::error::operation_aborted || !from.is_open()) return;
+          if (ec) {
+            // Out of descriptors or similar: back off instead of spinning on the error.
+            auto& retry = metrics_only ? metrics_retry_ : accept_retry_;
+            retry->expires_after(std::chrono::milliseconds{50});
+            retry->async_wait([this, &from, metrics_only](const boost::system::error_code& tec) {
+              if (!tec) accept(from, metrics_only);
+            });
+            return;
+          }
+          dispatch(std::move(socket), metrics_only);
+          accept(from, metrics_only);
         });
-        return;
-      }
-      dispatch(std::move(socket), metrics_only);
-      accept(from, metrics_only);
-    });
   }
 
   // Looks at the certificate files every tls_reload_period, on the first worker's thread.

@@ -317,7 +317,8 @@ bool connection::refuse_head() {
   // 400 (HTTP/1.0 predates Host and is served without it).
   const unsigned hosts = parser_->host_fields();
   if (hosts > 1 || (hosts == 0 && parser_->version() >= 11)) {
-    refuse(refusal::host, bad_request, hosts > 1 ? "more than one Host header\n" : "missing Host header\n");
+    refuse(refusal::host, bad_request,
+           hosts > 1 ? "more than one Host header\n" : "missing Host header\n");
     return true;
   }
   return false;

@@ -43,7 +43,8 @@ TEST_F(server_test, metrics_listener_serves_metrics_alone_to_anyone) {
   }
   // Metrics port: /metrics to anyone, nothing else (not even a 405 telling what exists).
   const std::string body = scrape(srv_->metrics_port());
-  EXPECT_TRUE(has_line(body, R"(vitals_check_status{check="always",type="custom",status="pass"} 1)"));
+  EXPECT_TRUE(
+      has_line(body, R"(vitals_check_status{check="always",type="custom",status="pass"} 1)"));
   // The main port's traffic is in the same counters.
   EXPECT_TRUE(has_line(body, R"(vitals_http_requests_total{endpoint="/readyz",code="200"} 1)"));
   EXPECT_TRUE(has_line(body, R"(vitals_http_requests_total{endpoint="/metrics",code="401"} 1)"));
@@ -97,10 +98,11 @@ TEST_F(server_test, server_figures_are_in_the_scrape) {
 TEST_F(server_test, metrics_listener_on_a_taken_port_fails_start) {
   ASSERT_NO_FATAL_FAILURE(start());
   service& svc = *svc_;
-  http::server second{svc, {.address = "127.0.0.1",
-                            .port = 0,
-                            .metrics_address = "127.0.0.1",
-                            .metrics_port = srv_->port()}};
+  http::server second{svc,
+                      {.address = "127.0.0.1",
+                       .port = 0,
+                       .metrics_address = "127.0.0.1",
+                       .metrics_port = srv_->port()}};
   EXPECT_THROW(second.start(), std::system_error);
 }
 

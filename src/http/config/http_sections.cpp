@@ -192,9 +192,10 @@ const section_spec& server_section() {
 
 top_level_key metrics_listen_key() {
   return {.name = "metrics_listen",
-          .doc = "A second listener serving /metrics alone, to any caller that reaches it "
-                 "(\"address:port\", e.g. a pod port only Prometheus scrapes); same TLS, "
-                 "limits and timeouts as listen.",
+          .doc =
+              "A second listener serving /metrics alone, to any caller that reaches it "
+              "(\"address:port\", e.g. a pod port only Prometheus scrapes); same TLS, "
+              "limits and timeouts as listen.",
           .shape = section_shape::scalar,
           .expects = "\"address:port\"",
           .parse = parse_metrics_listen};

@@ -34,8 +34,9 @@ bool has_line(const std::string& body, std::string_view line) {
 struct metrics_rig : vitals_test::rig {
   explicit metrics_rig(vitals::http::handler_options o = {.token = "s3cret-token"}) {
     add("db", vitals::pass().observe(12, "ms"), {.timeout = 2s});
-    add("cache", vitals::fail("connection refused to redis://:hunter2@cache:6379",
-                              vitals::failure_kind::refused),
+    add("cache",
+        vitals::fail("connection refused to redis://:hunter2@cache:6379",
+                     vitals::failure_kind::refused),
         {.critical = false, .timeout = 500ms});
     start(std::move(o), {.service_id = "orders", .version = "1.4.2"});
     run();
@@ -78,7 +79,8 @@ TEST(Metrics, EveryCheckHasItsStatusCountersAndHistogram) {
   EXPECT_TRUE(has_line(b, R"(vitals_check_status{check="cache",type="custom",status="fail"} 1)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_critical{check="cache",type="custom"} 0)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_runs_total{check="db",type="custom",result="pass"} 2)"));
-  EXPECT_TRUE(has_line(b, R"(vitals_check_runs_total{check="cache",type="custom",result="fail"} 2)"));
+  EXPECT_TRUE(
+      has_line(b, R"(vitals_check_runs_total{check="cache",type="custom",result="fail"} 2)"));
   EXPECT_TRUE(
       has_line(b, R"(vitals_check_failures_total{check="cache",type="custom",kind="refused"} 2)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_consecutive_failures{check="cache",type="custom"} 2)"));
@@ -86,8 +88,8 @@ TEST(Metrics, EveryCheckHasItsStatusCountersAndHistogram) {
   EXPECT_TRUE(has_line(b, R"(vitals_check_observed_value{check="db",type="custom",unit="ms"} 12)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_in_probe{check="db",probe="ready"} 1)"));
   // The histogram ends at each check's own timeout.
-  EXPECT_TRUE(has_line(
-      b, R"(vitals_check_duration_seconds_bucket{check="db",type="custom",le="2.0"} 2)"));
+  EXPECT_TRUE(
+      has_line(b, R"(vitals_check_duration_seconds_bucket{check="db",type="custom",le="2.0"} 2)"));
   EXPECT_TRUE(has_line(
       b, R"(vitals_check_duration_seconds_bucket{check="cache",type="custom",le="0.5"} 2)"));
   EXPECT_EQ(b.find(R"(check="cache",type="custom",le="1.0")"), std::string::npos);
@@ -96,9 +98,8 @@ TEST(Metrics, EveryCheckHasItsStatusCountersAndHistogram) {
   EXPECT_TRUE(has_line(b, R"(vitals_probe_status{probe="ready",status="warn"} 1)"));
   EXPECT_TRUE(has_line(b, R"(vitals_probe_http_code{probe="ready"} 200)"));
   EXPECT_TRUE(has_line(b, R"(vitals_engine_checks 2)"));
-  EXPECT_TRUE(
-      has_line(b, R"(vitals_build_info{version=")" VITALS_TEST_VERSION
-                  R"(",service_id="orders",service_version="1.4.2"} 1)"));
+  EXPECT_TRUE(has_line(b, R"(vitals_build_info{version=")" VITALS_TEST_VERSION
+                          R"(",service_id="orders",service_version="1.4.2"} 1)"));
   EXPECT_TRUE(b.find("process_open_fds ") != std::string::npos);
   EXPECT_EQ(b.find("# EOF"), std::string::npos);
 }
