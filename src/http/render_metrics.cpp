@@ -99,6 +99,33 @@ std::optional<double> numeric(const check_state& c) {
   return std::nullopt;
 }
 
+// Observed values in Prometheus' base units where the unit is a known one (durations in
+// seconds, sizes in bytes, percentages as ratios); any other unit is kept as the check says.
+struct base_value {
+  double value;
+  std::string_view unit;
+};
+base_value in_base_unit(double v, std::string_view unit) noexcept {
+  struct scale {
+    std::string_view from;
+    double factor;
+    std::string_view to;
+  };
+  static constexpr std::array<scale, 19> scales{{
+      {"ns", 1e-9, "seconds"},     {"us", 1e-6, "seconds"},    {"µs", 1e-6, "seconds"},
+      {"ms", 1e-3, "seconds"},     {"s", 1, "seconds"},        {"seconds", 1, "seconds"},
+      {"m", 60, "seconds"},        {"min", 60, "seconds"},     {"h", 3600, "seconds"},
+      {"days", 86400, "seconds"},  {"percent", 0.01, "ratio"}, {"%", 0.01, "ratio"},
+      {"B", 1, "bytes"},           {"bytes", 1, "bytes"},      {"KiB", 1024.0, "bytes"},
+      {"MiB", 1048576.0, "bytes"}, {"GiB", 1073741824.0, "bytes"}, {"kB", 1e3, "bytes"},
+      {"MB", 1e6, "bytes"},
+  }};
+  for (const scale& s : scales) {
+    if (s.from == unit) return {v * s.factor, s.to};
+  }
+  return {v, unit};
+}
+
 void write_checks(metrics_writer& w, const snapshot& snap) {
   const std::vector<std::string> labels = check_labels(snap);
   std::array<std::string, 4> statuses;
@@ -184,14 +211,15 @@ void write_checks(metrics_writer& w, const snapshot& snap) {
     m.sample(l, static_cast<double>(c.consecutive_failures));
   });
   w.family("vitals_check_observed_value", metric_type::gauge,
-           "The value the check observed, in its unit (checks with a numeric value only).");
+           "The value the check observed (numeric values only), in base units where known.");
   per_check(w, snap, labels, [](metrics_writer& m, const std::string& l, const check_state& c) {
     const auto v = numeric(c);
     if (!v) return;
+    const base_value b = in_base_unit(*v, c.reported.observed->unit);
     std::string unit = "unit=\"";
-    append_label_value(unit, c.reported.observed->unit);
+    append_label_value(unit, b.unit);
     unit.push_back('"');
-    m.sample(l, unit, *v);
+    m.sample(l, unit, b.value);
   });
 }
 

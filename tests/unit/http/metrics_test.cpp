@@ -85,7 +85,9 @@ TEST(Metrics, EveryCheckHasItsStatusCountersAndHistogram) {
       has_line(b, R"(vitals_check_failures_total{check="cache",type="custom",kind="refused"} 2)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_consecutive_failures{check="cache",type="custom"} 2)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_transitions_total{check="db",type="custom"} 1)"));
-  EXPECT_TRUE(has_line(b, R"(vitals_check_observed_value{check="db",type="custom",unit="ms"} 12)"));
+  // In base units: 12 ms is 0.012 seconds.
+  EXPECT_TRUE(
+      has_line(b, R"(vitals_check_observed_value{check="db",type="custom",unit="seconds"} 0.012)"));
   EXPECT_TRUE(has_line(b, R"(vitals_check_in_probe{check="db",probe="ready"} 1)"));
   // The histogram ends at each check's own timeout.
   EXPECT_TRUE(
