@@ -49,6 +49,20 @@ detail::client_key key_of(const tcp::endpoint& peer) {
   return v6.to_bytes();
 }
 
+// Opens, binds and listens: null, or the step that failed (`ec` says why).
+const char* listen_on(tcp::acceptor& a, const tcp::endpoint& endpoint,
+                      boost::system::error_code& ec) {
+  a.open(endpoint.protocol(), ec);
+  if (ec) return "open";
+  a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) return "setsockopt";
+  a.bind(endpoint, ec);
+  if (ec) return "bind";
+  a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "listen";
+  return nullptr;
+}
+
 std::chrono::milliseconds sweep_period_for(const server_options& o) {
   // Deadlines are enforced within one period: a quarter of the shortest timeout, between 10 ms
   // and 250 ms (probe clients never come near the defaults, tests use short ones).
@@ -90,6 +104,15 @@ class server::impl {
       throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                               "vitals::http::server: bad address '" + o.address + "'");
     }
+    std::optional<asio::ip::address> metrics_address;
+    if (!o.metrics_address.empty()) {
+      metrics_address = asio::ip::make_address(o.metrics_address, ec);
+      if (ec) {
+        throw std::system_error(
+            std::make_error_code(std::errc::invalid_argument),
+            "vitals::http::server: bad metrics address '" + o.metrics_address + "'");
+      }
+    }
     if (o.tls.enabled() && !tls_) {
       // Before the port is taken: a certificate that cannot be loaded fails start() cleanly.
       tls_.emplace(o.tls);
@@ -98,25 +121,28 @@ class server::impl {
     for (std::size_t i = 0; i < o.io_threads; ++i) {
       workers_.push_back(std::make_unique<detail::worker>(shared_));
     }
-    acceptor_.emplace(workers_.front()->io());
-    const tcp::endpoint endpoint{address, o.port};
-    auto fail = [&](const char* what) {
+    const auto fail = [&](const char* what, const std::string& which, std::uint16_t port) {
       acceptor_.reset();
+      metrics_acceptor_.reset();
       workers_.clear();
-      throw std::system_error(ec.value(), std::system_category(),
-                              std::string{"vitals::http::server: "} + what + " " + o.address + ":" +
-                                  std::to_string(o.port));
+      throw std::system_error(
+          ec.value(), std::system_category(),
+          std::string{"vitals::http::server: "} + what + " " + which + ":" + std::to_string(port));
     };
-    acceptor_->open(endpoint.protocol(), ec);
-    if (ec) fail("open");
-    acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (ec) fail("setsockopt");
-    acceptor_->bind(endpoint, ec);
-    if (ec) fail("bind");
-    acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) fail("listen");
+    acceptor_.emplace(workers_.front()->io());
+    if (const char* step = listen_on(*acceptor_, {address, o.port}, ec)) {
+      fail(step, o.address, o.port);
+    }
     port_ = acceptor_->local_endpoint().port();
-    if (!o.metrics_address.empty()) open_metrics_listener();
+    if (metrics_address) {
+      // A listener for the scraper: /metrics alone (client_slot::metrics_only).
+      metrics_acceptor_.emplace(workers_.front()->io());
+      if (const char* step =
+              listen_on(*metrics_acceptor_, {*metrics_address, o.metrics_port}, ec)) {
+        fail(step, "metrics listener " + o.metrics_address, o.metrics_port);
+      }
+      metrics_port_ = metrics_acceptor_->local_endpoint().port();
+    }
     accept_retry_.emplace(workers_.front()->io());
     metrics_retry_.emplace(workers_.front()->io());
     accept(*acceptor_, false);
@@ -218,33 +244,6 @@ class server::impl {
              "Certificate reloads after a change of the files, by result.");
     w.sample("", R"(result="ok")", static_cast<double>(s.tls_reloads));
     w.sample("", R"(result="error")", static_cast<double>(s.tls_reload_failures));
-  }
-
-  // The listener of `metrics_address:metrics_port`; on failure the server does not start.
-  void open_metrics_listener() {
-    const auto& o = shared_.options;
-    boost::system::error_code ec;
-    const auto address = asio::ip::make_address(o.metrics_address, ec);
-    const auto fail = [&](const std::string& what) {
-      acceptor_.reset();
-      metrics_acceptor_.reset();
-      workers_.clear();
-      throw std::system_error(ec ? ec.value() : EINVAL, std::system_category(),
-                              "vitals::http::server: metrics listener: " + what + " " +
-                                  o.metrics_address + ":" + std::to_string(o.metrics_port));
-    };
-    if (ec) fail("bad address");
-    metrics_acceptor_.emplace(workers_.front()->io());
-    const tcp::endpoint endpoint{address, o.metrics_port};
-    metrics_acceptor_->open(endpoint.protocol(), ec);
-    if (ec) fail("open");
-    metrics_acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (ec) fail("setsockopt");
-    metrics_acceptor_->bind(endpoint, ec);
-    if (ec) fail("bind");
-    metrics_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) fail("listen");
-    metrics_port_ = metrics_acceptor_->local_endpoint().port();
   }
 
   void accept(tcp::acceptor& from, bool metrics_only) {

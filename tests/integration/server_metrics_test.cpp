@@ -104,6 +104,14 @@ TEST_F(server_test, metrics_listener_on_a_taken_port_fails_start) {
                        .metrics_address = "127.0.0.1",
                        .metrics_port = srv_->port()}};
   EXPECT_THROW(second.start(), std::system_error);
+  http::server bad{svc, {.address = "127.0.0.1", .port = 0, .metrics_address = "not-an-ip"}};
+  try {
+    bad.start();
+    ADD_FAILURE() << "a bad metrics address started";
+  } catch (const std::system_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("bad metrics address 'not-an-ip'"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
