@@ -2,13 +2,16 @@
 // check names, outputs, details, observed values, units and service info.
 //
 // Properties: /health is valid JSON (parsed back with nlohmann_json) with a status and the
-// checks; probe bodies stay below 1 KiB; no rendering shows a registered secret (raw or
+// checks; probe bodies stay below 1 KiB; the /metrics series of the snapshot are a valid
+// exposition in both formats (every line a comment or `name{label="value",...} number`, label
+// values escaped printable ASCII); no rendering shows a registered secret (raw or
 // percent-encoded) unless the fuzz input put it in a field that is configuration, not output
 // (check names, units, types, measurements, detail keys: never scrubbed by design) or the
 // caller's own request (exclude= names).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "fuzz_util.hpp"
+#include "metrics.hpp"
 #include "render.hpp"
 
 namespace {
@@ -41,6 +45,56 @@ std::string expand(std::string_view field) {
     }
   }
   return out;
+}
+
+bool metric_name(std::string_view n) {
+  if (n.empty()) return false;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const char c = n[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// One line of the text exposition formats (Prometheus 0.0.4 / OpenMetrics 1.0).
+bool exposition_line(std::string_view line) {
+  if (line.starts_with("# HELP ") || line.starts_with("# TYPE ") || line.starts_with("# UNIT ")) {
+    const std::string_view rest = line.substr(7);
+    return metric_name(rest.substr(0, rest.find(' ')));
+  }
+  const std::size_t name_end = line.find_first_of("{ ");
+  if (name_end == std::string_view::npos || !metric_name(line.substr(0, name_end))) return false;
+  std::size_t i = name_end;
+  if (line[i] == '{') {
+    ++i;
+    while (i < line.size() && line[i] != '}') {
+      const std::size_t eq = line.find('=', i);
+      if (eq == std::string_view::npos || !metric_name(line.substr(i, eq - i))) return false;
+      i = eq + 1;
+      if (i >= line.size() || line[i] != '"') return false;
+      for (++i; i < line.size() && line[i] != '"'; ++i) {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if (c < 0x20 || c >= 0x7f) return false;
+        if (c == '\\') {
+          if (++i >= line.size() || (line[i] != '\\' && line[i] != '"' && line[i] != 'n')) {
+            return false;
+          }
+        }
+      }
+      if (i >= line.size()) return false;
+      ++i;  // the closing quote
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    if (i >= line.size()) return false;
+    ++i;  // '}'
+  }
+  if (i >= line.size() || line[i] != ' ') return false;
+  const std::string value{line.substr(i + 1)};
+  if (value == "+Inf" || value == "-Inf" || value == "NaN") return true;
+  char* end = nullptr;
+  static_cast<void>(std::strtod(value.c_str(), &end));
+  return !value.empty() && end == value.c_str() + value.size();
 }
 
 bool shows_secret(std::string_view s) {
@@ -169,6 +223,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 one.body);
         check_body(one.body, "probe check body shows a secret");
       }
+    }
+  }
+  // The snapshot part of /metrics, in both formats.
+  for (const auto format :
+       {http::detail::metrics_format::prometheus, http::detail::metrics_format::openmetrics}) {
+    const auto m = http::detail::render_snapshot_metrics(ctx, format);
+    check_body(m.body, "/metrics shows a secret");
+    std::string_view rest = m.body;
+    while (!rest.empty()) {
+      const std::size_t nl = rest.find('\n');
+      require(nl != std::string_view::npos, "/metrics does not end with a newline", m.body);
+      require(exposition_line(rest.substr(0, nl)), "/metrics line is not valid exposition",
+              rest.substr(0, nl));
+      rest.remove_prefix(nl + 1);
     }
   }
   return 0;
