@@ -149,6 +149,13 @@ struct notifier_stats {
   std::size_t queue_length = 0;  ///< messages waiting now
 };
 
+/// An alert a notifier has announced (its failure was sent): what a restart or a reload
+/// carries over so that the recovery is still sent and the failure not repeated.
+struct announced_alert {
+  std::string notifier{};
+  notify::alert alert{};
+};
+
 struct dispatcher_options {
   std::vector<notifier_spec> notifiers{};
   std::shared_ptr<vitals::clock> clock{};  ///< default: real_clock()
@@ -157,6 +164,8 @@ struct dispatcher_options {
   /// Alert state (which alerts were announced), written atomically on change and read at
   /// start, so a restart neither repeats a failure nor forgets a recovery. Empty: none.
   std::string state_file{};
+  /// Announced alerts carried from a previous dispatcher (a reload), merged with the state file.
+  std::vector<announced_alert> seed{};
   /// A thread calls poll() this often; 0 = no thread (tests call poll() themselves).
   std::chrono::milliseconds tick{std::chrono::seconds{1}};
   /// How a worker waits between retries; default: an interruptible wait on the real clock.
@@ -193,6 +202,8 @@ class dispatcher final : public observer {
   /// Stops the threads; queued messages are abandoned (after a flush() they are none).
   void stop();
   [[nodiscard]] std::vector<notifier_stats> stats() const;
+  /// The alerts announced and not yet resolved, per notifier (for the next dispatcher).
+  [[nodiscard]] std::vector<announced_alert> announced() const;
 
  private:
   struct impl;

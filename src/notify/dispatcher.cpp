@@ -333,6 +333,7 @@ struct dispatcher::impl {
 
   void on_alert(const alert& a) {
     std::lock_guard lk(mu);
+    if (stopped) return;
     const auto now = options.clock->now();
     const auto wall = options.clock->wall_now();
     for (std::size_t i = 0; i < workers.size(); ++i) {
@@ -345,6 +346,7 @@ struct dispatcher::impl {
 
   void poll() {
     std::lock_guard lk(mu);
+    if (stopped) return;
     const auto now = options.clock->now();
     const auto wall = options.clock->wall_now();
     for (std::size_t i = 0; i < workers.size(); ++i) process(i, now, wall);
@@ -363,25 +365,34 @@ struct dispatcher::impl {
   }
 
   // Only announced alerts are kept: a pending one starts over after a restart.
-  void save_state() {
-    if (!dirty || options.state_file.empty()) return;
-    dirty = false;
+  std::vector<saved_alert> announced() const {
     std::vector<saved_alert> saved;
     for (std::size_t i = 0; i < workers.size(); ++i) {
       for (const auto& [key, st] : routes[i].subjects) {
         if (st.announced) saved.push_back({workers[i]->spec().name, st.last});
       }
     }
+    return saved;
+  }
+
+  void save_state() {
+    if (!dirty || options.state_file.empty()) return;
+    dirty = false;
+    const auto saved = announced();
     if (auto err = write_state_file(options.state_file, saved); !err.empty() && options.log) {
       options.log("", "cannot write the notification state: " + err);
     }
   }
 
   void load_state() {
-    if (options.state_file.empty()) return;
-    std::string err;
-    auto saved = read_state_file(options.state_file, err);
-    if (!err.empty() && options.log) options.log("", "notification state ignored: " + err);
+    std::vector<saved_alert> saved;
+    if (!options.state_file.empty()) {
+      std::string err;
+      saved = read_state_file(options.state_file, err);
+      if (!err.empty() && options.log) options.log("", "notification state ignored: " + err);
+    }
+    for (auto& s : options.seed) saved.push_back(s);
+    dirty = !options.seed.empty();
     const auto now = options.clock->now();
     for (auto& s : saved) {
       for (std::size_t i = 0; i < workers.size(); ++i) {
@@ -400,6 +411,11 @@ struct dispatcher::impl {
 
   void stop() {
     {
+      // Nothing is decided or written after this: a successor owns the state file.
+      std::lock_guard lk(mu);
+      stopped = true;
+    }
+    {
       std::lock_guard lk(tick_mu);
       tick_stop = true;
       tick_cv.notify_all();
@@ -413,6 +429,7 @@ struct dispatcher::impl {
   std::mutex mu;
   std::vector<route_state> routes{};  // guarded by mu, one per worker
   bool dirty = false;                 // guarded by mu: the announced set changed
+  bool stopped = false;               // guarded by mu
   std::mutex tick_mu;
   std::condition_variable tick_cv;
   bool tick_stop = false;
@@ -443,6 +460,11 @@ void dispatcher::flush() {
 }
 
 void dispatcher::stop() { impl_->stop(); }
+
+std::vector<announced_alert> dispatcher::announced() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->announced();
+}
 
 std::vector<notifier_stats> dispatcher::stats() const {
   std::vector<notifier_stats> out;

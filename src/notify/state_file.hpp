@@ -11,10 +11,7 @@
 
 namespace vitals::notify {
 
-struct saved_alert {
-  std::string notifier{};
-  notify::alert alert{};
-};
+using saved_alert = announced_alert;
 
 /// Writes `path` atomically (a temporary file in the same directory, then rename()). Returns
 /// an error text, empty on success.

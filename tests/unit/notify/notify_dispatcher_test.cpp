@@ -431,3 +431,32 @@ TEST(notify_glob, matches_stars_and_question_marks) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(fixture, announced_alerts_carry_to_the_next_dispatcher_on_reload) {
+  auto ch1 = std::make_shared<fake_channel>();
+  std::vector<announced_alert> carried;
+  {
+    dispatcher d{options({{.name = "ops", .channel = ch1}, {.name = "other", .channel = ch1}})};
+    fail(d, "db");
+    d.flush();
+    carried = d.announced();
+    d.stop();
+    fail(d, "late");  // after stop(): ignored, a successor owns the state
+    d.flush();
+    EXPECT_EQ(ch1->sent().size(), 2u);
+  }
+  ASSERT_EQ(carried.size(), 2u);
+  auto ch2 = std::make_shared<fake_channel>();
+  auto o = options({{.name = "ops", .channel = ch2}});  // "other" removed by the reload
+  o.seed = carried;
+  dispatcher d{std::move(o)};
+  EXPECT_EQ(d.announced().size(), 1u);
+  recover(d, "db");
+  d.flush();
+  ASSERT_EQ(ch2->sent().size(), 1u);
+  EXPECT_TRUE(ch2->sent()[0].alerts[0].resolved());
+}
+
+}  // namespace
