@@ -110,10 +110,6 @@ class worker {
     return nanoseconds{static_cast<std::int64_t>(static_cast<double>(b.count()) * f)};
   }
 
-  void report(const std::string& what) {
-    if (log_) log_(spec_.name, red_.scrub(what));
-  }
-
   void deliver(const message& m) {
     bool ok = false;
     for (std::uint32_t attempt = 0; attempt <= spec_.delivery.retries; ++attempt) {

@@ -212,6 +212,29 @@ notify:
         stop(p)
         del start_when_failing
 
+        # libssl is mapped only once an HTTP notifier sends (through the lazily loaded http
+        # module): never for a command notifier, not at start-up for a webhook.
+        for notifier, want_ssl in (("{name: c, type: command, command: [/bin/true]}", False),
+                                   ("{name: h, type: webhook, url: http://127.0.0.1:1/, "
+                                    "retries: 0}", True)):
+            open(flag, "w").close()
+            with open(cfg, "w") as f:
+                f.write(f"listen: 127.0.0.1:{port}\nchecks:\n"
+                        f"  - {{name: flag, type: file, path: {flag}, interval: 200ms, "
+                        f"timeout: 100ms, probes: [ready]}}\n"
+                        f"notify:\n  - {notifier}\n")
+            p = start()
+            with open(f"/proc/{p.pid}/maps") as f:
+                assert "libssl" not in f.read(), notifier
+            os.remove(flag)
+            wait_for("the check failing",
+                     lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 503)
+            time.sleep(0.5)  # the notifier's attempt
+            with open(f"/proc/{p.pid}/maps") as f:
+                has_ssl = "libssl" in f.read()
+            stop(p)
+            assert has_ssl == want_ssl, (notifier, has_ssl)
+
         text = "".join("".join(o) for o in logs)
         assert SECRET not in text, [l for l in text.splitlines() if SECRET in l]
         assert "notifier" in text, text  # the refused attempts were logged, by name
