@@ -212,6 +212,33 @@ notify:
         stop(p)
         del start_when_failing
 
+        # A reload (SIGHUP) that changes the notifier hands the incident over in memory (no
+        # notify_state here): no second "failing", the recovery is still sent.
+        hook2 = Receiver()
+
+        def reload_cfg(repeat):
+            with open(cfg, "w") as f:
+                f.write(f"listen: 127.0.0.1:{port}\nchecks:\n"
+                        f"  - {{name: flag, type: file, path: {flag}, interval: 200ms, "
+                        f"timeout: 100ms, probes: [ready]}}\n"
+                        f"notify:\n  - {{name: hook, type: webhook, "
+                        f"url: http://127.0.0.1:{hook2.port}/r, repeat_every: {repeat}}}\n")
+
+        reload_cfg("1h")
+        p = start()
+        os.remove(flag)
+        wait_for("failing before the reload",
+                 lambda: [b for b in hook2.got() if b[2]["to"] == "fail"])
+        reload_cfg("2h")
+        p.send_signal(signal.SIGHUP)
+        wait_for("the reload", lambda: any("configuration reloaded" in l for l in logs[-1]))
+        open(flag, "w").close()
+        wait_for("resolved after the reload",
+                 lambda: [b for b in hook2.got() if b[2]["status"] == "resolved"])
+        time.sleep(0.5)
+        assert [b[2]["status"] for b in hook2.got()] == ["failing", "resolved"], hook2.got()
+        stop(p)
+
         # libssl is mapped only once an HTTP notifier sends (through the lazily loaded http
         # module): never for a command notifier, not at start-up for a webhook.
         for notifier, want_ssl in (("{name: c, type: command, command: [/bin/true]}", False),
