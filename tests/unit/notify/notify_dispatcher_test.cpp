@@ -31,7 +31,7 @@ vitals::check_state passing_check(std::string name) {
   return s;
 }
 
-struct fixture : ::testing::Test {
+struct notify_dispatcher : ::testing::Test {
   std::shared_ptr<vitals::testing::manual_clock> clk =
       std::make_shared<vitals::testing::manual_clock>();
   std::vector<std::chrono::nanoseconds> waits;
@@ -58,7 +58,7 @@ struct fixture : ::testing::Test {
   }
 };
 
-TEST_F(fixture, failure_then_recovery_sends_two_messages_with_the_alert_fields) {
+TEST_F(notify_dispatcher, failure_then_recovery_sends_two_messages_with_the_alert_fields) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch}})};
   fail(d, "db");
@@ -90,7 +90,7 @@ TEST_F(fixture, failure_then_recovery_sends_two_messages_with_the_alert_fields) 
   EXPECT_EQ(st[0].dropped, 0u);
 }
 
-TEST_F(fixture, send_on_resolved_false_sends_only_the_failure) {
+TEST_F(notify_dispatcher, send_on_resolved_false_sends_only_the_failure) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.send_on_resolved = false}}})};
   fail(d, "db");
@@ -99,7 +99,7 @@ TEST_F(fixture, send_on_resolved_false_sends_only_the_failure) {
   EXPECT_EQ(ch->sent().size(), 1u);
 }
 
-TEST_F(fixture, warn_to_fail_and_unknown_do_not_repeat_or_resolve) {
+TEST_F(notify_dispatcher, warn_to_fail_and_unknown_do_not_repeat_or_resolve) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch}})};
   d.on_transition(failing_check("db"), status::unknown, status::fail);
@@ -109,7 +109,7 @@ TEST_F(fixture, warn_to_fail_and_unknown_do_not_repeat_or_resolve) {
   EXPECT_EQ(ch->sent().size(), 1u);
 }
 
-TEST_F(fixture, a_recovery_within_for_sends_nothing) {
+TEST_F(notify_dispatcher, a_recovery_within_for_sends_nothing) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.for_duration = 30s}}})};
   fail(d, "db");
@@ -122,7 +122,7 @@ TEST_F(fixture, a_recovery_within_for_sends_nothing) {
   EXPECT_TRUE(ch->sent().empty());
 }
 
-TEST_F(fixture, a_failure_longer_than_for_is_sent_once_it_lasted) {
+TEST_F(notify_dispatcher, a_failure_longer_than_for_is_sent_once_it_lasted) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.for_duration = 30s}}})};
   fail(d, "db");
@@ -141,7 +141,7 @@ TEST_F(fixture, a_failure_longer_than_for_is_sent_once_it_lasted) {
   EXPECT_TRUE(ch->sent()[1].alerts[0].resolved());
 }
 
-TEST_F(fixture, repeat_every_reminds_while_still_failing) {
+TEST_F(notify_dispatcher, repeat_every_reminds_while_still_failing) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.repeat_every = 10min}}})};
   fail(d, "db");
@@ -165,7 +165,7 @@ TEST_F(fixture, repeat_every_reminds_while_still_failing) {
   EXPECT_EQ(ch->sent().size(), 4u);
 }
 
-TEST_F(fixture, failures_within_group_wait_make_one_message) {
+TEST_F(notify_dispatcher, failures_within_group_wait_make_one_message) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.group_wait = 10s}}})};
   fail(d, "a");
@@ -192,7 +192,7 @@ TEST_F(fixture, failures_within_group_wait_make_one_message) {
   EXPECT_EQ(ch->sent().size(), 1u);
 }
 
-TEST_F(fixture, maintenance_silences_and_a_failure_outlasting_it_is_announced_after) {
+TEST_F(notify_dispatcher, maintenance_silences_and_a_failure_outlasting_it_is_announced_after) {
   auto ch = std::make_shared<fake_channel>();
   const auto now = clk->wall_now();
   dispatcher d{options({{.name = "ops",
@@ -213,7 +213,7 @@ TEST_F(fixture, maintenance_silences_and_a_failure_outlasting_it_is_announced_af
   EXPECT_EQ(sent[0].alerts[0].name, "b");
 }
 
-TEST_F(fixture, rate_limit_drops_and_counts) {
+TEST_F(notify_dispatcher, rate_limit_drops_and_counts) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{
       options({{.name = "ops",
@@ -229,7 +229,7 @@ TEST_F(fixture, rate_limit_drops_and_counts) {
   EXPECT_EQ(ch->sent().size(), 3u);
 }
 
-TEST_F(fixture, routes_by_check_glob_severity_and_probe) {
+TEST_F(notify_dispatcher, routes_by_check_glob_severity_and_probe) {
   auto all = std::make_shared<fake_channel>();
   auto db = std::make_shared<fake_channel>();
   auto crit = std::make_shared<fake_channel>();
@@ -256,7 +256,7 @@ TEST_F(fixture, routes_by_check_glob_severity_and_probe) {
   EXPECT_EQ(probes->sent()[0].alerts[0].key(), "probe:ready");
 }
 
-TEST_F(fixture, retries_with_exponential_backoff_and_delivers_once) {
+TEST_F(notify_dispatcher, retries_with_exponential_backoff_and_delivers_once) {
   auto ch = std::make_shared<fake_channel>();
   ch->fail_next({.ok = false, .error = "status 500 from s3cr3t-url"});
   ch->fail_next({.ok = false, .error = "status 500"});
@@ -282,7 +282,7 @@ TEST_F(fixture, retries_with_exponential_backoff_and_delivers_once) {
   for (const auto& l : logs) EXPECT_EQ(l.find("s3cr3t-url"), std::string::npos) << l;
 }
 
-TEST_F(fixture, backoff_is_capped_and_jittered) {
+TEST_F(notify_dispatcher, backoff_is_capped_and_jittered) {
   auto ch = std::make_shared<fake_channel>();
   for (int i = 0; i < 6; ++i) ch->fail_next({.ok = false, .error = "down"});
   auto o = options({{.name = "ops",
@@ -299,7 +299,7 @@ TEST_F(fixture, backoff_is_capped_and_jittered) {
   EXPECT_EQ(st.dropped, 1u);
 }
 
-TEST_F(fixture, a_permanent_error_is_not_retried) {
+TEST_F(notify_dispatcher, a_permanent_error_is_not_retried) {
   auto ch = std::make_shared<fake_channel>();
   ch->fail_next({.ok = false, .error = "status 400", .permanent = true});
   dispatcher d{options({{.name = "ops", .channel = ch}})};
@@ -309,7 +309,7 @@ TEST_F(fixture, a_permanent_error_is_not_retried) {
   EXPECT_EQ(d.stats()[0].dropped, 1u);
 }
 
-TEST_F(fixture, a_blocked_notifier_delays_nothing_else_and_its_queue_overflows) {
+TEST_F(notify_dispatcher, a_blocked_notifier_delays_nothing_else_and_its_queue_overflows) {
   auto slow = std::make_shared<fake_channel>();
   auto fast = std::make_shared<fake_channel>();
   slow->block();
@@ -331,7 +331,8 @@ TEST_F(fixture, a_blocked_notifier_delays_nothing_else_and_its_queue_overflows) 
   EXPECT_EQ(d.stats()[0].queue_length, 0u);
 }
 
-TEST_F(fixture, state_file_survives_a_restart_no_duplicate_failure_and_the_recovery_is_sent) {
+TEST_F(notify_dispatcher,
+       state_file_survives_a_restart_no_duplicate_failure_and_the_recovery_is_sent) {
   const auto path = (std::filesystem::temp_directory_path() /
                      ("vitals_notify_state_" + std::to_string(::getpid()) + ".json"))
                         .string();
@@ -377,7 +378,7 @@ TEST_F(fixture, state_file_survives_a_restart_no_duplicate_failure_and_the_recov
   std::filesystem::remove(path);
 }
 
-TEST_F(fixture, a_recovery_during_the_restart_is_sent_from_unknown) {
+TEST_F(notify_dispatcher, a_recovery_during_the_restart_is_sent_from_unknown) {
   const auto path = (std::filesystem::temp_directory_path() /
                      ("vitals_notify_state2_" + std::to_string(::getpid()) + ".json"))
                         .string();
@@ -401,7 +402,7 @@ TEST_F(fixture, a_recovery_during_the_restart_is_sent_from_unknown) {
   std::filesystem::remove(path);
 }
 
-TEST_F(fixture, a_damaged_state_file_is_reported_and_ignored) {
+TEST_F(notify_dispatcher, a_damaged_state_file_is_reported_and_ignored) {
   const auto path = (std::filesystem::temp_directory_path() /
                      ("vitals_notify_bad_" + std::to_string(::getpid()) + ".json"))
                         .string();
@@ -434,7 +435,7 @@ TEST(notify_glob, matches_stars_and_question_marks) {
 
 namespace {
 
-TEST_F(fixture, announced_alerts_carry_to_the_next_dispatcher_on_reload) {
+TEST_F(notify_dispatcher, announced_alerts_carry_to_the_next_dispatcher_on_reload) {
   auto ch1 = std::make_shared<fake_channel>();
   std::vector<announced_alert> carried;
   {
