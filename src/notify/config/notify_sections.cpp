@@ -115,9 +115,16 @@ std::optional<key_problem> notifier_rule(const void* item) {
     return key_problem{.key = "type",
                        .message = "a " + n.type + " notifier needs url (or url_file)"};
   }
-  if (!n.url.empty() && n.url.rfind("http://", 0) != 0 && n.url.rfind("https://", 0) != 0) {
+  if (!n.url.empty()) {
     // The URL is a secret: say what is wrong without it.
-    return key_problem{.key = "url", .message = "url must start with http:// or https://"};
+    const bool https = n.url.rfind("https://", 0) == 0;
+    if (!https && n.url.rfind("http://", 0) != 0) {
+      return key_problem{.key = "url", .message = "url must start with http:// or https://"};
+    }
+    const auto host = n.url.find_first_not_of("/", https ? 8 : 7);
+    if (host != (https ? 8U : 7U) || n.url.find_first_of("/?#", host) == host) {
+      return key_problem{.key = "url", .message = "url has no host"};
+    }
   }
   if (n.type == "pagerduty" && n.routing_key.empty()) {
     return key_problem{.key = "type",

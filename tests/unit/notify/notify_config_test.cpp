@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "vitals/config.hpp"
 
@@ -145,6 +146,32 @@ TEST(notify_config, a_bad_url_is_refused_without_showing_it) {
   ASSERT_EQ(e.size(), 1u);
   EXPECT_NE(e[0].find("url must start with http:// or https://"), std::string::npos) << e[0];
   EXPECT_EQ(e[0].find("SECRET"), std::string::npos) << e[0];
+}
+
+TEST(notify_config, a_url_without_host_is_refused) {
+  const auto e = errors_of(checks + "notify:\n  - {name: a, type: webhook, url: \"https:///x\"}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("url has no host"), std::string::npos) << e[0];
+  EXPECT_TRUE(
+      errors_of(checks + "notify:\n  - {name: a, type: webhook, url: \"http://h\"}\n").empty());
+}
+
+// The first YAML example of docs/notifications.md loads as it is.
+TEST(notify_config, the_documented_example_loads) {
+  std::ifstream in(std::string(VITALS_SOURCE_DIR) + "/docs/notifications.md");
+  ASSERT_TRUE(in);
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  const auto start = text.find("```yaml\n");
+  ASSERT_NE(start, std::string::npos);
+  const auto end = text.find("```", start + 8);
+  ::setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X", 1);
+  ::setenv("PAGERDUTY_ROUTING_KEY", "R0UT1NG", 1);
+  ::setenv("ALERT_WEBHOOK_URL", "http://alerts.internal/hook", 1);
+  const auto cfg = vitals::config::load_string(text.substr(start + 8, end - start - 8), "doc");
+  ASSERT_EQ(cfg.notify.size(), 4u);
+  EXPECT_EQ(cfg.notify[0].url, "https://hooks.slack.com/services/T/B/X");
+  EXPECT_EQ(cfg.notify[1].routing_key, "R0UT1NG");
+  EXPECT_EQ(cfg.notify[3].command.size(), 3u);
 }
 
 TEST(notify_config, rfc3339) {
