@@ -21,7 +21,7 @@ std::shared_ptr<vn::notifier> make_channel(const notifier_config& n) {
 }
 
 vn::notifier_spec make_spec(const notifier_config& n) {
-  vn::notifier_spec s{.name = n.name, .channel = make_channel(n)};
+  vn::notifier_spec s{.name = n.name, .channel = make_channel(n), .link = n.link};
   s.route.checks = n.checks;
   for (const auto& p : n.probes) {
     s.route.probes.push_back(p == "live"    ? vitals::probe::live

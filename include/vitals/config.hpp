@@ -96,6 +96,7 @@ struct notifier_config {
   std::string url{};          ///< a secret (webhook, slack, teams; pagerduty: optional)
   std::string routing_key{};  ///< a secret (pagerduty)
   std::string ca_file{};
+  std::string link{};                  ///< shown in messages (status page, /health URL)
   std::vector<std::string> command{};  ///< argv (command)
   std::vector<std::string> checks{};   ///< names or globs; empty = every check
   std::vector<std::string> probes{};   ///< live, ready, startup

@@ -138,6 +138,8 @@ struct notifier_spec {
   std::shared_ptr<notifier> channel{};
   route_options route{};
   delivery_options delivery{};
+  /// The link in this notifier's messages (empty: dispatcher_options::link).
+  std::string link{};
 };
 
 /// Per-notifier figures (metrics).

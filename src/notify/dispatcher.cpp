@@ -323,7 +323,11 @@ struct dispatcher::impl {
       }
       rs.recent.push_back(now);
     }
-    for (auto& a : m.alerts) a.output = workers[i]->red().scrub(a.output);
+    const auto& link = workers[i]->spec().link;
+    for (auto& a : m.alerts) {
+      a.output = workers[i]->red().scrub(a.output);
+      if (!link.empty()) a.link = link;
+    }
     workers[i]->push(std::move(m));
   }
 

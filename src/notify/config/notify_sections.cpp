@@ -68,6 +68,8 @@ const section_spec& notifier_section() {
     b.key("routing_key", &nc::routing_key, "PagerDuty Events v2 integration key (a secret).",
           {.secret = true});
     b.key("ca_file", &nc::ca_file, "PEM CAs to trust for an https URL (empty: the system's).");
+    b.key("link", &nc::link,
+          "A URL shown in the messages (a status page, the service's /health); not a secret.");
     b.key("command", &nc::command,
           "command: program and arguments, run without a shell; the alert JSON on stdin.");
     b.key("checks", &nc::checks, "Check names or globs (*, ?) to notify about; empty: all.");

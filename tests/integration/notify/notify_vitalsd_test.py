@@ -115,7 +115,7 @@ checks:
      probes: [ready]}}
 notify_state: {state}
 notify:
-  - {{name: hook, type: webhook, url_file: {url_file}}}
+  - {{name: hook, type: webhook, url_file: {url_file}, link: "https://status.example/billing"}}
   - {{name: hung, type: webhook, url: "http://127.0.0.1:{hung.port}/{SECRET}",
      timeout: 500ms, retries: 0}}
   - {{name: refused, type: slack, url: "http://127.0.0.1:{refused_port}/{SECRET}",
@@ -158,6 +158,7 @@ notify:
             assert isinstance(body.get(key), kind), (key, body)
         assert body["check"] == "flag" and body["from"] == "pass", body
         assert body["service_id"] == "billing" and body["version"] == "1.2.3", body
+        assert body["link"] == "https://status.example/billing", body
 
         # A hung receiver: /readyz answers fast all along.
         worst = 0.0

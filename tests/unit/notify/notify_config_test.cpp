@@ -48,6 +48,7 @@ TEST(notify_config, reads_every_key) {
           "    retries: 5\n"
           "    backoff: 1s\n"
           "    queue: 50\n"
+          "    link: https://status.example/billing\n"
           "  - {name: pd, type: pagerduty, routing_key: R0UT1NG}\n"
           "  - {name: script, type: command, command: [/usr/local/bin/page, --urgent]}\n",
       "t.yaml");
@@ -69,6 +70,7 @@ TEST(notify_config, reads_every_key) {
   EXPECT_EQ(n.retries, 5);
   EXPECT_EQ(n.backoff, 1s);
   EXPECT_EQ(n.queue, 50);
+  EXPECT_EQ(n.link, "https://status.example/billing");
   EXPECT_EQ(n.line, 5);
   EXPECT_EQ(cfg.notify[1].routing_key, "R0UT1NG");
   EXPECT_EQ(cfg.notify[2].command, (std::vector<std::string>{"/usr/local/bin/page", "--urgent"}));

@@ -90,6 +90,17 @@ TEST_F(notify_dispatcher, failure_then_recovery_sends_two_messages_with_the_aler
   EXPECT_EQ(st[0].dropped, 0u);
 }
 
+TEST_F(notify_dispatcher, a_notifier_link_overrides_the_service_link) {
+  auto a = std::make_shared<fake_channel>();
+  auto b = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "a", .channel = a},
+                        {.name = "b", .channel = b, .link = "https://status.example/db"}})};
+  fail(d, "db");
+  d.flush();
+  EXPECT_EQ(a->sent().at(0).alerts.at(0).link, "http://billing:8081/health");
+  EXPECT_EQ(b->sent().at(0).alerts.at(0).link, "https://status.example/db");
+}
+
 TEST_F(notify_dispatcher, send_on_resolved_false_sends_only_the_failure) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.send_on_resolved = false}}})};
