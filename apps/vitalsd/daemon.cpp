@@ -12,6 +12,8 @@
 
 #include "base/format.hpp"
 #include "carry.hpp"
+#include "http/handler_impl.hpp"
+#include "http/metrics.hpp"
 
 namespace vitalsd {
 namespace {
@@ -26,11 +28,13 @@ std::string ms_text(std::chrono::nanoseconds d) { return vitals::base::format_du
 daemon::daemon(daemon_options options, daemon_config initial)
     : options_(std::move(options)),
       cfg_(std::move(initial)),
-      log_(std::make_shared<log>(cfg_.log)) {}
+      log_(std::make_shared<log>(cfg_.log)),
+      notify_(std::make_shared<notify_hub>(log_)) {}
 
 daemon::~daemon() {
   if (http_) http_->stop();
   if (svc_) svc_->stop();
+  notify_->stop();
 }
 
 void daemon::block_signals() {
@@ -42,14 +46,16 @@ void daemon::block_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-std::shared_ptr<vitals::service> daemon::make_engine(const daemon_config& cfg,
-                                                     const vitals::snapshot* previous) const {
+std::shared_ptr<vitals::service> daemon::make_engine(
+    const daemon_config& cfg, const vitals::snapshot* previous,
+    std::shared_ptr<vitals::observer> notifications) const {
   auto logger = log_;
   vitals::service_options so{
       .info = cfg.info,
       .max_threads = cfg.max_threads,
       .on_event = [logger](const vitals::event& e) { logger->event(e); },
   };
+  if (notifications) so.observers.push_back(std::move(notifications));
   if (previous != nullptr) {
     so.seed_states = carried_states(cfg_, cfg, *previous);
     log_->write(log::level::debug, "engine built",
@@ -91,6 +97,10 @@ void daemon::start_server() {
   // The server shares the engine: after a rebind, requests still answering from the previous
   // engine keep it alive until they are done.
   http_ = std::make_unique<vitals::http::server>(svc_, cfg_.server, cfg_.http);
+  // The notifiers' counters on /metrics (the hub outlives every server it is added to).
+  vitals::http::detail::handler_access::of(http_->get_handler())
+      .add_metrics_source(
+          [hub = notify_](vitals::http::detail::metrics_writer& w) { hub->write_metrics(w); });
   http_->start();
 }
 
@@ -170,8 +180,10 @@ void daemon::reload() {
 
   const auto previous = svc_->current();
   std::shared_ptr<vitals::service> fresh;
+  std::shared_ptr<vitals::notify::dispatcher> notifications;
   try {
-    fresh = make_engine(next, previous.get());
+    notifications = notify_->prepare(next);
+    fresh = make_engine(next, previous.get(), notifications);
   } catch (const std::exception& e) {
     log_->write(log::level::error, "reload rejected", {{"error", e.what()}});
     return;
@@ -193,6 +205,7 @@ void daemon::reload() {
   // Stopped at once (its threads joined, its results final); requests that loaded it just before
   // the swap still read its last snapshot, and the server releases it once they are done.
   std::exchange(svc_, fresh)->stop();
+  notify_->commit(next, std::move(notifications));
   cfg_ = std::move(next);
   log_->configure(cfg_.log);
   if (!same_http) {
@@ -241,6 +254,7 @@ int daemon::shut_down() {
   }
   http_->stop();
   svc_->stop();
+  notify_->stop();  // what is queued is delivered (bounded by the notifiers' retries)
   const auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->write(log::level::info, "stopped", {{"after", ms_text(took)}});
@@ -250,7 +264,9 @@ int daemon::shut_down() {
 int daemon::run() {
   std::string refusal;
   if (!check_fd_budget(cfg_, &refusal)) throw std::runtime_error(refusal);
-  svc_ = make_engine(cfg_, nullptr);
+  auto notifications = notify_->prepare(cfg_);
+  svc_ = make_engine(cfg_, nullptr, notifications);
+  notify_->commit(cfg_, std::move(notifications));
   svc_->start();
   start_server();
   log_summary("vitalsd started");

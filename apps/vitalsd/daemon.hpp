@@ -10,6 +10,7 @@
 
 #include "fd_budget.hpp"
 #include "log.hpp"
+#include "notify_hub.hpp"
 #include "vitals/config.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/service.hpp"
@@ -43,7 +44,8 @@ class daemon {
   void reload();
   int shut_down();
   [[nodiscard]] std::shared_ptr<vitals::service> make_engine(
-      const vitals::config::daemon_config& cfg, const vitals::snapshot* previous) const;
+      const vitals::config::daemon_config& cfg, const vitals::snapshot* previous,
+      std::shared_ptr<vitals::observer> notifications) const;
   void wait_first_results(const vitals::service& svc,
                           const vitals::config::daemon_config& cfg) const;
   void start_server();
@@ -59,6 +61,8 @@ class daemon {
   /// requests still answering from it).
   std::shared_ptr<vitals::service> svc_;
   std::unique_ptr<vitals::http::server> http_;
+  /// Notifications (`notify:`), an observer of each engine; shared with the /metrics source.
+  std::shared_ptr<notify_hub> notify_;
   std::uint64_t reloads_ = 0;
 };
 

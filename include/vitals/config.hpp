@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -85,6 +86,42 @@ struct shutdown_config {
   std::chrono::milliseconds grace_period = std::chrono::seconds{30};
 };
 
+/// One entry of `notify:` (see docs/notifications.md). vitalsd turns it into a
+/// vitals::notify notifier; the values are checked when the file is loaded.
+struct notifier_config {
+  /// Name in logs and in the `notifier` label of the metrics (never the URL).
+  std::string name{};
+  /// webhook, slack, teams, pagerduty or command.
+  std::string type{};
+  std::string url{};          ///< a secret (webhook, slack, teams; pagerduty: optional)
+  std::string routing_key{};  ///< a secret (pagerduty)
+  std::string ca_file{};
+  std::string link{};                  ///< shown in messages (status page, /health URL)
+  std::vector<std::string> command{};  ///< argv (command)
+  std::vector<std::string> checks{};   ///< names or globs; empty = every check
+  std::vector<std::string> probes{};   ///< live, ready, startup
+  std::string severity = "all";        ///< all or critical
+  std::chrono::milliseconds for_duration{0};
+  std::chrono::milliseconds repeat_every{0};
+  bool send_on_resolved = true;
+  std::chrono::milliseconds group_wait{0};
+  std::int64_t rate_limit = 0;
+  std::chrono::milliseconds rate_window = std::chrono::hours{1};
+  /// "START/END" as RFC 3339 UTC times, e.g. "2026-12-02T01:00:00Z/2026-12-02T03:00:00Z".
+  std::vector<std::string> maintenance{};
+  std::chrono::milliseconds timeout = std::chrono::seconds{5};
+  std::int64_t retries = 3;
+  std::chrono::milliseconds backoff = std::chrono::milliseconds{500};
+  std::int64_t queue = 256;
+  int line = 0;  ///< where it is defined
+  friend bool operator==(const notifier_config&, const notifier_config&) = default;
+};
+
+/// "2026-12-02T01:00:00Z" (also with fractional seconds or a +hh:mm offset) as a time point;
+/// nullopt when it is not one.
+[[nodiscard]] std::optional<std::chrono::system_clock::time_point> parse_rfc3339(
+    std::string_view text);
+
 /// The whole daemon configuration.
 ///
 ///     auto cfg = vitals::config::load_string("checks: [{name: mem, type: memory}]", "inline");
@@ -102,6 +139,9 @@ struct daemon_config {
   /// Size of the pool running blocking checks (`engine.max_threads`, 0 = automatic).
   std::size_t max_threads = 0;
   std::vector<check_config> checks{};
+  /// `notify:` notifiers, and `notify_state:` (where their alert state is kept; empty: nowhere).
+  std::vector<notifier_config> notify{};
+  std::string notify_state{};
 };
 
 /// Reads and validates a file. Throws `error` with all diagnostics (file missing, larger than

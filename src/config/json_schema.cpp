@@ -232,7 +232,13 @@ std::string json_schema() {
   };
   json properties = json::object();
   for (const auto& k : detail::top_level()) {
-    if (k.shape == detail::section_shape::scalar) {
+    if (k.shape == detail::section_shape::scalar && k.expects != "\"address:port\"") {
+      properties[k.name] = {{"description", k.doc}, {"type", "string"}, {"minLength", 1}};
+    } else if (k.shape == detail::section_shape::mapping_list) {
+      properties[k.name] = {{"description", k.doc},
+                            {"type", "array"},
+                            {"items", section_schema(*k.section, k.children)}};
+    } else if (k.shape == detail::section_shape::scalar) {
       // `listen` and `metrics_listen`: "address:port".
       properties[k.name] = {{"description", k.doc},
                             {"type", "string"},
@@ -276,6 +282,10 @@ std::string reference_markdown() {
       out += "Default: `127.0.0.1:8081`.\n\n";
     } else if (k.shape == section_shape::scalar) {
       out += "Default: none.\n\n";
+    } else if (k.shape == section_shape::mapping_list) {
+      out += "A list of mappings, each with these keys:\n\n";
+      md_table(out, k.name + "[].", *k.section);
+      out += "\n";
     } else if (k.name == "checks") {
       out += "Keys every check accepts (`name` and `type` are required):\n\n";
       md_table(out, "", check_common_section());

@@ -242,6 +242,9 @@ class loader {
         case detail::section_shape::check_list:
           read_checks(it->second, doc);
           break;
+        case detail::section_shape::mapping_list:
+          read_mapping_list(row, it->second, doc);
+          break;
       }
     }
   }
@@ -298,6 +301,42 @@ class loader {
       const auto at = r.present.find(problem->key);
       in_.add(at != r.present.end() ? at->second : n.Mark(), row.name + "." + problem->key,
               std::move(problem->message));
+    }
+  }
+
+  void read_mapping_list(const top_level_key& row, const YAML::Node& list, document& doc) {
+    if (list.IsNull()) return;
+    if (!list.IsSequence()) {
+      in_.add(list, row.name, "expected a list of mappings, got " + node_kind_name(list));
+      return;
+    }
+    std::size_t index = 0;
+    std::map<std::string, int> names;
+    for (const auto& item : list) {
+      const std::string path = row.name + "[" + std::to_string(index) + "]";
+      if (!item.IsMap()) {
+        in_.add(item, path, "expected a mapping, got " + node_kind_name(item));
+        ++index;
+        continue;
+      }
+      void* target = row.append(doc, item.Mark().line + 1);
+      auto r = read_sections(item, {{row.section, target}}, path, {});
+      if (r.ok && row.unique_name) {
+        const std::string& name = row.unique_name(doc, index);
+        if (auto [at, fresh] = names.emplace(name, item.Mark().line + 1); !fresh) {
+          in_.add(
+              r.present.at("name"), path + ".name",
+              "duplicate name " + dq(name) + " (first at line " + std::to_string(at->second) + ")");
+        }
+      }
+      if (r.ok && row.item_rule) {
+        if (auto problem = row.item_rule(target)) {
+          const auto at = r.present.find(problem->key);
+          in_.add(at != r.present.end() ? at->second : item.Mark(), path + "." + problem->key,
+                  std::move(problem->message));
+        }
+      }
+      ++index;
     }
   }
 

@@ -185,6 +185,8 @@ const std::vector<top_level_key>& top_level() {
         {.name = "checks",
          .doc = "The checks: a list of mappings with at least name and type.",
          .shape = section_shape::check_list},
+        notify_key(),
+        notify_state_key(),
     };
   }();
   return keys;

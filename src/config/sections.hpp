@@ -31,9 +31,10 @@ struct key_problem {
 };
 
 enum class section_shape : std::uint8_t {
-  mapping,     ///< keys of `section` (and its children), read into `bind(document)`
-  scalar,      ///< one value, read by `parse`
-  check_list,  ///< the list of checks
+  mapping,       ///< keys of `section` (and its children), read into `bind(document)`
+  scalar,        ///< one value, read by `parse`
+  check_list,    ///< the list of checks
+  mapping_list,  ///< a list of mappings, each read with `section` into `append(document)`
 };
 
 /// A top-level key of the document.
@@ -60,6 +61,12 @@ struct top_level_key {
   std::function<std::optional<std::string>(const std::string& text, const std::string& shown,
                                            document&)>
       parse{};
+  /// Mapping list: a new element (defined at `line`) to read one item into.
+  std::function<void*(document&, int line)> append{};
+  /// Mapping list: a rule across one item's keys.
+  std::function<std::optional<key_problem>(const void* item)> item_rule{};
+  /// Mapping list: the name of element i, unique in the list (null: no names).
+  std::function<const std::string&(const document&, std::size_t)> unique_name{};
 };
 
 /// Keys every check accepts (bound to vitals::check_options).
@@ -81,6 +88,10 @@ struct top_level_key {
 [[nodiscard]] const section_spec& http_section();
 [[nodiscard]] const section_spec& status_codes_section();
 [[nodiscard]] const section_spec& server_section();
+
+// The rows of notifications (src/notify/config/notify_sections.cpp).
+[[nodiscard]] top_level_key notify_key();        // daemon_config::notify
+[[nodiscard]] top_level_key notify_state_key();  // daemon_config::notify_state
 
 /// The document's top-level keys in the order they are processed and documented.
 [[nodiscard]] const std::vector<top_level_key>& top_level();

@@ -30,8 +30,11 @@ namespace vitals::checks {
 struct http_options {
   /// `http://` or `https://` URL.
   std::string url{};
-  /// Request method (GET, HEAD, POST without body, ...).
+  /// Request method (GET, HEAD, POST, ...).
   std::string method = "GET";
+  /// Request body, sent with its Content-Length when not empty (set a Content-Type in
+  /// `headers`). Used by the notifiers to POST their JSON.
+  std::string body{};
   /// Extra request headers. Host, User-Agent and Connection are set unless given here.
   std::vector<std::pair<std::string, std::string>> headers{};
   /// Accepted status codes: comma-separated codes and ranges, e.g. "200-299,301".

@@ -47,7 +47,7 @@ using boost::system::error_code;
 using detail::net_error;
 using detail::steady_time;
 using detail::url;
-using request_type = bhttp::request<bhttp::empty_body>;
+using request_type = bhttp::request<bhttp::string_body>;
 
 struct fetch_result {
   std::optional<net_error> error{};
@@ -353,6 +353,10 @@ class http_check final : public detail::loop_check<http_check> {
     req.set(bhttp::field::connection, keep_alive ? "keep-alive" : "close");
     if (!basic_auth_.empty()) req.set(bhttp::field::authorization, basic_auth_);
     for (const auto& [name, value] : options_.headers) req.set(name, value);
+    if (!options_.body.empty()) {
+      req.body() = options_.body;
+      req.prepare_payload();
+    }
     return req;
   }
 

@@ -47,6 +47,12 @@ TEST(config_table, every_row_is_complete_and_named_once) {
       case detail::section_shape::check_list:
         EXPECT_EQ(row.section, nullptr) << row.name;
         break;
+      case detail::section_shape::mapping_list:
+        ASSERT_NE(row.section, nullptr) << row.name;
+        EXPECT_EQ(row.section->name, row.name);
+        ASSERT_TRUE(row.append) << row.name;
+        EXPECT_NE(row.append(doc, 1), nullptr) << row.name;
+        break;
     }
   }
   EXPECT_TRUE(names.contains("checks"));

@@ -78,7 +78,8 @@ struct test_server::impl {
     co_await bhttp::async_read(stream, buf, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return false;
     set_busy(sock, true);
-    request_info info{std::string(req.method_string()), std::string(req.target()), {}, client_cert};
+    request_info info{
+        std::string(req.method_string()), std::string(req.target()), {}, client_cert, req.body()};
     for (const auto& f : req) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -25,6 +25,7 @@ struct request_info {
   std::string target;
   std::map<std::string, std::string> headers;  ///< lower-cased names
   bool client_cert = false;                    ///< a verified client certificate was presented
+  std::string body{};                          ///< the request body (notifiers POST JSON)
 };
 
 struct response_spec {

@@ -1,0 +1,50 @@
+#pragma once
+// vitalsd's notifications: the `notify:` entries as one vitals::notify::dispatcher, an observer
+// of every engine. Kept across reloads while the notify settings stay the same; otherwise the
+// next one takes over the alerts already announced. Its counters are added to /metrics.
+
+#include <memory>
+#include <mutex>
+
+#include "log.hpp"
+#include "vitals/config.hpp"
+#include "vitals/notify.hpp"
+
+namespace vitals::http::detail {
+class metrics_writer;
+}
+
+namespace vitalsd {
+
+class notify_hub {
+ public:
+  explicit notify_hub(std::shared_ptr<log> logger) : log_(std::move(logger)) {}
+  ~notify_hub();
+  notify_hub(const notify_hub&) = delete;
+  notify_hub& operator=(const notify_hub&) = delete;
+
+  /// The observer for an engine built from `cfg` (null when it has no notifiers): the current
+  /// dispatcher if `cfg` configures notifications as the current one does, else a new one
+  /// (throws std::invalid_argument for a notifier that cannot be built). Takes effect with
+  /// commit(); a reload that is rejected just drops it.
+  [[nodiscard]] std::shared_ptr<vitals::notify::dispatcher> prepare(
+      const vitals::config::daemon_config& cfg);
+  /// Makes `next` (from prepare()) the current dispatcher; the previous one is stopped and its
+  /// announced alerts, if `next` is new, have been handed over.
+  void commit(const vitals::config::daemon_config& cfg,
+              std::shared_ptr<vitals::notify::dispatcher> next);
+  /// vitals_notifier_* families (always declared, empty without notifiers).
+  void write_metrics(vitals::http::detail::metrics_writer& w) const;
+  /// Delivers what is queued (bounded by each notifier's retries) and stops.
+  void stop();
+
+ private:
+  std::shared_ptr<log> log_;
+  mutable std::mutex mu_;
+  std::shared_ptr<vitals::notify::dispatcher> current_{};
+  std::vector<vitals::config::notifier_config> settings_{};
+  std::string state_file_{};
+  vitals::service_info info_{};
+};
+
+}  // namespace vitalsd

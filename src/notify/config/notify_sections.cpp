@@ -1,0 +1,199 @@
+// The configuration rows of notifications: `notify:` (a list of notifiers) and `notify_state:`,
+// bound to vitals::config::notifier_config. Compiled into vitals::config (which owns the file
+// format); vitalsd turns the entries into vitals::notify notifiers.
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/sections.hpp"
+
+namespace vitals::config {
+
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {
+  const std::string t{text};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, used = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6 ||
+      used != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    return std::nullopt;
+  }
+  std::size_t i = 19;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;  // sub-second digits: ignored
+  }
+  long offset = 0;
+  if (i < t.size() && (t[i] == 'Z' || t[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == t.size() && (t[i] == '+' || t[i] == '-') && t[i + 3] == ':') {
+    int oh = 0, om = 0;
+    if (std::sscanf(t.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset = (t[i] == '+' ? 1 : -1) * (oh * 3600L + om * 60L);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != t.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  const std::time_t secs = ::timegm(&tm);
+  return std::chrono::system_clock::from_time_t(secs - offset);
+}
+
+namespace detail {
+namespace {
+
+using nc = notifier_config;
+
+const section_spec& notifier_section() {
+  static const section_spec s = [] {
+    section_builder<nc> b{"notify", "A notifier: where transitions are sent, and when."};
+    b.key("name", &nc::name, "Name in logs and in the notifier label of the metrics.",
+          {.required = true});
+    b.custom("type", value_kind::string, "Channel: webhook, slack, teams, pagerduty, command.",
+             [](nc& o, const value& v) { assign(o.type, v); }, std::nullopt, {.required = true},
+             {"webhook", "slack", "teams", "pagerduty", "command"});
+    b.key("url", &nc::url,
+          "http:// or https:// URL to POST to (a secret: never shown). PagerDuty: default "
+          "https://events.pagerduty.com/v2/enqueue.",
+          {.secret = true});
+    b.key("routing_key", &nc::routing_key, "PagerDuty Events v2 integration key (a secret).",
+          {.secret = true});
+    b.key("ca_file", &nc::ca_file, "PEM CAs to trust for an https URL (empty: the system's).");
+    b.key("link", &nc::link,
+          "A URL shown in the messages (a status page, the service's /health); not a secret.");
+    b.key("command", &nc::command,
+          "command: program and arguments, run without a shell; the alert JSON on stdin.");
+    b.key("checks", &nc::checks, "Check names or globs (*, ?) to notify about; empty: all.");
+    b.custom("probes", value_kind::string_list, "Probes whose transitions are sent.",
+             [](nc& o, const value& v) { assign(o.probes, v); }, value{std::vector<std::string>{}},
+             {}, {"live", "ready", "startup"});
+    b.custom("severity", value_kind::string,
+             "critical: only critical checks and probes; all: every routed check.",
+             [](nc& o, const value& v) { assign(o.severity, v); }, value{std::string{"all"}}, {},
+             {"critical", "all"});
+    b.key("for", &nc::for_duration,
+          "A failure must last this long before it is sent; a recovery within it sends nothing.");
+    b.key("repeat_every", &nc::repeat_every, "Remind this often while still failing (0: never).");
+    b.key("send_on_resolved", &nc::send_on_resolved, "Send a message when a failure recovers.");
+    b.key("group_wait", &nc::group_wait,
+          "Alerts within this window of the first are sent as one message.");
+    b.key("rate_limit", &nc::rate_limit,
+          "At most this many messages per rate_window (0: no limit); the rest are dropped.",
+          {.min = 0.0});
+    b.key("rate_window", &nc::rate_window, "The window of rate_limit.");
+    b.key("maintenance", &nc::maintenance,
+          "Silent windows, \"START/END\" in RFC 3339, e.g. "
+          "\"2026-12-02T01:00:00Z/2026-12-02T03:00:00Z\".");
+    b.key("timeout", &nc::timeout, "Deadline of one delivery attempt.");
+    b.key("retries", &nc::retries, "Attempts after the first, with exponential backoff.",
+          {.min = 0.0, .max = 20.0});
+    b.key("backoff", &nc::backoff, "Wait before the first retry (doubled each time, jittered).");
+    b.key("queue", &nc::queue, "Messages waiting for this notifier; past it they are dropped.",
+          {.min = 1.0, .max = 100000.0});
+    return b.section();
+  }();
+  return s;
+}
+
+std::optional<key_problem> notifier_rule(const void* item) {
+  const auto& n = *static_cast<const nc*>(item);
+  const bool http = n.type != "command";
+  if (n.type == "command" && n.command.empty()) {
+    return key_problem{.key = "command", .message = "a command notifier needs command: [argv...]"};
+  }
+  if (!http && !n.url.empty()) {
+    return key_problem{.key = "url", .message = "url is for the HTTP notifiers, not command"};
+  }
+  if (http && n.type != "pagerduty" && n.url.empty()) {
+    return key_problem{.key = "type",
+                       .message = "a " + n.type + " notifier needs url (or url_file)"};
+  }
+  if (!n.url.empty()) {
+    // The URL is a secret: say what is wrong without it.
+    const bool https = n.url.rfind("https://", 0) == 0;
+    if (!https && n.url.rfind("http://", 0) != 0) {
+      return key_problem{.key = "url", .message = "url must start with http:// or https://"};
+    }
+    const auto host = n.url.find_first_not_of("/", https ? 8 : 7);
+    if (host != (https ? 8U : 7U) || n.url.find_first_of("/?#", host) == host) {
+      return key_problem{.key = "url", .message = "url has no host"};
+    }
+  }
+  if (n.type == "pagerduty" && n.routing_key.empty()) {
+    return key_problem{.key = "type",
+                       .message = "a pagerduty notifier needs routing_key (or routing_key_file)"};
+  }
+  if (n.type != "pagerduty" && !n.routing_key.empty()) {
+    return key_problem{.key = "routing_key", .message = "routing_key is for pagerduty only"};
+  }
+  if (n.type != "command" && !n.command.empty()) {
+    return key_problem{.key = "command", .message = "command is for the command notifier only"};
+  }
+  for (const auto& w : n.maintenance) {
+    const auto slash = w.find('/');
+    const auto start =
+        slash == std::string::npos ? std::nullopt : parse_rfc3339(w.substr(0, slash));
+    const auto end = slash == std::string::npos ? std::nullopt : parse_rfc3339(w.substr(slash + 1));
+    if (!start || !end) {
+      return key_problem{.key = "maintenance",
+                         .message =
+                             "expected \"START/END\" in RFC 3339, e.g. "
+                             "\"2026-12-02T01:00:00Z/2026-12-02T03:00:00Z\" (got \"" +
+                             w + "\")"};
+    }
+    if (*end <= *start) {
+      return key_problem{.key = "maintenance",
+                         .message = "maintenance window \"" + w + "\" ends before it starts"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_notify_state(const std::string& v, const std::string&,
+                                              document& d) {
+  if (v.empty()) return std::string{"expected a file path"};
+  d.cfg.notify_state = v;
+  return std::nullopt;
+}
+
+}  // namespace
+
+top_level_key notify_key() {
+  return {.name = "notify",
+          .doc =
+              "Notifiers: where transitions of checks and probes are sent "
+              "(docs/notifications.md).",
+          .section = &notifier_section(),
+          .shape = section_shape::mapping_list,
+          .append = [](document& d, int line) -> void* {
+            d.cfg.notify.emplace_back();
+            d.cfg.notify.back().line = line;
+            return &d.cfg.notify.back();
+          },
+          .item_rule = notifier_rule,
+          .unique_name = [](const document& d, std::size_t i) -> const std::string& {
+            return d.cfg.notify[i].name;
+          }};
+}
+
+top_level_key notify_state_key() {
+  return {.name = "notify_state",
+          .doc =
+              "File keeping which alerts were sent, so a restart neither repeats a failure "
+              "nor forgets a recovery (written atomically), e.g. /var/lib/vitalsd/notify.json.",
+          .shape = section_shape::scalar,
+          .expects = "a file path",
+          .parse = parse_notify_state};
+}
+
+}  // namespace detail
+}  // namespace vitals::config

@@ -1,0 +1,474 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "notify_fake.hpp"
+#include "vitals/notify.hpp"
+#include "vitals/testing/manual_clock.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using vitals::status;
+using namespace vitals::notify;
+using vitals::notify::testing::fake_channel;
+
+vitals::check_state failing_check(std::string name, bool critical = true) {
+  vitals::check_state s;
+  s.name = std::move(name);
+  s.reported = vitals::fail("connection refused (127.0.0.1:5432) pw=s3cr3t-url",
+                            vitals::failure_kind::refused);
+  s.options.critical = critical;
+  return s;
+}
+
+vitals::check_state passing_check(std::string name) {
+  vitals::check_state s;
+  s.name = std::move(name);
+  s.reported = vitals::pass();
+  return s;
+}
+
+struct notify_dispatcher : ::testing::Test {
+  std::shared_ptr<vitals::testing::manual_clock> clk =
+      std::make_shared<vitals::testing::manual_clock>();
+  std::vector<std::chrono::nanoseconds> waits;
+
+  dispatcher_options options(std::vector<notifier_spec> specs) {
+    return {.notifiers = std::move(specs),
+            .clock = clk,
+            .info = {.service_id = "billing", .version = "1.2.3"},
+            .link = "http://billing:8081/health",
+            .tick = 0ms,
+            .sleep =
+                [this](std::chrono::nanoseconds d) {
+                  waits.push_back(d);
+                  clk->advance(d);
+                },
+            .random = [] { return 0.5; }};
+  }
+
+  void fail(dispatcher& d, const std::string& name, bool critical = true) {
+    d.on_transition(failing_check(name, critical), status::pass, status::fail);
+  }
+  void recover(dispatcher& d, const std::string& name) {
+    d.on_transition(passing_check(name), status::fail, status::pass);
+  }
+};
+
+TEST_F(notify_dispatcher, failure_then_recovery_sends_two_messages_with_the_alert_fields) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch}})};
+  fail(d, "db");
+  recover(d, "db");
+  d.flush();
+  auto sent = ch->sent();
+  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_EQ(sent[0].alerts.size(), 1u);
+  const alert& a = sent[0].alerts[0];
+  EXPECT_EQ(a.name, "db");
+  EXPECT_EQ(a.from, status::pass);
+  EXPECT_EQ(a.to, status::fail);
+  EXPECT_EQ(a.kind, vitals::failure_kind::refused);
+  EXPECT_EQ(a.service_id, "billing");
+  EXPECT_EQ(a.version, "1.2.3");
+  EXPECT_EQ(a.link, "http://billing:8081/health");
+  EXPECT_EQ(a.time, clk->wall_now());
+  // The channel's secrets are scrubbed from the output.
+  EXPECT_EQ(a.output.find("s3cr3t-url"), std::string::npos) << a.output;
+  EXPECT_FALSE(a.resolved());
+  EXPECT_TRUE(sent[1].alerts[0].resolved());
+  EXPECT_EQ(sent[0].summary().rfind("[FAIL] db (billing): connection refused", 0), 0u)
+      << sent[0].summary();
+  EXPECT_EQ(sent[1].summary(), "[RESOLVED] db (billing)");
+  auto st = d.stats();
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].name, "ops");
+  EXPECT_EQ(st[0].sent_ok, 2u);
+  EXPECT_EQ(st[0].dropped, 0u);
+}
+
+TEST_F(notify_dispatcher, a_notifier_link_overrides_the_service_link) {
+  auto a = std::make_shared<fake_channel>();
+  auto b = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "a", .channel = a},
+                        {.name = "b", .channel = b, .link = "https://status.example/db"}})};
+  fail(d, "db");
+  d.flush();
+  EXPECT_EQ(a->sent().at(0).alerts.at(0).link, "http://billing:8081/health");
+  EXPECT_EQ(b->sent().at(0).alerts.at(0).link, "https://status.example/db");
+}
+
+TEST_F(notify_dispatcher, send_on_resolved_false_sends_only_the_failure) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch, .route = {.send_on_resolved = false}}})};
+  fail(d, "db");
+  recover(d, "db");
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 1u);
+}
+
+TEST_F(notify_dispatcher, warn_to_fail_and_unknown_do_not_repeat_or_resolve) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch}})};
+  d.on_transition(failing_check("db"), status::unknown, status::fail);
+  d.on_transition(failing_check("db"), status::fail, status::fail);
+  d.on_transition(passing_check("other"), status::unknown, status::pass);
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 1u);
+}
+
+TEST_F(notify_dispatcher, a_recovery_within_for_sends_nothing) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch, .route = {.for_duration = 30s}}})};
+  fail(d, "db");
+  clk->advance(29s);
+  d.poll();
+  recover(d, "db");
+  clk->advance(60s);
+  d.poll();
+  d.flush();
+  EXPECT_TRUE(ch->sent().empty());
+}
+
+TEST_F(notify_dispatcher, a_failure_longer_than_for_is_sent_once_it_lasted) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch, .route = {.for_duration = 30s}}})};
+  fail(d, "db");
+  clk->advance(29s);
+  d.poll();
+  d.flush();
+  EXPECT_TRUE(ch->sent().empty());
+  clk->advance(1s);
+  d.poll();
+  d.poll();
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 1u);
+  recover(d, "db");
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 2u);
+  EXPECT_TRUE(ch->sent()[1].alerts[0].resolved());
+}
+
+TEST_F(notify_dispatcher, repeat_every_reminds_while_still_failing) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch, .route = {.repeat_every = 10min}}})};
+  fail(d, "db");
+  clk->advance(9min);
+  d.poll();
+  clk->advance(1min);
+  d.poll();
+  clk->advance(10min);
+  d.poll();
+  d.flush();
+  auto sent = ch->sent();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_FALSE(sent[0].alerts[0].reminder);
+  EXPECT_TRUE(sent[1].alerts[0].reminder);
+  EXPECT_TRUE(sent[2].alerts[0].reminder);
+  EXPECT_EQ(sent[1].summary().rfind("[STILL FAILING] db", 0), 0u);
+  recover(d, "db");
+  clk->advance(30min);
+  d.poll();
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 4u);
+}
+
+TEST_F(notify_dispatcher, failures_within_group_wait_make_one_message) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch, .route = {.group_wait = 10s}}})};
+  fail(d, "a");
+  clk->advance(3s);
+  fail(d, "b");
+  clk->advance(3s);
+  fail(d, "c");
+  d.poll();
+  d.flush();
+  EXPECT_TRUE(ch->sent().empty());
+  clk->advance(4s);
+  d.poll();
+  d.flush();
+  auto sent = ch->sent();
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(sent[0].alerts.size(), 3u);
+  EXPECT_EQ(sent[0].summary(), "3 alerts (3 failing, 0 resolved): a, b, c");
+  // A failure and its recovery within one group window: neither is sent.
+  fail(d, "d");
+  recover(d, "d");
+  clk->advance(10s);
+  d.poll();
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 1u);
+}
+
+TEST_F(notify_dispatcher, maintenance_silences_and_a_failure_outlasting_it_is_announced_after) {
+  auto ch = std::make_shared<fake_channel>();
+  const auto now = clk->wall_now();
+  dispatcher d{options({{.name = "ops",
+                         .channel = ch,
+                         .route = {.maintenance = {{.start = now - 1min, .end = now + 10min}}}}})};
+  fail(d, "a");  // during the window, recovers during it: never sent
+  recover(d, "a");
+  fail(d, "b");  // still failing when the window ends
+  clk->advance(9min);
+  d.poll();
+  d.flush();
+  EXPECT_TRUE(ch->sent().empty());
+  clk->advance(1min);
+  d.poll();
+  d.flush();
+  auto sent = ch->sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].alerts[0].name, "b");
+}
+
+TEST_F(notify_dispatcher, rate_limit_drops_and_counts) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{
+      options({{.name = "ops",
+                .channel = ch,
+                .route = {.send_on_resolved = false, .rate_limit = 2, .rate_window = 1h}}})};
+  for (const char* n : {"a", "b", "c", "d"}) fail(d, n);
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 2u);
+  EXPECT_EQ(d.stats()[0].dropped, 2u);
+  clk->advance(1h);
+  fail(d, "e");
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 3u);
+}
+
+TEST_F(notify_dispatcher, routes_by_check_glob_severity_and_probe) {
+  auto all = std::make_shared<fake_channel>();
+  auto db = std::make_shared<fake_channel>();
+  auto crit = std::make_shared<fake_channel>();
+  auto probes = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "all", .channel = all},
+                        {.name = "db", .channel = db, .route = {.checks = {"db-*", "cache"}}},
+                        {.name = "crit", .channel = crit, .route = {.critical_only = true}},
+                        {.name = "probes",
+                         .channel = probes,
+                         .route = {.checks = {"none"}, .probes = {vitals::probe::ready}}}})};
+  fail(d, "db-main");
+  fail(d, "web", /*critical=*/false);
+  d.on_probe(vitals::probe::ready, status::pass, status::fail);
+  d.on_probe(vitals::probe::live, status::pass, status::fail);
+  d.flush();
+  EXPECT_EQ(all->sent().size(), 2u);  // checks only: no probes configured
+  ASSERT_EQ(db->sent().size(), 1u);
+  EXPECT_EQ(db->sent()[0].alerts[0].name, "db-main");
+  ASSERT_EQ(crit->sent().size(), 1u);
+  EXPECT_EQ(crit->sent()[0].alerts[0].name, "db-main");
+  ASSERT_EQ(probes->sent().size(), 1u);
+  EXPECT_EQ(probes->sent()[0].alerts[0].subject, subject_kind::probe);
+  EXPECT_EQ(probes->sent()[0].alerts[0].name, "ready");
+  EXPECT_EQ(probes->sent()[0].alerts[0].key(), "probe:ready");
+}
+
+TEST_F(notify_dispatcher, retries_with_exponential_backoff_and_delivers_once) {
+  auto ch = std::make_shared<fake_channel>();
+  ch->fail_next({.ok = false, .error = "status 500 from s3cr3t-url"});
+  ch->fail_next({.ok = false, .error = "status 500"});
+  std::vector<std::string> logs;
+  auto o = options({{.name = "ops",
+                     .channel = ch,
+                     .delivery = {.retries = 3, .backoff = 1s, .max_backoff = 30s}}});
+  o.log = [&](std::string_view, std::string_view what) { logs.emplace_back(what); };
+  dispatcher d{std::move(o)};
+  fail(d, "db");
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 1u);
+  EXPECT_EQ(ch->attempts(), 3);
+  // random() = 0.5 → factor 1: exactly 1 s, then 2 s.
+  ASSERT_EQ(waits.size(), 2u);
+  EXPECT_EQ(waits[0], 1s);
+  EXPECT_EQ(waits[1], 2s);
+  auto st = d.stats()[0];
+  EXPECT_EQ(st.sent_ok, 1u);
+  EXPECT_EQ(st.sent_error, 2u);
+  EXPECT_EQ(st.dropped, 0u);
+  ASSERT_EQ(logs.size(), 2u);
+  for (const auto& l : logs) EXPECT_EQ(l.find("s3cr3t-url"), std::string::npos) << l;
+}
+
+TEST_F(notify_dispatcher, backoff_is_capped_and_jittered) {
+  auto ch = std::make_shared<fake_channel>();
+  for (int i = 0; i < 6; ++i) ch->fail_next({.ok = false, .error = "down"});
+  auto o = options({{.name = "ops",
+                     .channel = ch,
+                     .delivery = {.retries = 5, .backoff = 1s, .max_backoff = 4s}}});
+  o.random = [] { return 0.0; };  // lowest jitter: half the backoff
+  dispatcher d{std::move(o)};
+  fail(d, "db");
+  d.flush();
+  EXPECT_EQ(waits, (std::vector<std::chrono::nanoseconds>{500ms, 1s, 2s, 2s, 2s}));
+  auto st = d.stats()[0];
+  EXPECT_EQ(st.sent_ok, 0u);
+  EXPECT_EQ(st.sent_error, 6u);
+  EXPECT_EQ(st.dropped, 1u);
+}
+
+TEST_F(notify_dispatcher, a_permanent_error_is_not_retried) {
+  auto ch = std::make_shared<fake_channel>();
+  ch->fail_next({.ok = false, .error = "status 400", .permanent = true});
+  dispatcher d{options({{.name = "ops", .channel = ch}})};
+  fail(d, "db");
+  d.flush();
+  EXPECT_EQ(ch->attempts(), 1);
+  EXPECT_EQ(d.stats()[0].dropped, 1u);
+}
+
+TEST_F(notify_dispatcher, a_blocked_notifier_delays_nothing_else_and_its_queue_overflows) {
+  auto slow = std::make_shared<fake_channel>();
+  auto fast = std::make_shared<fake_channel>();
+  slow->block();
+  dispatcher d{options({{.name = "slow", .channel = slow, .delivery = {.queue = 1}},
+                        {.name = "fast", .channel = fast}})};
+  fail(d, "a");
+  ASSERT_TRUE(slow->wait_attempts(1));  // the worker holds "a", blocked
+  fail(d, "b");                         // queued
+  fail(d, "c");                         // queue full: dropped
+  // The observer calls returned although a channel is stuck; the other one got everything.
+  ASSERT_TRUE(fast->wait_sent(3));
+  auto st = d.stats();
+  EXPECT_EQ(st[0].queue_length, 1u);
+  EXPECT_EQ(st[0].dropped, 1u);
+  EXPECT_EQ(st[1].sent_ok, 3u);
+  slow->release();
+  d.flush();
+  EXPECT_EQ(slow->sent().size(), 2u);
+  EXPECT_EQ(d.stats()[0].queue_length, 0u);
+}
+
+TEST_F(notify_dispatcher,
+       state_file_survives_a_restart_no_duplicate_failure_and_the_recovery_is_sent) {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("vitals_notify_state_" + std::to_string(::getpid()) + ".json"))
+                        .string();
+  std::filesystem::remove(path);
+  auto o1 = options({{.name = "ops", .channel = std::make_shared<fake_channel>()}});
+  auto ch1 = std::static_pointer_cast<fake_channel>(o1.notifiers[0].channel);
+  o1.state_file = path;
+  {
+    dispatcher d{std::move(o1)};
+    fail(d, "db");
+    fail(d, "cache");
+    recover(d, "cache");
+    d.flush();
+    EXPECT_EQ(ch1->sent().size(), 3u);
+  }
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  auto ch2 = std::make_shared<fake_channel>();
+  auto o2 = options({{.name = "ops", .channel = ch2}});
+  o2.state_file = path;
+  {
+    dispatcher d{std::move(o2)};
+    // After the restart every check starts unknown and fails again: already announced.
+    d.on_transition(failing_check("db"), status::unknown, status::fail);
+    d.flush();
+    EXPECT_TRUE(ch2->sent().empty());
+    d.on_transition(passing_check("db"), status::fail, status::pass);
+    d.flush();
+    ASSERT_EQ(ch2->sent().size(), 1u);
+    EXPECT_EQ(ch2->sent()[0].alerts[0].name, "db");
+    EXPECT_TRUE(ch2->sent()[0].alerts[0].resolved());
+  }
+  // A recovery seen while down is still sent: the check comes back up from unknown.
+  auto ch3 = std::make_shared<fake_channel>();
+  auto o3 = options({{.name = "ops", .channel = ch3}});
+  o3.state_file = path;
+  {
+    dispatcher d{std::move(o3)};
+    d.on_transition(passing_check("db"), status::unknown, status::pass);
+    d.flush();
+    EXPECT_TRUE(ch3->sent().empty());  // db was resolved before: nothing announced
+  }
+  std::filesystem::remove(path);
+}
+
+TEST_F(notify_dispatcher, a_recovery_during_the_restart_is_sent_from_unknown) {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("vitals_notify_state2_" + std::to_string(::getpid()) + ".json"))
+                        .string();
+  std::filesystem::remove(path);
+  auto ch1 = std::make_shared<fake_channel>();
+  auto o1 = options({{.name = "ops", .channel = ch1}});
+  o1.state_file = path;
+  {
+    dispatcher d{std::move(o1)};
+    fail(d, "db");
+    d.flush();
+  }
+  auto ch2 = std::make_shared<fake_channel>();
+  auto o2 = options({{.name = "ops", .channel = ch2}});
+  o2.state_file = path;
+  dispatcher d{std::move(o2)};
+  d.on_transition(passing_check("db"), status::unknown, status::pass);
+  d.flush();
+  ASSERT_EQ(ch2->sent().size(), 1u);
+  EXPECT_TRUE(ch2->sent()[0].alerts[0].resolved());
+  std::filesystem::remove(path);
+}
+
+TEST_F(notify_dispatcher, a_damaged_state_file_is_reported_and_ignored) {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("vitals_notify_bad_" + std::to_string(::getpid()) + ".json"))
+                        .string();
+  std::ofstream(path) << "{not json";
+  std::vector<std::string> logs;
+  auto ch = std::make_shared<fake_channel>();
+  auto o = options({{.name = "ops", .channel = ch}});
+  o.state_file = path;
+  o.log = [&](std::string_view, std::string_view what) { logs.emplace_back(what); };
+  dispatcher d{std::move(o)};
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_NE(logs[0].find("notification state ignored"), std::string::npos);
+  fail(d, "db");
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 1u);
+  std::filesystem::remove(path);
+}
+
+TEST(notify_glob, matches_stars_and_question_marks) {
+  EXPECT_TRUE(glob_match("db-*", "db-main"));
+  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(glob_match("a?c", "abc"));
+  EXPECT_TRUE(glob_match("*-eu-*", "db-eu-1"));
+  EXPECT_FALSE(glob_match("db-*", "cache"));
+  EXPECT_FALSE(glob_match("a?c", "ac"));
+  EXPECT_TRUE(glob_match("exact", "exact"));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(notify_dispatcher, announced_alerts_carry_to_the_next_dispatcher_on_reload) {
+  auto ch1 = std::make_shared<fake_channel>();
+  std::vector<announced_alert> carried;
+  {
+    dispatcher d{options({{.name = "ops", .channel = ch1}, {.name = "other", .channel = ch1}})};
+    fail(d, "db");
+    d.flush();
+    carried = d.announced();
+    d.stop();
+    fail(d, "late");  // after stop(): ignored, a successor owns the state
+    d.flush();
+    EXPECT_EQ(ch1->sent().size(), 2u);
+  }
+  ASSERT_EQ(carried.size(), 2u);
+  auto ch2 = std::make_shared<fake_channel>();
+  auto o = options({{.name = "ops", .channel = ch2}});  // "other" removed by the reload
+  o.seed = carried;
+  dispatcher d{std::move(o)};
+  EXPECT_EQ(d.announced().size(), 1u);
+  recover(d, "db");
+  d.flush();
+  ASSERT_EQ(ch2->sent().size(), 1u);
+  EXPECT_TRUE(ch2->sent()[0].alerts[0].resolved());
+}
+
+}  // namespace
