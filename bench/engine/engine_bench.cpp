@@ -8,6 +8,8 @@
 //   burst:   every check due at the same instant (no spreading); one poll handles them all.
 //   observed: as `spread`, with one observer receiving every result and transition.
 //   flapping: as `spread`, every result flips pass/fail (a transition per result).
+//   notified: as `flapping`, with a real vitals::notify dispatcher routing every transition to a
+//            notifier that only counts (no I/O): the cost of notifications on the engine.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -16,6 +18,9 @@
 #include <string>
 
 #include "vitals/service.hpp"
+#if defined(VITALS_BENCH_NOTIFY)
+#include "vitals/notify.hpp"
+#endif
 #include "vitals/testing/manual_clock.hpp"
 
 namespace {
@@ -45,14 +50,26 @@ struct counting_observer final : vitals::observer {
   }
 };
 
-enum class mode { spread, burst, observed, flapping };
+#if defined(VITALS_BENCH_NOTIFY)
+struct counting_notifier final : vitals::notify::notifier {
+  std::atomic<std::uint64_t> sent{0};
+  vitals::notify::delivery send(const vitals::notify::message&,
+                                vitals::notify::steady_time) override {
+    sent.fetch_add(1, std::memory_order_relaxed);
+    return {};
+  }
+};
+#endif
+
+enum class mode { spread, burst, observed, flapping, notified };
 
 void run(benchmark::State& state, mode m) {
   const auto n = static_cast<std::size_t>(state.range(0));
   auto clk = std::make_shared<vitals::testing::manual_clock>();
   vitals::registry reg;
   for (std::size_t i = 0; i < n; ++i) {
-    reg.add("target-" + std::to_string(i), std::make_shared<instant>(m == mode::flapping),
+    reg.add("target-" + std::to_string(i),
+            std::make_shared<instant>(m == mode::flapping || m == mode::notified),
             {.interval = 10s, .timeout = 2s, .jitter = 0.1});
   }
   vitals::service_options o{.clock = clk, .on_event = [](const vitals::event&) {}, .seed = 1};
@@ -60,6 +77,14 @@ void run(benchmark::State& state, mode m) {
       std::chrono::milliseconds{std::getenv("PUB") ? std::atoi(std::getenv("PUB")) : 2};
   o.first_run_spread = m == mode::burst ? 0us : 10s;  // spread over the whole interval
   if (m == mode::observed) o.observers.push_back(std::make_shared<counting_observer>());
+#if defined(VITALS_BENCH_NOTIFY)
+  if (m == mode::notified) {
+    o.observers.push_back(
+        std::make_shared<vitals::notify::dispatcher>(vitals::notify::dispatcher_options{
+            .notifiers = {{.name = "count", .channel = std::make_shared<counting_notifier>()}},
+            .clock = clk}));
+  }
+#endif
   vitals::service svc{std::move(reg), std::move(o)};
   // No start(): poll() arms the checks, and this thread alone drives the engine.
   // Warm-up: one full round, so every check has a result and a next due time.
@@ -98,6 +123,9 @@ void bm_spread(benchmark::State& s) { run(s, mode::spread); }
 void bm_burst(benchmark::State& s) { run(s, mode::burst); }
 void bm_observed(benchmark::State& s) { run(s, mode::observed); }
 void bm_flapping(benchmark::State& s) { run(s, mode::flapping); }
+#if defined(VITALS_BENCH_NOTIFY)
+void bm_notified(benchmark::State& s) { run(s, mode::notified); }
+#endif
 
 }  // namespace
 
@@ -106,4 +134,7 @@ BENCHMARK(bm_spread)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
 BENCHMARK(bm_burst)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
 BENCHMARK(bm_observed)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
 BENCHMARK(bm_flapping)->Arg(10)->Arg(1000)->Arg(10'000)->Arg(100'000)->MinTime(2);
+#if defined(VITALS_BENCH_NOTIFY)
+BENCHMARK(bm_notified)->Arg(10)->Arg(1000)->Arg(10'000)->MinTime(2);
+#endif
 BENCHMARK_MAIN();
