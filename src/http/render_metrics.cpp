@@ -112,12 +112,24 @@ base_value in_base_unit(double v, std::string_view unit) noexcept {
     std::string_view to;
   };
   static constexpr std::array<scale, 19> scales{{
-      {"ns", 1e-9, "seconds"},     {"us", 1e-6, "seconds"},    {"µs", 1e-6, "seconds"},
-      {"ms", 1e-3, "seconds"},     {"s", 1, "seconds"},        {"seconds", 1, "seconds"},
-      {"m", 60, "seconds"},        {"min", 60, "seconds"},     {"h", 3600, "seconds"},
-      {"days", 86400, "seconds"},  {"percent", 0.01, "ratio"}, {"%", 0.01, "ratio"},
-      {"B", 1, "bytes"},           {"bytes", 1, "bytes"},      {"KiB", 1024.0, "bytes"},
-      {"MiB", 1048576.0, "bytes"}, {"GiB", 1073741824.0, "bytes"}, {"kB", 1e3, "bytes"},
+      {"ns", 1e-9, "seconds"},
+      {"us", 1e-6, "seconds"},
+      {"µs", 1e-6, "seconds"},
+      {"ms", 1e-3, "seconds"},
+      {"s", 1, "seconds"},
+      {"seconds", 1, "seconds"},
+      {"m", 60, "seconds"},
+      {"min", 60, "seconds"},
+      {"h", 3600, "seconds"},
+      {"days", 86400, "seconds"},
+      {"percent", 0.01, "ratio"},
+      {"%", 0.01, "ratio"},
+      {"B", 1, "bytes"},
+      {"bytes", 1, "bytes"},
+      {"KiB", 1024.0, "bytes"},
+      {"MiB", 1048576.0, "bytes"},
+      {"GiB", 1073741824.0, "bytes"},
+      {"kB", 1e3, "bytes"},
       {"MB", 1e6, "bytes"},
   }};
   for (const scale& s : scales) {
