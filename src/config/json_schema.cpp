@@ -232,18 +232,19 @@ std::string json_schema() {
   };
   json properties = json::object();
   for (const auto& k : detail::top_level()) {
-    if (k.shape == detail::section_shape::scalar && k.expects != "\"address:port\"") {
-      properties[k.name] = {{"description", k.doc}, {"type", "string"}, {"minLength", 1}};
+    if (k.shape == detail::section_shape::scalar) {
+      json& p = properties[k.name] = {{"description", k.doc}, {"type", "string"}};
+      if (k.expects == "\"address:port\"") {
+        // `listen` and `metrics_listen`.
+        p["pattern"] = "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$|\\$\\{";
+        if (k.name == "listen") p["default"] = "127.0.0.1:8081";
+      } else {
+        p["minLength"] = 1;
+      }
     } else if (k.shape == detail::section_shape::mapping_list) {
       properties[k.name] = {{"description", k.doc},
                             {"type", "array"},
                             {"items", section_schema(*k.section, k.children)}};
-    } else if (k.shape == detail::section_shape::scalar) {
-      // `listen` and `metrics_listen`: "address:port".
-      properties[k.name] = {{"description", k.doc},
-                            {"type", "string"},
-                            {"pattern", "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$|\\$\\{"}};
-      if (k.name == "listen") properties[k.name]["default"] = "127.0.0.1:8081";
     } else if (k.name == "checks") {
       json variants = json::array();
       for (const auto& t : detail::types().all()) variants.push_back(check_schema(t));
