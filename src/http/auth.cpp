@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "base/text.hpp"
+
 namespace vitals::http::detail {
 
 bool constant_time_equal(std::string_view presented, std::string_view expected) noexcept {
@@ -20,28 +22,14 @@ bool constant_time_equal(std::string_view presented, std::string_view expected) 
   return (diff == 0) & same_length;
 }
 
-namespace {
-
-bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
-
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
-
 std::string_view bearer_token(std::string_view authorization) noexcept {
   constexpr std::string_view scheme = "bearer";
-  std::string_view v = authorization;
-  while (!v.empty() && is_space(v.front())) v.remove_prefix(1);
-  if (v.size() <= scheme.size()) return {};
-  for (std::size_t i = 0; i < scheme.size(); ++i) {
-    if (lower(v[i]) != scheme[i]) return {};
-  }
-  v.remove_prefix(scheme.size());
+  const std::string_view v = base::trim(authorization);
+  if (v.size() <= scheme.size() || !base::iequals(v.substr(0, scheme.size()), scheme)) return {};
   // "Bearertoken" is not the bearer scheme: at least one space must separate them.
-  if (!is_space(v.front())) return {};
-  while (!v.empty() && is_space(v.front())) v.remove_prefix(1);
-  while (!v.empty() && is_space(v.back())) v.remove_suffix(1);
-  return v;
+  const char separator = v[scheme.size()];
+  if (separator != ' ' && separator != '\t') return {};
+  return base::trim(v.substr(scheme.size()));
 }
 
 bool bearer_matches(std::string_view authorization, std::string_view token) noexcept {
