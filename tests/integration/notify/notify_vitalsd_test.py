@@ -123,14 +123,16 @@ notify:
 """)
         logs = []
 
-        def start():
+        def start(ready_code=200):
+            """vitalsd on `cfg`, once /readyz answers `ready_code` (503: started mid-incident)."""
             p = subprocess.Popen([VITALSD, "-c", cfg], stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
             procs.append(p)
             out = []
             threading.Thread(target=lambda: out.extend(p.stdout), daemon=True).start()
             logs.append(out)
-            wait_for("vitalsd up", lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 200)
+            wait_for(f"vitalsd up, /readyz {ready_code}",
+                     lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == ready_code)
             return p
 
         def stop(p):
@@ -194,14 +196,7 @@ notify:
             saved = json.load(f)
         assert [a["notifier"] for a in saved["announced"]].count("hook") == 1, saved
         procs.clear()
-        p = start_when_failing = subprocess.Popen([VITALSD, "-c", cfg],
-                                                  stdout=subprocess.PIPE,
-                                                  stderr=subprocess.STDOUT, text=True)
-        procs.append(p)
-        out = []
-        threading.Thread(target=lambda: out.extend(p.stdout), daemon=True).start()
-        logs.append(out)
-        wait_for("vitalsd back", lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 503)
+        p = start(ready_code=503)
         time.sleep(1.0)
         assert len(failing()) == 1, hook.got()  # no duplicate "failing"
 
@@ -211,7 +206,6 @@ notify:
         assert len(resolved()) == 1, hook.got()
         assert len(failing()) == 1, hook.got()
         stop(p)
-        del start_when_failing
 
         # A reload (SIGHUP) that changes the notifier hands the incident over in memory (no
         # notify_state here): no second "failing", the recovery is still sent.
