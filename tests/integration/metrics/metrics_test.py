@@ -4,7 +4,8 @@
   promtool   every example config (and the built-in one) is run by the real vitalsd; a real
              scrape of each, in both formats, is linted by `promtool check metrics` (nothing
              reported) and the OpenMetrics one ends with `# EOF`.
-  prometheus a real Prometheus (Debian `prometheus`) scrapes vitalsd every second; a TCP
+  prometheus a real Prometheus (Debian `prometheus`, started by tests/deploy/prometheus_server.py)
+             scrapes vitalsd every second; a TCP
              dependency (a listener this test owns) is closed: Prometheus' HTTP API then
              returns the failing status of that check and a rising failure counter.
 
@@ -25,6 +26,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy"))
+import prometheus_server  # noqa: E402  (tests/deploy/prometheus_server.py)
 
 TOKEN = "metrics-test-token-5f1c"
 DEADLINE = 60.0  # seconds, for any single wait
@@ -211,37 +215,31 @@ checks:
         target = f"127.0.0.1:{metrics_port}"
         assert status_of(base + "/metrics") == 401, "main port: anonymous scrape"
         assert status_of(f"http://{target}/readyz") == 404, "metrics port serves /metrics only"
-        prom_port = free_port()
-        with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
-            f.write(f"""global:
+        scrape = f"""global:
   scrape_interval: 1s
   evaluation_interval: 1s
 scrape_configs:
   - job_name: vitals
     static_configs:
       - targets: ["{target}"]
-""")
-        prom = Process(["prometheus", f"--config.file={tmp}/prometheus.yml",
-                        f"--storage.tsdb.path={tmp}/data",
-                        f"--web.listen-address=127.0.0.1:{prom_port}",
-                        "--log.level=warn"], os.path.join(tmp, "prometheus.log"))
-        procs.append(prom)
-        p = f"http://127.0.0.1:{prom_port}"
-        wait_for("Prometheus to be ready", lambda: get(p + "/-/ready")[0] == 200)
-        wait_for("the target to be up", lambda: scalar(p, 'up{job="vitals"}') == 1)
-        wait_for("a passing dependency",
-                 lambda: scalar(p, 'vitals_check_status{check="dependency",status="pass"}') == 1)
-        # Prometheus negotiated OpenMetrics: the info family is kept as vitals_build_info.
-        assert scalar(p, 'vitals_build_info{job="vitals"}') == 1
+"""
+        # The deploy tests' real Prometheus: a free port, a temporary TSDB, stopped by PID.
+        with prometheus_server.prometheus(scrape) as prom:
+            p = prom.base
+            wait_for("the target to be up", lambda: scalar(p, 'up{job="vitals"}') == 1)
+            wait_for("a passing dependency", lambda: scalar(
+                p, 'vitals_check_status{check="dependency",status="pass"}') == 1)
+            # Prometheus negotiated OpenMetrics: the info family is kept as vitals_build_info.
+            assert scalar(p, 'vitals_build_info{job="vitals"}') == 1
 
-        dep.close()  # the dependency goes away: connections to it are refused
-        wait_for("the failing status in Prometheus",
-                 lambda: scalar(p, 'vitals_check_status{check="dependency",status="fail"}') == 1)
-        expr = 'vitals_check_failures_total{check="dependency",kind="refused"}'
-        first = wait_for("a failure counter", lambda: scalar(p, expr))
-        wait_for("the failure counter to rise", lambda: (scalar(p, expr) or 0) > first)
-        assert scalar(p, 'vitals_probe_status{probe="ready",status="fail"}') == 1
-        assert scalar(p, 'vitals_probe_http_code{probe="ready"}') == 503
+            dep.close()  # the dependency goes away: connections to it are refused
+            wait_for("the failing status in Prometheus", lambda: scalar(
+                p, 'vitals_check_status{check="dependency",status="fail"}') == 1)
+            expr = 'vitals_check_failures_total{check="dependency",kind="refused"}'
+            first = wait_for("a failure counter", lambda: scalar(p, expr))
+            wait_for("the failure counter to rise", lambda: (scalar(p, expr) or 0) > first)
+            assert scalar(p, 'vitals_probe_status{probe="ready",status="fail"}') == 1
+            assert scalar(p, 'vitals_probe_http_code{probe="ready"}') == 503
         print(f"ok: Prometheus sees the dependency failing, failures {first} and rising")
         return 0
     finally:
