@@ -8,7 +8,7 @@ build_pkgs=(
   libboost-dev libboost-system-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpq-dev libhiredis-dev libmariadb-dev libmemcached-dev libsqlite3-dev
+  libpq-dev libhiredis-dev libmariadb-dev libmemcached-dev libsqlite3-dev libcurl4-openssl-dev
   dpkg-dev
 )
 # Real servers and tools the integration tests talk to; clang and its libFuzzer runtime for the
@@ -17,6 +17,7 @@ test_pkgs=(
   postgresql postgresql-contrib mariadb-server redis-server memcached
   openssl curl wget procps iproute2 python3 python3-jsonschema wrk
   systemd clang libclang-rt-14-dev prometheus prometheus-alertmanager python3-yaml
+  python3-aiosmtpd
 )
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf

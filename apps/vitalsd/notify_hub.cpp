@@ -12,6 +12,15 @@ using vitals::config::notifier_config;
 
 std::shared_ptr<vn::notifier> make_channel(const notifier_config& n) {
   if (n.type == "command") return vn::make_command_notifier({.argv = n.command});
+  if (n.type == "email") {
+    return vn::make_email_notifier({.url = n.url,
+                                    .username = n.username,
+                                    .password = n.password,
+                                    .tls = n.tls,
+                                    .ca_file = n.ca_file,
+                                    .from = n.from,
+                                    .to = n.to});
+  }
   const vn::http_format f = n.type == "slack"       ? vn::http_format::slack
                             : n.type == "teams"     ? vn::http_format::teams
                             : n.type == "pagerduty" ? vn::http_format::pagerduty

@@ -91,11 +91,17 @@ struct shutdown_config {
 struct notifier_config {
   /// Name in logs and in the `notifier` label of the metrics (never the URL).
   std::string name{};
-  /// webhook, slack, teams, pagerduty or command.
+  /// webhook, slack, teams, pagerduty, email or command.
   std::string type{};
-  std::string url{};          ///< a secret (webhook, slack, teams; pagerduty: optional)
+  std::string url{};          ///< a secret (webhook, slack, teams; pagerduty: optional; email)
   std::string routing_key{};  ///< a secret (pagerduty)
   std::string ca_file{};
+  /// email: SMTP AUTH credentials (the password a secret), STARTTLS policy, sender, recipients.
+  std::string username{};
+  std::string password{};
+  std::string tls = "starttls";
+  std::string from{};
+  std::vector<std::string> to{};
   std::string link{};                  ///< shown in messages (status page, /health URL)
   std::vector<std::string> command{};  ///< argv (command)
   std::vector<std::string> checks{};   ///< names or globs; empty = every check

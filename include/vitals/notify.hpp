@@ -73,7 +73,7 @@ struct delivery {
   bool permanent = false;
 };
 
-/// One channel (webhook, Slack, Teams, PagerDuty, command). Implementations do one attempt per
+/// One channel (webhook, Slack, Teams, PagerDuty, email, command). Implementations do one attempt per
 /// call and return by `deadline`; retries, backoff, queueing and threads are the dispatcher's.
 ///
 ///     struct stdout_notifier final : vitals::notify::notifier {
@@ -243,6 +243,35 @@ struct http_notifier_options {
 /// loads it, and OpenSSL, only when such a notifier is configured). 2xx is success; 4xx other
 /// than 408/429 is permanent. Throws std::invalid_argument for a bad URL (never shown).
 [[nodiscard]] std::shared_ptr<notifier> make_http_notifier(http_notifier_options options);
+
+struct email_notifier_options {
+  /// `smtp://host[:port]` (STARTTLS required unless `tls` is "none") or `smtps://host[:port]`.
+  std::string url{};
+  /// AUTH credentials (both or neither); the password is a secret.
+  std::string username{};
+  std::string password{};
+  /// smtp:// only: "starttls" (the default) or "none" (plain text, no password).
+  std::string tls = "starttls";
+  /// PEM CAs to trust instead of the system ones.
+  std::string ca_file{};
+  /// The envelope sender and From: header (`alerts@example.com`, or `Vitals <alerts@...>`).
+  std::string from{};
+  /// Recipients (at least one).
+  std::vector<std::string> to{};
+};
+
+/// The RFC 5322 message an email notifier sends for `m` (CRLF line ends): Subject is the
+/// summary (RFC 2047-encoded when not ASCII), a text body with one paragraph per alert, and
+/// `Date` / `Message-ID` from `now` and `message_id` (`<...@host>`).
+[[nodiscard]] std::string render_email(const message& m, std::string_view from,
+                                       const std::vector<std::string>& to, wall_time now,
+                                       std::string_view message_id);
+
+/// Email over SMTP through the `smtp` check's client (libcurl, loaded by vitalsd only when such
+/// a notifier is configured): STARTTLS or implicit TLS, AUTH, one message per delivery. A 5xx
+/// reply other than to AUTH is permanent; connection failures, timeouts and 4xx are retried.
+/// Throws std::invalid_argument for a bad URL, no `from` or no `to` (password never shown).
+[[nodiscard]] std::shared_ptr<notifier> make_email_notifier(email_notifier_options options);
 
 struct command_notifier_options {
   /// Program and arguments, run without a shell; the message is written to its stdin as JSON

@@ -42,4 +42,31 @@ namespace vitals::base {
   return s;
 }
 
+/// Standard base64 (RFC 4648, with padding): HTTP Basic credentials, MIME bodies and headers.
+[[nodiscard]] inline std::string base64(std::string_view in) {
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    for (int shift = 18; shift >= 0; shift -= 6) out += table[(v >> shift) & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = byte(i) << 16;
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
+    out += table[(v >> 18) & 63];
+    out += table[(v >> 12) & 63];
+    out += table[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
 }  // namespace vitals::base

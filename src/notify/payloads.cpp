@@ -1,8 +1,14 @@
 // The JSON bodies of the HTTP channels: a generic webhook, Slack incoming webhooks (text +
-// Block Kit), Microsoft Teams (MessageCard) and PagerDuty Events API v2.
+// Block Kit), Microsoft Teams (MessageCard) and PagerDuty Events API v2; and the RFC 5322
+// message of the email channel.
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base/text.hpp"
 #include "notify/state_file.hpp"
 #include "vitals/notify.hpp"
 
@@ -124,7 +130,129 @@ std::string pagerduty(const alert& a, std::string_view routing_key) {
   return text(j);
 }
 
+// --- email -----------------------------------------------------------------------------------
+
+bool ascii(std::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// A header value: no line break or control character can reach the header block.
+std::string header_text(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+  }
+  return out;
+}
+
+// RFC 2047 encoded words of at most 75 characters (45 bytes of UTF-8 each, cut at character
+// boundaries), folded onto continuation lines.
+std::string encoded_words(std::string_view s) {
+  std::string out;
+  while (!s.empty()) {
+    std::size_t n = std::min<std::size_t>(45, s.size());
+    while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = std::min<std::size_t>(45, s.size());
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + base::base64(s.substr(0, n)) + "?=";
+    s.remove_prefix(n);
+  }
+  return out;
+}
+
+// "Wed, 02 Dec 2026 08:30:00 +0000" (RFC 5322 3.3), independent of the locale.
+std::string rfc5322_date(wall_time t) {
+  static constexpr std::array<const char*, 7> days = {"Sun", "Mon", "Tue", "Wed",
+                                                      "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr",
+                                                         "May", "Jun", "Jul", "Aug",
+                                                         "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d +0000",
+                days.at(static_cast<std::size_t>(tm.tm_wday)),
+                tm.tm_mday, months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
+                tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf.data();
+}
+
+std::string email_body(const message& m) {
+  std::string b = m.summary() + "\n";
+  for (const auto& a : m.alerts) {
+    b += "\n" + line(a) + "\n";
+    b += "  time: " + alert_json(a)["time"].get<std::string>() + "\n";
+    if (a.subject == subject_kind::check) {
+      b += std::string("  severity: ") + (a.critical ? "critical" : "non-critical") + "\n";
+    }
+  }
+  if (!m.alerts.empty()) {
+    const alert& a = m.alerts.front();
+    b += "\nService: " + (a.service_id.empty() ? std::string{"-"} : a.service_id);
+    if (!a.version.empty()) b += " " + a.version;
+    b += "\n";
+    if (!a.link.empty()) b += "Link: " + a.link + "\n";
+  }
+  b += "\n-- \nSent by vitals\n";
+  // CRLF line ends; a lone CR (from a check's output) is dropped.
+  std::string out;
+  for (const char c : b) {
+    if (c == '\n') {
+      out += "\r\n";
+    } else if (c != '\r') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Base64 in lines of 76 characters (RFC 2045 6.8).
+std::string base64_lines(std::string_view s) {
+  const std::string all = base::base64(s);
+  std::string out;
+  for (std::size_t i = 0; i < all.size(); i += 76) out += all.substr(i, 76) + "\r\n";
+  return out;
+}
+
+bool long_line(std::string_view body) {
+  std::size_t run = 0;
+  for (const char c : body) {
+    run = c == '\n' ? 0 : run + 1;
+    if (run > 998) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string render_email(const message& m, std::string_view from,
+                         const std::vector<std::string>& to, wall_time now,
+                         std::string_view message_id) {
+  const std::string subject = clip(header_text(m.summary()), 200);
+  std::string to_line;
+  for (const auto& a : to) to_line += (to_line.empty() ? "" : ", ") + header_text(a);
+  std::string out = "From: " + header_text(from) + "\r\n";
+  out += "To: " + to_line + "\r\n";
+  out += "Subject: " + (ascii(subject) ? subject : encoded_words(subject)) + "\r\n";
+  out += "Date: " + rfc5322_date(now) + "\r\n";
+  out += "Message-ID: " + header_text(message_id) + "\r\n";
+  out += "MIME-Version: 1.0\r\n";
+  out += "Content-Type: text/plain; charset=utf-8\r\n";
+  out += "Auto-Submitted: auto-generated\r\n";
+  out += "X-Mailer: vitals\r\n";
+  const std::string body = email_body(m);
+  if (ascii(body) && !long_line(body)) {
+    out += "Content-Transfer-Encoding: 7bit\r\n\r\n" + body;
+  } else {
+    out += "Content-Transfer-Encoding: base64\r\n\r\n" + base64_lines(body);
+  }
+  return out;
+}
 
 std::vector<std::string> render_payloads(http_format f, const message& m,
                                          std::string_view routing_key) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/sections.hpp"
 
@@ -58,16 +59,27 @@ const section_spec& notifier_section() {
     section_builder<nc> b{"notify", "A notifier: where transitions are sent, and when."};
     b.key("name", &nc::name, "Name in logs and in the notifier label of the metrics.",
           {.required = true});
-    b.custom("type", value_kind::string, "Channel: webhook, slack, teams, pagerduty, command.",
+    b.custom("type", value_kind::string,
+             "Channel: webhook, slack, teams, pagerduty, email, command.",
              [](nc& o, const value& v) { assign(o.type, v); }, std::nullopt, {.required = true},
-             {"webhook", "slack", "teams", "pagerduty", "command"});
+             {"webhook", "slack", "teams", "pagerduty", "email", "command"});
     b.key("url", &nc::url,
           "http:// or https:// URL to POST to (a secret: never shown). PagerDuty: default "
-          "https://events.pagerduty.com/v2/enqueue.",
+          "https://events.pagerduty.com/v2/enqueue. email: smtp://host:587 (STARTTLS) or "
+          "smtps://host:465.",
           {.secret = true});
     b.key("routing_key", &nc::routing_key, "PagerDuty Events v2 integration key (a secret).",
           {.secret = true});
-    b.key("ca_file", &nc::ca_file, "PEM CAs to trust for an https URL (empty: the system's).");
+    b.key("ca_file", &nc::ca_file,
+          "PEM CAs to trust for an https or SMTP TLS connection (empty: the system's).");
+    b.key("username", &nc::username, "email: SMTP AUTH user.");
+    b.key("password", &nc::password, "email: SMTP AUTH password (a secret).", {.secret = true});
+    b.custom("tls", value_kind::string,
+             "email, smtp:// only: starttls (required, the default) or none (plain text).",
+             [](nc& o, const value& v) { assign(o.tls, v); }, value{std::string{"starttls"}}, {},
+             {"starttls", "none"});
+    b.key("from", &nc::from, "email: sender, e.g. alerts@example.com or \"Vitals <alerts@...>\".");
+    b.key("to", &nc::to, "email: recipients.");
     b.key("link", &nc::link,
           "A URL shown in the messages (a status page, the service's /health); not a secret.");
     b.key("command", &nc::command,
@@ -104,20 +116,59 @@ const section_spec& notifier_section() {
   return s;
 }
 
+std::optional<key_problem> email_rule(const nc& n) {
+  if (n.url.empty()) {
+    return key_problem{.key = "type", .message = "an email notifier needs url: smtp://host:587"};
+  }
+  const bool smtps = n.url.rfind("smtps://", 0) == 0;
+  if (!smtps && n.url.rfind("smtp://", 0) != 0) {
+    return key_problem{.key = "url", .message = "url must start with smtp:// or smtps://"};
+  }
+  if (n.from.empty()) {
+    return key_problem{.key = "type", .message = "an email notifier needs from: an address"};
+  }
+  if (n.to.empty()) {
+    return key_problem{.key = "type", .message = "an email notifier needs to: [addresses]"};
+  }
+  if (n.username.empty() != n.password.empty()) {
+    return key_problem{.key = n.username.empty() ? "password" : "username",
+                       .message = "username and password go together"};
+  }
+  if (n.tls == "none" && (smtps || !n.password.empty())) {
+    return key_problem{.key = "tls",
+                       .message = smtps ? "tls: none contradicts an smtps:// URL"
+                                        : "tls: none would send the password in the clear"};
+  }
+  return std::nullopt;
+}
+
 std::optional<key_problem> notifier_rule(const void* item) {
   const auto& n = *static_cast<const nc*>(item);
-  const bool http = n.type != "command";
+  const bool email = n.type == "email";
+  if (!email) {
+    const std::pair<const char*, bool> email_keys[] = {{"username", !n.username.empty()},
+                                                       {"password", !n.password.empty()},
+                                                       {"tls", n.tls != "starttls"},
+                                                       {"from", !n.from.empty()},
+                                                       {"to", !n.to.empty()}};
+    for (const auto& [key, set] : email_keys) {
+      if (set) return key_problem{.key = key, .message = std::string(key) + " is for email only"};
+    }
+  } else if (auto p = email_rule(n)) {
+    return p;
+  }
+  const bool http = n.type != "command" && !email;
   if (n.type == "command" && n.command.empty()) {
     return key_problem{.key = "command", .message = "a command notifier needs command: [argv...]"};
   }
-  if (!http && !n.url.empty()) {
+  if (n.type == "command" && !n.url.empty()) {
     return key_problem{.key = "url", .message = "url is for the HTTP notifiers, not command"};
   }
   if (http && n.type != "pagerduty" && n.url.empty()) {
     return key_problem{.key = "type",
                        .message = "a " + n.type + " notifier needs url (or url_file)"};
   }
-  if (!n.url.empty()) {
+  if (http && !n.url.empty()) {
     // The URL is a secret: say what is wrong without it.
     const bool https = n.url.rfind("https://", 0) == 0;
     if (!https && n.url.rfind("http://", 0) != 0) {
