@@ -45,10 +45,10 @@ vn::notifier_spec make_spec(const notifier_config& n) {
   s.route.rate_limit = static_cast<std::uint32_t>(n.rate_limit);
   s.route.rate_window = n.rate_window;
   for (const auto& w : n.maintenance) {
-    const auto slash = w.find('/');
-    const auto start = vitals::config::parse_rfc3339(w.substr(0, slash));
-    const auto end = vitals::config::parse_rfc3339(w.substr(slash + 1));
-    if (start && end) s.route.maintenance.push_back({.start = *start, .end = *end});
+    if (const auto m = vitals::config::parse_maintenance(w)) {  // validated by the loader
+      s.route.maintenance.push_back(
+          {.start = m->start, .end = m->end, .every = m->every, .length = m->length});
+    }
   }
   s.delivery.timeout = n.timeout;
   s.delivery.retries = static_cast<std::uint32_t>(n.retries);

@@ -113,7 +113,8 @@ struct notifier_config {
   std::chrono::milliseconds group_wait{0};
   std::int64_t rate_limit = 0;
   std::chrono::milliseconds rate_window = std::chrono::hours{1};
-  /// "START/END" as RFC 3339 UTC times, e.g. "2026-12-02T01:00:00Z/2026-12-02T03:00:00Z".
+  /// "START/END" in RFC 3339 ("2026-12-02T01:00:00Z/2026-12-02T03:00:00Z"), or recurring:
+  /// "<cron, 5 fields, UTC> for <duration>" ("0 2 * * SUN for 2h"). See parse_maintenance().
   std::vector<std::string> maintenance{};
   std::chrono::milliseconds timeout = std::chrono::seconds{5};
   std::int64_t retries = 3;
@@ -127,6 +128,20 @@ struct notifier_config {
 /// nullopt when it is not one.
 [[nodiscard]] std::optional<std::chrono::system_clock::time_point> parse_rfc3339(
     std::string_view text);
+
+/// A maintenance window of `notify[].maintenance`: once (`start`, `end`) or recurring (`every`,
+/// a cron expression in UTC, for `length`).
+struct maintenance_spec {
+  std::chrono::system_clock::time_point start{};
+  std::chrono::system_clock::time_point end{};
+  std::string every{};
+  std::chrono::minutes length{0};
+};
+
+/// "2026-12-02T01:00:00Z/2026-12-02T03:00:00Z" or "0 2 * * SUN for 2h" (length 1m to 31d); nullopt
+/// with `error` set when it is neither.
+[[nodiscard]] std::optional<maintenance_spec> parse_maintenance(std::string_view text,
+                                                                std::string* error = nullptr);
 
 /// The whole daemon configuration.
 ///

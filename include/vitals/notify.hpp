@@ -90,11 +90,19 @@ class notifier {
 };
 
 /// A window during which a notifier sends nothing (alerts keep their state: one still failing
-/// when the window ends is announced then).
+/// when the window ends is announced then). Either once, from `start` to `end`, or recurring:
+/// each time the cron expression `every` fires (5 fields, UTC: "0 2 * * SUN") for `length`.
+///
+///     maintenance_window nightly{.every = "0 2 * * *", .length = std::chrono::hours{1}};
 struct maintenance_window {
   wall_time start{};
   wall_time end{};
-  [[nodiscard]] bool contains(wall_time t) const noexcept { return t >= start && t < end; }
+  std::string every{};
+  std::chrono::minutes length{0};
+  [[nodiscard]] bool contains(wall_time t) const;
+  /// Why `every` is not a schedule ("field 2 (hour): 24 is out of range 0-23"); empty if it is
+  /// (or is empty).
+  [[nodiscard]] std::string error() const;
 };
 
 /// Which alerts a notifier gets and when.

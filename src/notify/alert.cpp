@@ -3,6 +3,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "base/cron.hpp"
 #include "notify/state_file.hpp"
 #include "vitals/notify.hpp"
 
@@ -37,6 +38,19 @@ std::string iso_time(wall_time t) {
 }
 
 }  // namespace
+
+bool maintenance_window::contains(wall_time t) const {
+  if (every.empty()) return t >= start && t < end;
+  const auto schedule = base::cron_schedule::parse(every);
+  return schedule && schedule->in_window(t, length);
+}
+
+std::string maintenance_window::error() const {
+  std::string why;
+  if (!every.empty() && !base::cron_schedule::parse(every, &why)) return why;
+  if (!every.empty() && length.count() <= 0) return "a recurring window needs a length";
+  return {};
+}
 
 std::string alert::key() const {
   return std::string(subject == subject_kind::check ? "check:" : "probe:") + name;

@@ -3,6 +3,7 @@
 // take it, so that a dead endpoint only fills its own queue.
 
 #include <algorithm>
+#include <stdexcept>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -215,6 +216,14 @@ struct dispatcher::impl {
   explicit impl(dispatcher_options o) : options(std::move(o)) {
     if (!options.clock) options.clock = real_clock();
     std::vector<std::string> extra = options.secrets;
+    for (const auto& spec : options.notifiers) {
+      for (const auto& w : spec.route.maintenance) {
+        if (auto why = w.error(); !why.empty()) {
+          throw std::invalid_argument("notifier " + spec.name + ": maintenance \"" + w.every +
+                                      "\": " + why);
+        }
+      }
+    }
     for (auto& spec : options.notifiers) {
       workers.push_back(std::make_unique<worker>(spec, options, extra));
       routes.emplace_back();

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/cron.hpp"
+#include "base/duration_scan.hpp"
 #include "config/sections.hpp"
 
 namespace vitals::config {
@@ -47,6 +49,42 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_sec = s;
   const std::time_t secs = ::timegm(&tm);
   return std::chrono::system_clock::from_time_t(secs - offset);
+}
+
+std::optional<maintenance_spec> parse_maintenance(std::string_view text, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<maintenance_spec> {
+    if (error != nullptr) *error = std::move(why);
+    return std::nullopt;
+  };
+  const std::string examples =
+      "expected \"START/END\" in RFC 3339 (\"2026-12-02T01:00:00Z/2026-12-02T03:00:00Z\") or "
+      "\"<cron> for <duration>\" (\"0 2 * * SUN for 2h\")";
+  if (const auto f = text.rfind(" for "); f != std::string_view::npos) {
+    std::string why;
+    const auto schedule = base::cron_schedule::parse(text.substr(0, f), &why);
+    if (!schedule) return fail("maintenance \"" + std::string(text) + "\": " + why);
+    const auto length_text = text.substr(f + 5);
+    const auto scan = base::scan_duration(length_text, base::unit_m | base::unit_h | base::unit_d,
+                                          60e9);
+    const double minutes = scan.total;
+    if (scan.error != base::duration_scan_error::none || scan.bare || minutes < 1 ||
+        minutes > 31 * 24 * 60 || minutes != static_cast<double>(static_cast<long>(minutes))) {
+      return fail("maintenance \"" + std::string(text) +
+                  "\": the length must be whole minutes from 1m to 31d (e.g. 90m, 2h, 1d)");
+    }
+    return maintenance_spec{.every = std::string(text.substr(0, f)),
+                            .length = std::chrono::minutes{static_cast<long>(minutes)}};
+  }
+  const auto slash = text.find('/');
+  const auto start = slash == std::string_view::npos ? std::nullopt
+                                                     : parse_rfc3339(text.substr(0, slash));
+  const auto end =
+      slash == std::string_view::npos ? std::nullopt : parse_rfc3339(text.substr(slash + 1));
+  if (!start || !end) return fail(examples + " (got \"" + std::string(text) + "\")");
+  if (*end <= *start) {
+    return fail("maintenance window \"" + std::string(text) + "\" ends before it starts");
+  }
+  return maintenance_spec{.start = *start, .end = *end};
 }
 
 namespace detail {
@@ -103,8 +141,9 @@ const section_spec& notifier_section() {
           {.min = 0.0});
     b.key("rate_window", &nc::rate_window, "The window of rate_limit.");
     b.key("maintenance", &nc::maintenance,
-          "Silent windows, \"START/END\" in RFC 3339, e.g. "
-          "\"2026-12-02T01:00:00Z/2026-12-02T03:00:00Z\".");
+          "Silent windows: \"START/END\" in RFC 3339 "
+          "(\"2026-12-02T01:00:00Z/2026-12-02T03:00:00Z\"), or recurring \"<cron> for "
+          "<duration>\" in UTC (\"0 2 * * SUN for 2h\").");
     b.key("timeout", &nc::timeout, "Deadline of one delivery attempt.");
     b.key("retries", &nc::retries, "Attempts after the first, with exponential backoff.",
           {.min = 0.0, .max = 20.0});
@@ -131,6 +170,7 @@ std::optional<key_problem> email_rule(const nc& n) {
     return key_problem{.key = "type", .message = "an email notifier needs to: [addresses]"};
   }
   if (n.username.empty() != n.password.empty()) {
+    // Point at the key that is there (it has a line).
     return key_problem{.key = n.username.empty() ? "password" : "username",
                        .message = "username and password go together"};
   }
@@ -190,21 +230,8 @@ std::optional<key_problem> notifier_rule(const void* item) {
     return key_problem{.key = "command", .message = "command is for the command notifier only"};
   }
   for (const auto& w : n.maintenance) {
-    const auto slash = w.find('/');
-    const auto start =
-        slash == std::string::npos ? std::nullopt : parse_rfc3339(w.substr(0, slash));
-    const auto end = slash == std::string::npos ? std::nullopt : parse_rfc3339(w.substr(slash + 1));
-    if (!start || !end) {
-      return key_problem{.key = "maintenance",
-                         .message =
-                             "expected \"START/END\" in RFC 3339, e.g. "
-                             "\"2026-12-02T01:00:00Z/2026-12-02T03:00:00Z\" (got \"" +
-                             w + "\")"};
-    }
-    if (*end <= *start) {
-      return key_problem{.key = "maintenance",
-                         .message = "maintenance window \"" + w + "\" ends before it starts"};
-    }
+    std::string why;
+    if (!parse_maintenance(w, &why)) return key_problem{.key = "maintenance", .message = why};
   }
   return std::nullopt;
 }

@@ -95,7 +95,7 @@ TEST(notify_config, url_file_and_routing_key_file) {
 TEST(notify_config, precise_diagnostics) {
   EXPECT_EQ(errors_of(checks + "notify:\n  - {name: a, type: webhok, url: http://x/}\n"),
             (std::vector<std::string>{"t.yaml:4:21: notify[0].type: must be one of webhook, "
-                                      "slack, teams, pagerduty, command (got \"webhok\"); did "
+                                      "slack, teams, pagerduty, email, command (got \"webhok\"); did "
                                       "you mean \"webhook\"?"}));
   const auto unknown = errors_of(checks + "notify:\n  - {name: a, type: webhook, urll: x}\n");
   ASSERT_EQ(unknown.size(), 1u);
@@ -141,6 +141,98 @@ TEST(notify_config, precise_diagnostics) {
   const auto not_list = errors_of(checks + "notify: {name: a}\n");
   ASSERT_EQ(not_list.size(), 1u);
   EXPECT_NE(not_list[0].find("notify: expected a list of mappings"), std::string::npos);
+}
+
+TEST(notify_config, email_reads_its_keys_and_password_file) {
+  const std::string dir = ::testing::TempDir();
+  const std::string pw = dir + "/smtp_password";
+  {
+    std::ofstream(pw) << "s3cret-pw\n";
+  }
+  const auto cfg = vitals::config::load_string(
+      checks +
+          "notify:\n  - name: mail\n    type: email\n    url: smtp://mail.example.com:587\n"
+          "    username: alerts\n    password_file: " +
+          pw +
+          "\n    from: \"Vitals <alerts@example.com>\"\n    to: [oncall@example.com, "
+          "ops@example.com]\n    ca_file: /etc/ssl/mail.pem\n",
+      "t.yaml");
+  ASSERT_EQ(cfg.notify.size(), 1u);
+  const auto& n = cfg.notify[0];
+  EXPECT_EQ(n.type, "email");
+  EXPECT_EQ(n.url, "smtp://mail.example.com:587");
+  EXPECT_EQ(n.username, "alerts");
+  EXPECT_EQ(n.password, "s3cret-pw");
+  EXPECT_EQ(n.tls, "starttls");
+  EXPECT_EQ(n.from, "Vitals <alerts@example.com>");
+  EXPECT_EQ(n.to, (std::vector<std::string>{"oncall@example.com", "ops@example.com"}));
+  EXPECT_EQ(n.ca_file, "/etc/ssl/mail.pem");
+}
+
+TEST(notify_config, email_diagnostics_never_show_the_password) {
+  const std::string mail = checks + "notify:\n  - {name: m, type: email, ";
+  const auto first = [](const std::vector<std::string>& e) {
+    return e.empty() ? std::string{} : e[0];
+  };
+  EXPECT_NE(first(errors_of(mail + "from: a@b, to: [c@d]}\n")).find("needs url: smtp://"),
+            std::string::npos);
+  EXPECT_NE(first(errors_of(mail + "url: http://x, from: a@b, to: [c@d]}\n"))
+                .find("url must start with smtp:// or smtps://"),
+            std::string::npos);
+  EXPECT_NE(first(errors_of(mail + "url: smtp://x, to: [c@d]}\n")).find("needs from"),
+            std::string::npos);
+  EXPECT_NE(first(errors_of(mail + "url: smtp://x, from: a@b}\n")).find("needs to"),
+            std::string::npos);
+  EXPECT_NE(first(errors_of(mail + "url: smtp://x, from: a@b, to: [c@d], username: u}\n"))
+                .find("notify[0].username: username and password go together"),
+            std::string::npos);
+  const auto clear = first(errors_of(
+      mail + "url: smtp://x, from: a@b, to: [c@d], username: u, password: PW-9, tls: none}\n"));
+  EXPECT_NE(clear.find("notify[0].tls: tls: none would send the password in the clear"),
+            std::string::npos)
+      << clear;
+  EXPECT_EQ(clear.find("PW-9"), std::string::npos);
+  EXPECT_NE(first(errors_of(mail + "url: smtps://x, from: a@b, to: [c@d], tls: none}\n"))
+                .find("contradicts"),
+            std::string::npos);
+  EXPECT_NE(first(errors_of(checks +
+                            "notify:\n  - {name: a, type: webhook, url: http://x/, to: [c@d]}\n"))
+                .find("notify[0].to: to is for email only"),
+            std::string::npos);
+  EXPECT_TRUE(errors_of(mail + "url: smtp://x:25, from: a@b, to: [c@d], tls: none}\n").empty());
+}
+
+TEST(notify_config, recurring_maintenance_windows) {
+  const auto cfg = vitals::config::load_string(
+      checks + "notify:\n  - {name: a, type: command, command: [x], maintenance: "
+               "[\"0 2 * * SUN for 2h\", \"@daily for 90m\", "
+               "\"2026-12-24T00:00:00Z/2026-12-27T00:00:00Z\"]}\n",
+      "t.yaml");
+  ASSERT_EQ(cfg.notify[0].maintenance.size(), 3u);
+  const auto weekly = vitals::config::parse_maintenance(cfg.notify[0].maintenance[0]);
+  ASSERT_TRUE(weekly);
+  EXPECT_EQ(weekly->every, "0 2 * * SUN");
+  EXPECT_EQ(weekly->length, 2h);
+  EXPECT_EQ(vitals::config::parse_maintenance("@daily for 90m")->length, 90min);
+  const auto once = vitals::config::parse_maintenance(cfg.notify[0].maintenance[2]);
+  ASSERT_TRUE(once);
+  EXPECT_TRUE(once->every.empty());
+  EXPECT_EQ(once->end - once->start, 72h);
+  const auto bad = [](const std::string& w) {
+    return errors_of(checks + "notify:\n  - {name: a, type: command, command: [x], maintenance: "
+                              "[\"" + w + "\"]}\n");
+  };
+  const auto hour = bad("0 24 * * * for 1h");
+  ASSERT_EQ(hour.size(), 1u);
+  EXPECT_NE(hour[0].find("notify[0].maintenance: maintenance \"0 24 * * * for 1h\": field 2 "
+                         "(hour): 24 is out of range 0-23"),
+            std::string::npos)
+      << hour[0];
+  const auto length = bad("0 2 * * * for 30s");
+  ASSERT_EQ(length.size(), 1u);
+  EXPECT_NE(length[0].find("whole minutes from 1m to 31d"), std::string::npos) << length[0];
+  EXPECT_EQ(bad("0 2 * * * for 32d").size(), 1u);
+  EXPECT_EQ(bad("0 2 * * * for soon").size(), 1u);
 }
 
 TEST(notify_config, a_bad_url_is_refused_without_showing_it) {

@@ -224,6 +224,46 @@ TEST_F(notify_dispatcher, maintenance_silences_and_a_failure_outlasting_it_is_an
   EXPECT_EQ(sent[0].alerts[0].name, "b");
 }
 
+TEST_F(notify_dispatcher, a_recurring_window_silences_each_time_it_comes) {
+  // The manual clock's wall time starts at 2026-01-01T01:00:00Z; a window every day at 02:00.
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options(
+      {{.name = "ops", .channel = ch, .route = {.maintenance = {{.every = "0 2 * * *",
+                                                                  .length = 30min}}}}})};
+  fail(d, "a");  // 01:00, outside: sent
+  recover(d, "a");
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 2u);
+  clk->advance(1h + 10min);  // 02:10, inside
+  fail(d, "b");
+  d.poll();
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 2u);
+  clk->advance(20min);  // 02:30: the window is over and "b" still fails
+  d.poll();
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 3u);
+  EXPECT_EQ(ch->sent()[2].alerts[0].name, "b");
+  recover(d, "b");
+  clk->advance(24h - 25min);  // 02:05 the next day: inside again
+  fail(d, "c");
+  d.poll();
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 4u);  // b's recovery only
+}
+
+TEST_F(notify_dispatcher, a_bad_recurring_window_is_refused) {
+  EXPECT_THROW((dispatcher{options({{.name = "ops",
+                                     .channel = std::make_shared<fake_channel>(),
+                                     .route = {.maintenance = {{.every = "0 25 * * *",
+                                                                .length = 1h}}}}})}),
+               std::invalid_argument);
+  EXPECT_THROW((dispatcher{options({{.name = "ops",
+                                     .channel = std::make_shared<fake_channel>(),
+                                     .route = {.maintenance = {{.every = "@daily"}}}}})}),
+               std::invalid_argument);
+}
+
 TEST_F(notify_dispatcher, rate_limit_drops_and_counts) {
   auto ch = std::make_shared<fake_channel>();
   dispatcher d{

@@ -149,4 +149,113 @@ TEST(notify_payload, http_notifier_refuses_bad_urls_without_showing_them) {
   EXPECT_NE(std::find(s.begin(), s.end(), "k3y-123"), s.end());
 }
 
+// --- email ------------------------------------------------------------------------------------
+
+std::string header(const std::string& mail, const std::string& name) {
+  const auto at = mail.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return {};
+  const auto start = at + 4 + name.size();
+  return mail.substr(start, mail.find("\r\n", start) - start);
+}
+
+std::string body_of(const std::string& mail) { return mail.substr(mail.find("\r\n\r\n") + 4); }
+
+const wall_time dec_2 = std::chrono::sys_days{std::chrono::year{2026} / 12 / 2} + std::chrono::hours{8};
+
+TEST(notify_email, is_an_rfc5322_message_with_crlf_lines) {
+  const message m{.alerts = {sample("db", status::fail)}};
+  const std::string mail =
+      render_email(m, "Vitals <alerts@example.com>", {"a@example.com", "b@example.com"}, dec_2,
+                   "<1@host>");
+  EXPECT_TRUE(mail.starts_with("From: Vitals <alerts@example.com>\r\n")) << mail;
+  EXPECT_EQ(header(mail, "To"), "a@example.com, b@example.com");
+  EXPECT_EQ(header(mail, "Subject"), "[FAIL] db (billing): timed out after 2s");
+  EXPECT_EQ(header(mail, "Date"), "Wed, 02 Dec 2026 08:00:00 +0000");
+  EXPECT_EQ(header(mail, "Message-ID"), "<1@host>");
+  EXPECT_EQ(header(mail, "Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(header(mail, "Content-Transfer-Encoding"), "7bit");
+  EXPECT_EQ(header(mail, "Auto-Submitted"), "auto-generated");
+  for (std::size_t i = 0; i < mail.size(); ++i) {
+    if (mail[i] == '\n') {
+      ASSERT_TRUE(i > 0 && mail[i - 1] == '\r') << "bare LF at " << i;
+    }
+  }
+  const std::string body = body_of(mail);
+  EXPECT_NE(body.find("db: failing (pass -> fail, timeout) timed out after 2s\r\n"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("  time: 2026-01-01T00:00:00.000Z\r\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("Service: billing 1.2.3\r\n"), std::string::npos);
+  EXPECT_NE(body.find("Link: http://billing:8081/health\r\n"), std::string::npos);
+  const std::string resolved =
+      render_email({.alerts = {sample("db", status::pass)}}, "a@b", {"c@d"}, dec_2, "<2@h>");
+  EXPECT_EQ(header(resolved, "Subject"), "[RESOLVED] db (billing)");
+}
+
+TEST(notify_email, a_line_break_in_the_output_cannot_add_a_header) {
+  auto a = sample("db", status::fail);
+  a.output = "refused\r\nBcc: victim@example.com\nX-Evil: 1";
+  const std::string mail = render_email({.alerts = {a}}, "a@b", {"c@d"}, dec_2, "<3@h>");
+  const std::string head = mail.substr(0, mail.find("\r\n\r\n"));
+  EXPECT_EQ(head.find("\r\nBcc:"), std::string::npos) << head;
+  EXPECT_EQ(head.find("\r\nX-Evil:"), std::string::npos) << head;
+  EXPECT_NE(header(mail, "Subject").find("refused  Bcc: victim@example.com X-Evil: 1"),
+            std::string::npos)
+      << header(mail, "Subject");
+}
+
+TEST(notify_email, non_ascii_is_encoded_and_long_lines_are_base64) {
+  auto a = sample("données", status::fail);
+  a.output = "délai dépassé " + std::string(1500, 'x');
+  const std::string mail = render_email({.alerts = {a}}, "a@b", {"c@d"}, dec_2, "<4@h>");
+  const std::string head = mail.substr(0, mail.find("\r\n\r\n"));
+  for (char c : head) ASSERT_LT(static_cast<unsigned char>(c), 0x80) << head;
+  const auto subject_at = head.find("Subject: ");
+  const auto subject_end = head.find("\r\nDate:");
+  const std::string subject = head.substr(subject_at + 9, subject_end - subject_at - 9);
+  EXPECT_TRUE(subject.starts_with("=?UTF-8?B?")) << subject;
+  // Each encoded word is at most 75 characters (RFC 2047), folded onto continuation lines.
+  std::size_t from = 0;
+  while (from < subject.size()) {
+    auto end = subject.find("\r\n ", from);
+    if (end == std::string::npos) end = subject.size();
+    EXPECT_LE(end - from, 75u);
+    from = end + 3;
+  }
+  EXPECT_EQ(header(mail, "Content-Transfer-Encoding"), "base64");
+  const std::string body = body_of(mail);
+  std::size_t run = 0;
+  for (char c : body) {
+    run = c == '\n' ? 0 : run + 1;
+    ASSERT_LE(run, 78u);
+  }
+}
+
+TEST(notify_email, the_notifier_refuses_bad_addresses_and_never_shows_the_password) {
+  const auto error_of = [](email_notifier_options o) {
+    try {
+      (void)make_email_notifier(std::move(o));
+    } catch (const std::invalid_argument& e) {
+      return std::string{e.what()};
+    }
+    return std::string{};
+  };
+  EXPECT_NE(error_of({.url = "smtp://m", .from = "nobody", .to = {"c@d"}}).find("from"),
+            std::string::npos);
+  EXPECT_NE(error_of({.url = "smtp://m", .from = "a@b"}).find("to is empty"), std::string::npos);
+  EXPECT_NE(error_of({.url = "smtp://m", .from = "a@b", .to = {"c d@e"}}).find("recipient"),
+            std::string::npos);
+  const auto clear = error_of({.url = "smtp://m",
+                               .username = "u",
+                               .password = "PW-in-clear",
+                               .tls = "none",
+                               .from = "a@b",
+                               .to = {"c@d"}});
+  EXPECT_NE(clear.find("in the clear"), std::string::npos) << clear;
+  EXPECT_EQ(clear.find("PW-in-clear"), std::string::npos);
+  auto n = make_email_notifier(
+      {.url = "smtp://m:587", .username = "u", .password = "PW-1", .from = "a@b", .to = {"c@d"}});
+  EXPECT_EQ(n->secrets(), (std::vector<std::string>{"PW-1"}));
+}
+
 }  // namespace
