@@ -87,13 +87,23 @@ void notify_hub::commit(const vitals::config::daemon_config& cfg,
   std::shared_ptr<vn::dispatcher> previous;
   {
     std::lock_guard lk(mu_);
-    if (next == current_) return;
-    previous = std::exchange(current_, std::move(next));
-    settings_ = cfg.notify;
-    state_file_ = cfg.notify_state;
-    info_ = cfg.info;
+    if (next != current_) {
+      previous = std::exchange(current_, std::move(next));
+      settings_ = cfg.notify;
+      state_file_ = cfg.notify_state;
+      info_ = cfg.info;
+    }
+    next = current_;
   }
   if (previous) previous->stop();
+  // A check that is gone (removed by this reload, or while vitalsd was down) never recovers:
+  // its announced failure is closed now, not left open forever.
+  if (next) {
+    std::vector<std::string> names;
+    names.reserve(cfg.checks.size());
+    for (const auto& c : cfg.checks) names.push_back(c.name);
+    next->keep_only(names);
+  }
 }
 
 void notify_hub::write_metrics(vitals::http::detail::metrics_writer& w) const {

@@ -30,7 +30,8 @@ class notify_hub {
   [[nodiscard]] std::shared_ptr<vitals::notify::dispatcher> prepare(
       const vitals::config::daemon_config& cfg);
   /// Makes `next` (from prepare()) the current dispatcher; the previous one is stopped and its
-  /// announced alerts, if `next` is new, have been handed over.
+  /// announced alerts, if `next` is new, have been handed over. Alerts of checks `cfg` no longer
+  /// has are closed (dispatcher::keep_only).
   void commit(const vitals::config::daemon_config& cfg,
               std::shared_ptr<vitals::notify::dispatcher> next);
   /// vitals_notifier_* families (always declared, empty without notifiers).

@@ -50,9 +50,12 @@ struct alert {
   std::string link{};
   /// A reminder (`repeat_every`) of an alert that is still failing.
   bool reminder = false;
+  /// The check was removed from the configuration while its failure was announced: this
+  /// alert closes it (`to` is unknown).
+  bool removed = false;
 
-  /// True when this alert tells of a recovery (`to` is pass or warn).
-  [[nodiscard]] bool resolved() const noexcept { return is_ok(to); }
+  /// True when this alert tells of a recovery (`to` is pass or warn) or closes a removed check.
+  [[nodiscard]] bool resolved() const noexcept { return is_ok(to) || removed; }
   /// "check:postgres" or "probe:ready": stable, used as PagerDuty's dedup key and in state.
   [[nodiscard]] std::string key() const;
 };
@@ -207,6 +210,10 @@ class dispatcher final : public observer {
 
   /// Time-driven work: `for` expiries, group flushes, reminders, the end of maintenance.
   void poll();
+  /// Closes the alerts of checks that are not in `checks` (removed by a reload, or while the
+  /// process was down): an announced failure is resolved with `alert::removed`, one not yet
+  /// announced is forgotten. Probes are never removed.
+  void keep_only(const std::vector<std::string>& checks);
   /// Blocks until every queued message has been delivered or dropped (tests, shutdown).
   void flush();
   /// Stops the threads; queued messages are abandoned (after a flush() they are none).

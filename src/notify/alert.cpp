@@ -64,6 +64,7 @@ std::string message::summary() const {
     s += a.name;
     if (!a.service_id.empty()) s += " (" + a.service_id + ")";
     if (!a.resolved() && !a.output.empty()) s += ": " + a.output;
+    if (a.removed) s += ": removed from the configuration";
     return s;
   }
   std::size_t failing = 0;
@@ -102,6 +103,7 @@ nlohmann::json alert_json(const alert& a) {
       {"critical", a.critical},
       {"resolved", a.resolved()},
       {"reminder", a.reminder},
+      {"removed", a.removed},
       {"time", iso_time(a.time)},
       {"time_unix_ms",
        std::chrono::duration_cast<std::chrono::milliseconds>(a.time.time_since_epoch()).count()},

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -362,6 +363,42 @@ struct dispatcher::impl {
     save_state();
   }
 
+  void keep_only(const std::vector<std::string>& checks) {
+    std::lock_guard lk(mu);
+    if (stopped) return;
+    const auto now = options.clock->now();
+    const auto wall = options.clock->wall_now();
+    std::set<std::string> keep;
+    for (const auto& c : checks) keep.insert("check:" + c);
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      const auto& r = workers[i]->spec().route;
+      auto& rs = routes[i];
+      for (auto it = rs.subjects.begin(); it != rs.subjects.end();) {
+        if (it->second.last.subject != subject_kind::check || keep.count(it->first) != 0) {
+          ++it;
+          continue;
+        }
+        alert a = it->second.last;
+        const bool announced = it->second.announced;
+        const std::string key = it->first;
+        it = rs.subjects.erase(it);
+        dirty = dirty || announced;
+        std::erase_if(rs.group, [&](const alert& g) { return g.key() == key; });
+        if (!announced || !r.send_on_resolved || in_maintenance(r, wall)) continue;
+        a.from = a.to;
+        a.to = status::unknown;
+        a.kind = failure_kind::none;
+        a.output.clear();
+        a.reminder = false;
+        a.removed = true;
+        a.time = wall;
+        add_to_group(rs, r, std::move(a), now);
+      }
+      process(i, now, wall);
+    }
+    save_state();
+  }
+
   alert make_alert(subject_kind k, std::string name, status from, status to) const {
     return alert{.subject = k,
                  .name = std::move(name),
@@ -461,6 +498,8 @@ void dispatcher::on_transition(const check_state& state, status from, status to)
 void dispatcher::on_probe(probe p, status from, status to) {
   impl_->on_alert(impl_->make_alert(subject_kind::probe, std::string(to_string(p)), from, to));
 }
+
+void dispatcher::keep_only(const std::vector<std::string>& checks) { impl_->keep_only(checks); }
 
 void dispatcher::poll() { impl_->poll(); }
 

@@ -37,6 +37,7 @@ std::string line(const alert& a) {
   if (a.kind != failure_kind::none && !a.resolved()) s += ", " + std::string(to_string(a.kind));
   s += ")";
   if (!a.resolved() && !a.output.empty()) s += " " + a.output;
+  if (a.removed) s += " removed from the configuration";
   return s;
 }
 

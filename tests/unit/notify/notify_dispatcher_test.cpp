@@ -453,6 +453,66 @@ TEST_F(notify_dispatcher, a_recovery_during_the_restart_is_sent_from_unknown) {
   std::filesystem::remove(path);
 }
 
+TEST_F(notify_dispatcher, a_removed_check_closes_its_announced_alert_and_forgets_a_pending_one) {
+  auto ch = std::make_shared<fake_channel>();
+  dispatcher d{options({{.name = "ops", .channel = ch, .route = {.for_duration = 1min}}})};
+  fail(d, "gone");
+  clk->advance(2min);
+  d.poll();  // announced
+  fail(d, "pending");  // not yet announced (for: 1m)
+  fail(d, "kept");
+  clk->advance(10s);
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 1u);
+  d.keep_only({"kept"});
+  d.flush();
+  const auto sent = ch->sent();
+  ASSERT_EQ(sent.size(), 2u);
+  const alert& a = sent[1].alerts.at(0);
+  EXPECT_EQ(a.name, "gone");
+  EXPECT_TRUE(a.removed);
+  EXPECT_TRUE(a.resolved());
+  EXPECT_EQ(a.from, status::fail);
+  EXPECT_EQ(a.to, status::unknown);
+  EXPECT_EQ(sent[1].summary(), "[RESOLVED] gone (billing): removed from the configuration");
+  EXPECT_EQ(render_payloads(http_format::pagerduty, sent[1]).size(), 1u);
+  // "pending" was forgotten (never told, so nothing to close); "kept" still fires in time.
+  clk->advance(1min);
+  d.poll();
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 3u);
+  EXPECT_EQ(ch->sent()[2].alerts.at(0).name, "kept");
+  EXPECT_EQ(d.announced().size(), 1u);
+  // Probes are never removed, and a second call has nothing left to close.
+  d.keep_only({"kept"});
+  d.flush();
+  EXPECT_EQ(ch->sent().size(), 3u);
+}
+
+TEST_F(notify_dispatcher, a_check_removed_while_down_is_closed_from_the_state_file) {
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("vitals_notify_state3_" + std::to_string(::getpid()) + ".json"))
+                        .string();
+  std::filesystem::remove(path);
+  auto o1 = options({{.name = "ops", .channel = std::make_shared<fake_channel>()}});
+  o1.state_file = path;
+  {
+    dispatcher d{std::move(o1)};
+    fail(d, "db");
+    d.flush();
+  }
+  auto ch = std::make_shared<fake_channel>();
+  auto o2 = options({{.name = "ops", .channel = ch, .route = {.send_on_resolved = true}}});
+  o2.state_file = path;
+  dispatcher d{std::move(o2)};
+  d.keep_only({"cache"});  // the new configuration has no "db"
+  d.flush();
+  ASSERT_EQ(ch->sent().size(), 1u);
+  EXPECT_TRUE(ch->sent()[0].alerts.at(0).removed);
+  EXPECT_TRUE(d.announced().empty());
+  std::filesystem::remove(path);
+}
+
 TEST_F(notify_dispatcher, a_damaged_state_file_is_reported_and_ignored) {
   const auto path = (std::filesystem::temp_directory_path() /
                      ("vitals_notify_bad_" + std::to_string(::getpid()) + ".json"))
