@@ -285,7 +285,9 @@ struct email_notifier_options {
 /// Email over SMTP through the `smtp` check's client (libcurl, loaded by vitalsd only when such
 /// a notifier is configured): STARTTLS or implicit TLS, AUTH, one message per delivery. A 5xx
 /// reply other than to AUTH is permanent; connection failures, timeouts and 4xx are retried.
-/// Throws std::invalid_argument for a bad URL, no `from` or no `to` (password never shown).
+/// Throws std::invalid_argument for a URL that is not smtp(s)://, no `from` or no `to`; what only
+/// the client can judge (TLS policy, credentials) is a permanent delivery error (never showing
+/// the password). vitalsd's loader checks all of it before starting.
 [[nodiscard]] std::shared_ptr<notifier> make_email_notifier(email_notifier_options options);
 
 struct command_notifier_options {

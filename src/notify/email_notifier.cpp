@@ -52,15 +52,23 @@ class email_notifier final : public notifier {
         throw std::invalid_argument("email notifier: invalid recipient \"" + a + "\"");
       }
     }
-    // The options are checked now, by the client itself (URL, TLS, credentials).
-    (void)client("x");
+    // The rest (TLS policy, credentials) is checked by the client when the first message is
+    // sent: building it now would load the smtp module, and libcurl, before anything fails.
+    if (options_.url.rfind("smtp://", 0) != 0 && options_.url.rfind("smtps://", 0) != 0) {
+      throw std::invalid_argument("email notifier: the URL must start with smtp:// or smtps://");
+    }
   }
 
   delivery send(const message& m, steady_time deadline) override {
     const std::string id = "<vitals." + std::to_string(std::random_device{}()) + "." +
                            std::to_string(++sequence_) + "@" + host_ + ">";
-    auto c = client(render_email(m, options_.from, options_.to, std::chrono::system_clock::now(),
-                                 id));
+    std::shared_ptr<vitals::check> c;
+    try {
+      c = client(render_email(m, options_.from, options_.to, std::chrono::system_clock::now(), id));
+    } catch (const std::invalid_argument& e) {
+      // The client's own message: the URL's userinfo and the password are never in it.
+      return {.ok = false, .error = e.what(), .permanent = true};
+    }
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
     const result r = c->run(context{"notify", deadline, cancelled});
     if (r.status == status::pass || r.status == status::warn) return {};

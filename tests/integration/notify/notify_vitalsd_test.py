@@ -232,13 +232,31 @@ notify:
                  lambda: [b for b in hook2.got() if b[2]["status"] == "resolved"])
         time.sleep(0.5)
         assert [b[2]["status"] for b in hook2.got()] == ["failing", "resolved"], hook2.got()
+
+        # A reload that removes a failing check closes its alert: it would never recover.
+        os.remove(flag)
+        wait_for("failing again",
+                 lambda: len([b for b in hook2.got() if b[2]["to"] == "fail"]) == 2)
+        with open(cfg, "w") as f:
+            f.write(f"listen: 127.0.0.1:{port}\nchecks:\n  - {{name: mem, type: memory}}\n"
+                    f"notify:\n  - {{name: hook, type: webhook, "
+                    f"url: http://127.0.0.1:{hook2.port}/r, repeat_every: 2h}}\n")
+        p.send_signal(signal.SIGHUP)
+        wait_for("the alert closed by the reload",
+                 lambda: [b for b in hook2.got() if b[2].get("removed")])
+        closed = [b for b in hook2.got() if b[2].get("removed")][0][2]
+        assert closed["check"] == "flag" and closed["status"] == "resolved", closed
+        assert "removed from the configuration" in closed["summary"], closed
         stop(p)
 
-        # libssl is mapped only once an HTTP notifier sends (through the lazily loaded http
-        # module): never for a command notifier, not at start-up for a webhook.
-        for notifier, want_ssl in (("{name: c, type: command, command: [/bin/true]}", False),
-                                   ("{name: h, type: webhook, url: http://127.0.0.1:1/, "
-                                    "retries: 0}", True)):
+        # libssl is mapped only once an HTTP or email notifier sends (through the lazily loaded
+        # http / smtp module), libcurl only for email: never for a command notifier, not at
+        # start-up for the others.
+        for notifier, want_ssl, want_curl in (
+                ("{name: c, type: command, command: [/bin/true]}", False, False),
+                ("{name: h, type: webhook, url: http://127.0.0.1:1/, retries: 0}", True, False),
+                ("{name: m, type: email, url: smtp://127.0.0.1:1, tls: none, from: a@b.test, "
+                 "to: [c@d.test], retries: 0}", True, True)):
             open(flag, "w").close()
             with open(cfg, "w") as f:
                 f.write(f"listen: 127.0.0.1:{port}\nchecks:\n"
@@ -247,15 +265,17 @@ notify:
                         f"notify:\n  - {notifier}\n")
             p = start()
             with open(f"/proc/{p.pid}/maps") as f:
-                assert "libssl" not in f.read(), notifier
+                maps = f.read()
+            assert "libssl" not in maps and "libcurl" not in maps, notifier
             os.remove(flag)
             wait_for("the check failing",
                      lambda: get(f"http://127.0.0.1:{port}/readyz")[0] == 503)
             time.sleep(0.5)  # the notifier's attempt
             with open(f"/proc/{p.pid}/maps") as f:
-                has_ssl = "libssl" in f.read()
+                maps = f.read()
             stop(p)
-            assert has_ssl == want_ssl, (notifier, has_ssl)
+            assert ("libssl" in maps) == want_ssl, (notifier, "libssl")
+            assert ("libcurl" in maps) == want_curl, (notifier, "libcurl")
 
         text = "".join("".join(o) for o in logs)
         assert SECRET not in text, [l for l in text.splitlines() if SECRET in l]
