@@ -25,7 +25,7 @@ deb=$(realpath "${debs[0]}")
 # dpkg-shlibdeps computed the Depends from the executables and the modules.
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libstdc++6 libpq5 libmariadb3 libhiredis libsqlite3-0 libssl3; do
+for lib in libc6 libstdc++6 libpq5 libmariadb3 libhiredis libsqlite3-0 libssl3 libcurl4; do
   grep -q "\b$lib" <<<"$depends" || { echo "FAIL: $lib is not in Depends" >&2; exit 1; }
 done
 

@@ -261,8 +261,12 @@ TEST(notify_config, the_documented_example_loads) {
   ::setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X", 1);
   ::setenv("PAGERDUTY_ROUTING_KEY", "R0UT1NG", 1);
   ::setenv("ALERT_WEBHOOK_URL", "http://alerts.internal/hook", 1);
+  ::setenv("SMTP_PASSWORD", "smtp-pw", 1);
   const auto cfg = vitals::config::load_string(text.substr(start + 8, end - start - 8), "doc");
-  ASSERT_EQ(cfg.notify.size(), 4u);
+  ASSERT_EQ(cfg.notify.size(), 5u);
+  EXPECT_EQ(cfg.notify[4].type, "email");
+  EXPECT_EQ(cfg.notify[4].password, "smtp-pw");
+  EXPECT_EQ(cfg.notify[0].maintenance.size(), 2u);
   EXPECT_EQ(cfg.notify[0].url, "https://hooks.slack.com/services/T/B/X");
   EXPECT_EQ(cfg.notify[1].routing_key, "R0UT1NG");
   EXPECT_EQ(cfg.notify[3].command.size(), 3u);
