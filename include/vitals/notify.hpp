@@ -76,8 +76,8 @@ struct delivery {
   bool permanent = false;
 };
 
-/// One channel (webhook, Slack, Teams, PagerDuty, email, command). Implementations do one attempt per
-/// call and return by `deadline`; retries, backoff, queueing and threads are the dispatcher's.
+/// One channel (webhook, Slack, Teams, PagerDuty, email, command). Implementations do one attempt
+/// per call and return by `deadline`; retries, backoff, queueing and threads are the dispatcher's.
 ///
 ///     struct stdout_notifier final : vitals::notify::notifier {
 ///       delivery send(const message& m, steady_time) override { std::puts(m.summary().c_str());

@@ -88,14 +88,13 @@ class cron_schedule {
     const auto today = floor<days>(now);
     for (auto day = today; day + days{1} > earliest; day -= days{1}) {
       if (!day_matches(day)) continue;
-      const int last_hour = day == today ? static_cast<int>(hh_mm_ss{now - day}.hours().count())
-                                         : 23;
+      const int last_hour =
+          day == today ? static_cast<int>(hh_mm_ss{now - day}.hours().count()) : 23;
       for (int h = last_hour; h >= 0; --h) {
         if (!hours_.test(static_cast<std::size_t>(h))) continue;
-        const int last_minute =
-            day == today && h == last_hour
-                ? static_cast<int>(hh_mm_ss{now - day}.minutes().count())
-                : 59;
+        const int last_minute = day == today && h == last_hour
+                                    ? static_cast<int>(hh_mm_ss{now - day}.minutes().count())
+                                    : 59;
         for (int m = last_minute; m >= 0; --m) {
           if (!minutes_.test(static_cast<std::size_t>(m))) continue;
           const time_point at = day + hours{h} + minutes{m};

@@ -49,7 +49,9 @@ namespace vitals::base {
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(in[k])); };
+  auto byte = [&](std::size_t k) {
+    return static_cast<unsigned>(static_cast<unsigned char>(in[k]));
+  };
   for (; i + 2 < in.size(); i += 3) {
     const unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
     for (int shift = 18; shift >= 0; shift -= 6) out += table[(v >> shift) & 63];

@@ -3,7 +3,6 @@
 // take it, so that a dead endpoint only fills its own queue.
 
 #include <algorithm>
-#include <stdexcept>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -11,10 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 

@@ -169,17 +169,16 @@ std::string encoded_words(std::string_view s) {
 std::string rfc5322_date(wall_time t) {
   static constexpr std::array<const char*, 7> days = {"Sun", "Mon", "Tue", "Wed",
                                                       "Thu", "Fri", "Sat"};
-  static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr",
-                                                         "May", "Jun", "Jul", "Aug",
-                                                         "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   std::array<char, 64> buf{};
   std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d +0000",
-                days.at(static_cast<std::size_t>(tm.tm_wday)),
-                tm.tm_mday, months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900,
-                tm.tm_hour, tm.tm_min, tm.tm_sec);
+                days.at(static_cast<std::size_t>(tm.tm_wday)), tm.tm_mday,
+                months.at(static_cast<std::size_t>(tm.tm_mon)), tm.tm_year + 1900, tm.tm_hour,
+                tm.tm_min, tm.tm_sec);
   return buf.data();
 }
 

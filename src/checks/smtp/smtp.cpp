@@ -262,8 +262,8 @@ class smtp_check final : public vitals::check, public descriptor_user {
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     if (!implicit_tls_) {
-      curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(plain_ ? CURLUSESSL_NONE
-                                                                     : CURLUSESSL_ALL));
+      curl_easy_setopt(c, CURLOPT_USE_SSL,
+                       static_cast<long>(plain_ ? CURLUSESSL_NONE : CURLUSESSL_ALL));
     }
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (options_.insecure) {
@@ -368,9 +368,9 @@ class smtp_check final : public vitals::check, public descriptor_user {
           return vitals::fail(peer_ + " closed the connection without a greeting",
                               failure_kind::refused);
         }
-        return vitals::fail("connection to " + peer_ + " broke: " + curl_text,
-                            rc == CURLE_WEIRD_SERVER_REPLY ? failure_kind::protocol
-                                                           : failure_kind::refused);
+        return vitals::fail(
+            "connection to " + peer_ + " broke: " + curl_text,
+            rc == CURLE_WEIRD_SERVER_REPLY ? failure_kind::protocol : failure_kind::refused);
       case CURLE_OUT_OF_MEMORY:
         return vitals::fail("smtp: out of memory", failure_kind::internal);
       default:

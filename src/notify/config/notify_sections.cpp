@@ -64,8 +64,8 @@ std::optional<maintenance_spec> parse_maintenance(std::string_view text, std::st
     const auto schedule = base::cron_schedule::parse(text.substr(0, f), &why);
     if (!schedule) return fail("maintenance \"" + std::string(text) + "\": " + why);
     const auto length_text = text.substr(f + 5);
-    const auto scan = base::scan_duration(length_text, base::unit_m | base::unit_h | base::unit_d,
-                                          60e9);
+    const auto scan =
+        base::scan_duration(length_text, base::unit_m | base::unit_h | base::unit_d, 60e9);
     const double minutes = scan.total;
     if (scan.error != base::duration_scan_error::none || scan.bare || minutes < 1 ||
         minutes > 31 * 24 * 60 || minutes != static_cast<double>(static_cast<long>(minutes))) {
@@ -76,8 +76,8 @@ std::optional<maintenance_spec> parse_maintenance(std::string_view text, std::st
                             .length = std::chrono::minutes{static_cast<long>(minutes)}};
   }
   const auto slash = text.find('/');
-  const auto start = slash == std::string_view::npos ? std::nullopt
-                                                     : parse_rfc3339(text.substr(0, slash));
+  const auto start =
+      slash == std::string_view::npos ? std::nullopt : parse_rfc3339(text.substr(0, slash));
   const auto end =
       slash == std::string_view::npos ? std::nullopt : parse_rfc3339(text.substr(slash + 1));
   if (!start || !end) return fail(examples + " (got \"" + std::string(text) + "\")");

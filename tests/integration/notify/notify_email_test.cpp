@@ -26,13 +26,13 @@ struct smtp_server {
   pid_t pid = 0;
 };
 
-#define VITALS_SMTP_SERVER(s)                                                                  \
-  VITALS_SERVER_ENV(smtp_url_, "VITALS_TEST_SMTP_STARTTLS");                                   \
-  const smtp_server s {                                                                        \
-    smtp_url_, vitals::test::env_or_empty("VITALS_TEST_SMTP_USER"),                            \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_PASSWORD"),                               \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_CA"),                                     \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_MAILDIR"),                                \
+#define VITALS_SMTP_SERVER(s)                                                                   \
+  VITALS_SERVER_ENV(smtp_url_, "VITALS_TEST_SMTP_STARTTLS");                                    \
+  const smtp_server s {                                                                         \
+    smtp_url_, vitals::test::env_or_empty("VITALS_TEST_SMTP_USER"),                             \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_PASSWORD"),                                \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_CA"),                                      \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_MAILDIR"),                                 \
         static_cast<pid_t>(std::stol("0" + vitals::test::env_or_empty("VITALS_TEST_SMTP_PID"))) \
   }
 
@@ -116,9 +116,8 @@ TEST(notify_email_smtp, failing_and_resolved_arrive_over_starttls_with_auth) {
 TEST(notify_email_smtp, a_451_is_retried_and_delivered_once) {
   VITALS_SMTP_SERVER(s);
   const std::string rcpt = unique("tempfail");  // refused twice with 451, then accepted
-  dispatcher d{base({{.name = "mail",
-                      .channel = mailer(s, rcpt),
-                      .delivery = {.retries = 3, .backoff = 10ms}}})};
+  dispatcher d{base(
+      {{.name = "mail", .channel = mailer(s, rcpt), .delivery = {.retries = 3, .backoff = 10ms}}})};
   fail(d, "db");
   d.flush();
   EXPECT_EQ(delivered_to(s.maildir, rcpt).size(), 1u);

@@ -93,10 +93,11 @@ TEST(notify_config, url_file_and_routing_key_file) {
 }
 
 TEST(notify_config, precise_diagnostics) {
-  EXPECT_EQ(errors_of(checks + "notify:\n  - {name: a, type: webhok, url: http://x/}\n"),
-            (std::vector<std::string>{"t.yaml:4:21: notify[0].type: must be one of webhook, "
-                                      "slack, teams, pagerduty, email, command (got \"webhok\"); did "
-                                      "you mean \"webhook\"?"}));
+  EXPECT_EQ(
+      errors_of(checks + "notify:\n  - {name: a, type: webhok, url: http://x/}\n"),
+      (std::vector<std::string>{"t.yaml:4:21: notify[0].type: must be one of webhook, "
+                                "slack, teams, pagerduty, email, command (got \"webhok\"); did "
+                                "you mean \"webhook\"?"}));
   const auto unknown = errors_of(checks + "notify:\n  - {name: a, type: webhook, urll: x}\n");
   ASSERT_EQ(unknown.size(), 1u);
   EXPECT_NE(unknown[0].find("notify[0].urll: unknown key \"urll\" (did you mean \"url\"?)"),
@@ -146,9 +147,7 @@ TEST(notify_config, precise_diagnostics) {
 TEST(notify_config, email_reads_its_keys_and_password_file) {
   const std::string dir = ::testing::TempDir();
   const std::string pw = dir + "/smtp_password";
-  {
-    std::ofstream(pw) << "s3cret-pw\n";
-  }
+  { std::ofstream(pw) << "s3cret-pw\n"; }
   const auto cfg = vitals::config::load_string(
       checks +
           "notify:\n  - name: mail\n    type: email\n    url: smtp://mail.example.com:587\n"
@@ -204,9 +203,10 @@ TEST(notify_config, email_diagnostics_never_show_the_password) {
 
 TEST(notify_config, recurring_maintenance_windows) {
   const auto cfg = vitals::config::load_string(
-      checks + "notify:\n  - {name: a, type: command, command: [x], maintenance: "
-               "[\"0 2 * * SUN for 2h\", \"@daily for 90m\", "
-               "\"2026-12-24T00:00:00Z/2026-12-27T00:00:00Z\"]}\n",
+      checks +
+          "notify:\n  - {name: a, type: command, command: [x], maintenance: "
+          "[\"0 2 * * SUN for 2h\", \"@daily for 90m\", "
+          "\"2026-12-24T00:00:00Z/2026-12-27T00:00:00Z\"]}\n",
       "t.yaml");
   ASSERT_EQ(cfg.notify[0].maintenance.size(), 3u);
   const auto weekly = vitals::config::parse_maintenance(cfg.notify[0].maintenance[0]);
@@ -219,8 +219,10 @@ TEST(notify_config, recurring_maintenance_windows) {
   EXPECT_TRUE(once->every.empty());
   EXPECT_EQ(once->end - once->start, 72h);
   const auto bad = [](const std::string& w) {
-    return errors_of(checks + "notify:\n  - {name: a, type: command, command: [x], maintenance: "
-                              "[\"" + w + "\"]}\n");
+    return errors_of(checks +
+                     "notify:\n  - {name: a, type: command, command: [x], maintenance: "
+                     "[\"" +
+                     w + "\"]}\n");
   };
   const auto hour = bad("0 24 * * * for 1h");
   ASSERT_EQ(hour.size(), 1u);

@@ -31,10 +31,10 @@ std::string error_of(std::string_view text) {
 
 TEST(notify_cron, fields_lists_ranges_steps_and_names) {
   const auto s = parse("*/15 9-17 * * MON-FRI");
-  EXPECT_TRUE(s.matches(at(2026, 12, 2, 9, 45)));    // a Wednesday
+  EXPECT_TRUE(s.matches(at(2026, 12, 2, 9, 45)));  // a Wednesday
   EXPECT_FALSE(s.matches(at(2026, 12, 2, 9, 46)));
   EXPECT_FALSE(s.matches(at(2026, 12, 2, 18, 0)));
-  EXPECT_FALSE(s.matches(at(2026, 12, 6, 10, 0)));   // a Sunday
+  EXPECT_FALSE(s.matches(at(2026, 12, 6, 10, 0)));  // a Sunday
   const auto t = parse("30 1 1,15 jan,Jul *");
   EXPECT_TRUE(t.matches(at(2027, 1, 15, 1, 30)));
   EXPECT_TRUE(t.matches(at(2027, 7, 1, 1, 30) + seconds{59}));  // seconds do not matter
@@ -45,7 +45,7 @@ TEST(notify_cron, fields_lists_ranges_steps_and_names) {
 }
 
 TEST(notify_cron, restricted_day_fields_match_either) {
-  const auto s = parse("0 12 13 * FRI");  // the 13th, and every Friday
+  const auto s = parse("0 12 13 * FRI");            // the 13th, and every Friday
   EXPECT_TRUE(s.matches(at(2026, 12, 13, 12, 0)));  // a Sunday the 13th
   EXPECT_TRUE(s.matches(at(2026, 12, 4, 12, 0)));   // a Friday the 4th
   EXPECT_FALSE(s.matches(at(2026, 12, 5, 12, 0)));

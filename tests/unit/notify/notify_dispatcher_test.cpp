@@ -227,9 +227,9 @@ TEST_F(notify_dispatcher, maintenance_silences_and_a_failure_outlasting_it_is_an
 TEST_F(notify_dispatcher, a_recurring_window_silences_each_time_it_comes) {
   // The manual clock's wall time starts at 2026-01-01T01:00:00Z; a window every day at 02:00.
   auto ch = std::make_shared<fake_channel>();
-  dispatcher d{options(
-      {{.name = "ops", .channel = ch, .route = {.maintenance = {{.every = "0 2 * * *",
-                                                                  .length = 30min}}}}})};
+  dispatcher d{options({{.name = "ops",
+                         .channel = ch,
+                         .route = {.maintenance = {{.every = "0 2 * * *", .length = 30min}}}}})};
   fail(d, "a");  // 01:00, outside: sent
   recover(d, "a");
   d.flush();
@@ -253,11 +253,11 @@ TEST_F(notify_dispatcher, a_recurring_window_silences_each_time_it_comes) {
 }
 
 TEST_F(notify_dispatcher, a_bad_recurring_window_is_refused) {
-  EXPECT_THROW((dispatcher{options({{.name = "ops",
-                                     .channel = std::make_shared<fake_channel>(),
-                                     .route = {.maintenance = {{.every = "0 25 * * *",
-                                                                .length = 1h}}}}})}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      (dispatcher{options({{.name = "ops",
+                            .channel = std::make_shared<fake_channel>(),
+                            .route = {.maintenance = {{.every = "0 25 * * *", .length = 1h}}}}})}),
+      std::invalid_argument);
   EXPECT_THROW((dispatcher{options({{.name = "ops",
                                      .channel = std::make_shared<fake_channel>(),
                                      .route = {.maintenance = {{.every = "@daily"}}}}})}),
@@ -458,7 +458,7 @@ TEST_F(notify_dispatcher, a_removed_check_closes_its_announced_alert_and_forgets
   dispatcher d{options({{.name = "ops", .channel = ch, .route = {.for_duration = 1min}}})};
   fail(d, "gone");
   clk->advance(2min);
-  d.poll();  // announced
+  d.poll();            // announced
   fail(d, "pending");  // not yet announced (for: 1m)
   fail(d, "kept");
   clk->advance(10s);

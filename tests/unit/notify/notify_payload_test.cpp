@@ -160,13 +160,13 @@ std::string header(const std::string& mail, const std::string& name) {
 
 std::string body_of(const std::string& mail) { return mail.substr(mail.find("\r\n\r\n") + 4); }
 
-const wall_time dec_2 = std::chrono::sys_days{std::chrono::year{2026} / 12 / 2} + std::chrono::hours{8};
+const wall_time dec_2 =
+    std::chrono::sys_days{std::chrono::year{2026} / 12 / 2} + std::chrono::hours{8};
 
 TEST(notify_email, is_an_rfc5322_message_with_crlf_lines) {
   const message m{.alerts = {sample("db", status::fail)}};
-  const std::string mail =
-      render_email(m, "Vitals <alerts@example.com>", {"a@example.com", "b@example.com"}, dec_2,
-                   "<1@host>");
+  const std::string mail = render_email(m, "Vitals <alerts@example.com>",
+                                        {"a@example.com", "b@example.com"}, dec_2, "<1@host>");
   EXPECT_TRUE(mail.starts_with("From: Vitals <alerts@example.com>\r\n")) << mail;
   EXPECT_EQ(header(mail, "To"), "a@example.com, b@example.com");
   EXPECT_EQ(header(mail, "Subject"), "[FAIL] db (billing): timed out after 2s");

@@ -25,16 +25,16 @@ struct smtp_env {
   pid_t pid = 0;
 };
 
-#define VITALS_SMTP_ENV(e)                                        \
-  VITALS_SERVER_ENV(starttls_url_, "VITALS_TEST_SMTP_STARTTLS"); \
-  const smtp_env e {                                              \
-    starttls_url_, vitals::test::env_or_empty("VITALS_TEST_SMTP_SMTPS"),                      \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_PLAIN"),                                 \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_NOAUTH"),                                \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_USER"),                                  \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_PASSWORD"),                              \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_CA"),                                    \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_MAILDIR"),                               \
+#define VITALS_SMTP_ENV(e)                                                                      \
+  VITALS_SERVER_ENV(starttls_url_, "VITALS_TEST_SMTP_STARTTLS");                                \
+  const smtp_env e {                                                                            \
+    starttls_url_, vitals::test::env_or_empty("VITALS_TEST_SMTP_SMTPS"),                        \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_PLAIN"),                                   \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_NOAUTH"),                                  \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_USER"),                                    \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_PASSWORD"),                                \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_CA"),                                      \
+        vitals::test::env_or_empty("VITALS_TEST_SMTP_MAILDIR"),                                 \
         static_cast<pid_t>(std::stol("0" + vitals::test::env_or_empty("VITALS_TEST_SMTP_PID"))) \
   }
 
@@ -164,16 +164,15 @@ TEST(smtp_check, garbage_is_not_a_pass) {
 TEST(smtp_check, sends_a_message_over_tls_with_auth) {
   VITALS_SMTP_ENV(e);
   const std::string rcpt = unique("oncall");
-  const std::string msg =
-      "From: alerts@example.test\r\nTo: " + rcpt +
-      "\r\nSubject: test\r\n\r\nline one\r\n.leading dot survives\r\n";
+  const std::string msg = "From: alerts@example.test\r\nTo: " + rcpt +
+                          "\r\nSubject: test\r\n\r\nline one\r\n.leading dot survives\r\n";
   const auto r = run_once(*vitals::checks::smtp({.url = e.starttls,
-                                                  .username = e.user,
-                                                  .password = e.password,
-                                                  .ca_file = e.ca,
-                                                  .from = "alerts@example.test",
-                                                  .to = {rcpt},
-                                                  .message = msg}));
+                                                 .username = e.user,
+                                                 .password = e.password,
+                                                 .ca_file = e.ca,
+                                                 .from = "alerts@example.test",
+                                                 .to = {rcpt},
+                                                 .message = msg}));
   ASSERT_EQ(r.status, status::pass) << r.output;
   const auto got = delivered_to(e.maildir, rcpt);
   ASSERT_EQ(got.size(), 1U);
