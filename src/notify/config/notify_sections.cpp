@@ -214,7 +214,7 @@ std::optional<key_problem> notifier_rule(const void* item) {
     if (!https && n.url.rfind("http://", 0) != 0) {
       return key_problem{.key = "url", .message = "url must start with http:// or https://"};
     }
-    const auto host = n.url.find_first_not_of("/", https ? 8 : 7);
+    const auto host = n.url.find_first_not_of('/', https ? 8 : 7);
     if (host != (https ? 8U : 7U) || n.url.find_first_of("/?#", host) == host) {
       return key_problem{.key = "url", .message = "url has no host"};
     }
