@@ -6,13 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <mutex>
 #include <thread>
 
-#include "db_support.hpp"
+#include "notify_support.hpp"
+#include "smtp_support.hpp"
 #include "vitals/notify.hpp"
 
 namespace {
@@ -21,72 +18,21 @@ using namespace std::chrono_literals;
 using vitals::status;
 using namespace vitals::notify;
 
-struct smtp_server {
-  std::string url, user, password, ca, maildir;
-  pid_t pid = 0;
-};
+using vitals::test::delivered_to;
+using vitals::test::smtp_server;
+using vitals::test::unique_address;
+using namespace vitals::notify::test;
 
-#define VITALS_SMTP_SERVER(s)                                                                   \
-  VITALS_SERVER_ENV(smtp_url_, "VITALS_TEST_SMTP_STARTTLS");                                    \
-  const smtp_server s {                                                                         \
-    smtp_url_, vitals::test::env_or_empty("VITALS_TEST_SMTP_USER"),                             \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_PASSWORD"),                                \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_CA"),                                      \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_MAILDIR"),                                 \
-        static_cast<pid_t>(std::stol("0" + vitals::test::env_or_empty("VITALS_TEST_SMTP_PID"))) \
-  }
-
-std::string unique(const std::string& local) {
-  return local + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-         "@example.test";
-}
-
-std::vector<std::string> delivered_to(const std::string& maildir, const std::string& rcpt) {
-  std::vector<std::pair<std::string, std::string>> found;
-  for (const auto& f : std::filesystem::directory_iterator(maildir + "/new")) {
-    std::ifstream in(f.path(), std::ios::binary);
-    std::string text{std::istreambuf_iterator<char>(in), {}};
-    if (text.find("X-Test-Envelope-To: " + rcpt) != std::string::npos) {
-      found.emplace_back(f.path().filename().string(), std::move(text));
-    }
-  }
-  std::sort(found.begin(), found.end());  // names start with the arrival time (ns)
-  std::vector<std::string> out;
-  for (auto& [name, text] : found) out.push_back(std::move(text));
-  return out;
-}
-
-vitals::check_state state(std::string name, vitals::result r) {
-  vitals::check_state s;
-  s.name = std::move(name);
-  s.reported = std::move(r);
-  return s;
-}
-
-void fail(dispatcher& d, const std::string& name) {
-  d.on_transition(state(name, vitals::fail("connection refused", vitals::failure_kind::refused)),
-                  status::pass, status::fail);
-}
-void recover(dispatcher& d, const std::string& name) {
-  d.on_transition(state(name, vitals::pass()), status::fail, status::pass);
-}
+std::string unique(const std::string& local) { return unique_address(local); }
 
 std::shared_ptr<notifier> mailer(const smtp_server& s, const std::string& rcpt,
                                  std::string password = {}) {
-  return make_email_notifier({.url = s.url,
+  return make_email_notifier({.url = s.starttls,
                               .username = s.user,
                               .password = password.empty() ? s.password : password,
                               .ca_file = s.ca,
                               .from = "Vitals <alerts@example.test>",
                               .to = {rcpt}});
-}
-
-dispatcher_options base(std::vector<notifier_spec> specs) {
-  return {.notifiers = std::move(specs),
-          .info = {.service_id = "billing", .version = "1.2.3"},
-          .link = "http://billing:8081/health",
-          .tick = 0ms};
 }
 
 TEST(notify_email_smtp, failing_and_resolved_arrive_over_starttls_with_auth) {
@@ -129,45 +75,37 @@ TEST(notify_email_smtp, a_451_is_retried_and_delivered_once) {
 
 TEST(notify_email_smtp, a_550_is_permanent_and_not_retried) {
   VITALS_SMTP_SERVER(s);
-  std::mutex mu;
-  std::vector<std::string> logs;
+  log_capture logs;
   auto o = base({{.name = "mail",
                   .channel = mailer(s, unique("reject")),
                   .delivery = {.retries = 3, .backoff = 10ms}}});
-  o.log = [&](std::string_view, std::string_view what) {
-    std::lock_guard lk(mu);
-    logs.emplace_back(what);
-  };
+  o.log = logs.sink();
   dispatcher d{std::move(o)};
   fail(d, "db");
   d.flush();
   const auto st = d.stats()[0];
   EXPECT_EQ(st.sent_error, 1u);
   EXPECT_EQ(st.dropped, 1u);
-  std::lock_guard lk(mu);
-  ASSERT_FALSE(logs.empty());
-  EXPECT_NE(logs[0].find("550"), std::string::npos) << logs[0];
+  const auto lines = logs.get();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find("550"), std::string::npos) << lines[0];
 }
 
 TEST(notify_email_smtp, a_wrong_password_fails_without_ever_showing_it) {
   VITALS_SMTP_SERVER(s);
   const std::string wrong = "WRONG-pw-" + std::to_string(::getpid());
-  std::mutex mu;
-  std::vector<std::string> logs;
+  log_capture logs;
   auto o = base({{.name = "mail",
                   .channel = mailer(s, unique("oncall"), wrong),
                   .delivery = {.retries = 1, .backoff = 10ms}}});
-  o.log = [&](std::string_view, std::string_view what) {
-    std::lock_guard lk(mu);
-    logs.emplace_back(what);
-  };
+  o.log = logs.sink();
   dispatcher d{std::move(o)};
   fail(d, "db");
   d.flush();
   EXPECT_EQ(d.stats()[0].sent_ok, 0u);
-  std::lock_guard lk(mu);
-  ASSERT_EQ(logs.size(), 2u);  // a rejected login is retried (a rotation may be rolling out)
-  for (const auto& l : logs) {
+  const auto lines = logs.get();
+  ASSERT_EQ(lines.size(), 2u);  // a rejected login is retried (a rotation may be rolling out)
+  for (const auto& l : lines) {
     EXPECT_NE(l.find("authentication"), std::string::npos) << l;
     EXPECT_EQ(l.find(wrong), std::string::npos) << l;
   }
@@ -210,8 +148,7 @@ TEST(notify_email_smtp, a_frozen_server_delays_no_other_notifier_and_is_retried_
 
 TEST(notify_email_smtp, a_server_that_is_not_there_is_dropped_after_retries) {
   const auto port = vitals::test::closed_port();
-  std::mutex mu;
-  std::vector<std::string> logs;
+  log_capture logs;
   auto o = base({{.name = "mail",
                   .channel = make_email_notifier({.url = "smtp://127.0.0.1:" + std::to_string(port),
                                                   .username = "u",
@@ -219,19 +156,16 @@ TEST(notify_email_smtp, a_server_that_is_not_there_is_dropped_after_retries) {
                                                   .from = "alerts@example.test",
                                                   .to = {"oncall@example.test"}}),
                   .delivery = {.retries = 2, .backoff = 10ms}}});
-  o.log = [&](std::string_view, std::string_view what) {
-    std::lock_guard lk(mu);
-    logs.emplace_back(what);
-  };
+  o.log = logs.sink();
   dispatcher d{std::move(o)};
   fail(d, "db");
   d.flush();
   const auto st = d.stats()[0];
   EXPECT_EQ(st.sent_error, 3u);
   EXPECT_EQ(st.dropped, 1u);
-  std::lock_guard lk(mu);
-  ASSERT_EQ(logs.size(), 3u);
-  for (const auto& l : logs) {
+  const auto lines = logs.get();
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) {
     EXPECT_NE(l.find("connection refused"), std::string::npos) << l;
     EXPECT_EQ(l.find("PW-never-shown"), std::string::npos) << l;
   }

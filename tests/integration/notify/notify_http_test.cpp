@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "notify_support.hpp"
 #include "pki.hpp"
 #include "test_server.hpp"
 #include "vitals/notify.hpp"
@@ -20,6 +21,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using vitals::status;
 using namespace vitals::notify;
+using namespace vitals::notify::test;
 using vitals::testkit::request_info;
 using vitals::testkit::response_spec;
 using vitals::testkit::test_server;
@@ -46,30 +48,8 @@ struct recorder {
   }
 };
 
-vitals::check_state state(std::string name, vitals::result r) {
-  vitals::check_state s;
-  s.name = std::move(name);
-  s.reported = std::move(r);
-  return s;
-}
-
-void fail(dispatcher& d, const std::string& name) {
-  d.on_transition(state(name, vitals::fail("connection refused", vitals::failure_kind::refused)),
-                  status::pass, status::fail);
-}
-void recover(dispatcher& d, const std::string& name) {
-  d.on_transition(state(name, vitals::pass()), status::fail, status::pass);
-}
-
 std::string url(const test_server& s, const std::string& scheme, const std::string& path) {
   return scheme + "://127.0.0.1:" + std::to_string(s.port()) + path;
-}
-
-dispatcher_options base(std::vector<notifier_spec> specs) {
-  return {.notifiers = std::move(specs),
-          .info = {.service_id = "billing", .version = "1.2.3"},
-          .link = "http://billing:8081/health",
-          .tick = 0ms};
 }
 
 TEST(notify_http, webhook_posts_json_and_resolved) {
@@ -165,17 +145,13 @@ TEST(notify_http, a_500_then_recovery_is_retried_and_delivered_once) {
 }
 
 TEST(notify_http, a_refusing_receiver_is_dropped_after_retries_without_leaking_the_url) {
-  std::mutex mu;
-  std::vector<std::string> logs;
+  log_capture logs;
   auto o = base({{.name = "hook",
                   .channel = make_http_notifier(
                       {.url = "http://127.0.0.1:" + std::to_string(vitals::testkit::closed_port()) +
                               "/hook/T0K3N-SECRET"}),
                   .delivery = {.retries = 2, .backoff = 10ms}}});
-  o.log = [&](std::string_view, std::string_view what) {
-    std::lock_guard lk(mu);
-    logs.emplace_back(what);
-  };
+  o.log = logs.sink();
   dispatcher d{std::move(o)};
   fail(d, "db");
   d.flush();
@@ -183,9 +159,9 @@ TEST(notify_http, a_refusing_receiver_is_dropped_after_retries_without_leaking_t
   EXPECT_EQ(s.sent_ok, 0u);
   EXPECT_EQ(s.sent_error, 3u);
   EXPECT_EQ(s.dropped, 1u);
-  std::lock_guard lk(mu);
-  ASSERT_EQ(logs.size(), 3u);
-  for (const auto& l : logs) {
+  const auto lines = logs.get();
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) {
     EXPECT_EQ(l.find("T0K3N-SECRET"), std::string::npos) << l;
     EXPECT_NE(l.find("refused"), std::string::npos) << l;
   }

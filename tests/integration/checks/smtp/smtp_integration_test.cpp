@@ -4,12 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
-#include "db_support.hpp"
+#include "smtp_support.hpp"
 #include "vitals/checks/smtp.hpp"
 
 namespace {
@@ -20,45 +17,12 @@ using vitals::status;
 using vitals::test::detail_of;
 using vitals::test::run_once;
 
-struct smtp_env {
-  std::string starttls, smtps, plain, noauth, user, password, ca, maildir;
-  pid_t pid = 0;
-};
+using vitals::test::delivered_to;
 
-#define VITALS_SMTP_ENV(e)                                                                      \
-  VITALS_SERVER_ENV(starttls_url_, "VITALS_TEST_SMTP_STARTTLS");                                \
-  const smtp_env e {                                                                            \
-    starttls_url_, vitals::test::env_or_empty("VITALS_TEST_SMTP_SMTPS"),                        \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_PLAIN"),                                   \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_NOAUTH"),                                  \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_USER"),                                    \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_PASSWORD"),                                \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_CA"),                                      \
-        vitals::test::env_or_empty("VITALS_TEST_SMTP_MAILDIR"),                                 \
-        static_cast<pid_t>(std::stol("0" + vitals::test::env_or_empty("VITALS_TEST_SMTP_PID"))) \
-  }
-
-// The messages delivered to `rcpt` (the whole file: test headers, then the message).
-std::vector<std::string> delivered_to(const std::string& maildir, const std::string& rcpt) {
-  std::vector<std::string> out;
-  for (const auto& f : std::filesystem::directory_iterator(maildir + "/new")) {
-    std::ifstream in(f.path(), std::ios::binary);
-    std::string text{std::istreambuf_iterator<char>(in), {}};
-    if (text.find("X-Test-Envelope-To: " + rcpt + "\r\n") != std::string::npos) {
-      out.push_back(std::move(text));
-    }
-  }
-  return out;
-}
-
-std::string unique(const std::string& local) {
-  return local + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) +
-         "@example.test";
-}
+std::string unique(const std::string& local) { return vitals::test::unique_address(local); }
 
 TEST(smtp_check, passes_over_starttls_with_auth) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   auto c = vitals::checks::smtp(
       {.url = e.starttls, .username = e.user, .password = e.password, .ca_file = e.ca});
   const auto r = run_once(*c);
@@ -71,14 +35,14 @@ TEST(smtp_check, passes_over_starttls_with_auth) {
 }
 
 TEST(smtp_check, passes_over_implicit_tls) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   const auto r = run_once(*vitals::checks::smtp(
       {.url = e.smtps, .username = e.user, .password = e.password, .ca_file = e.ca}));
   EXPECT_EQ(r.status, status::pass) << r.output;
 }
 
 TEST(smtp_check, plain_text_passes_only_when_asked_for) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   const auto required = run_once(*vitals::checks::smtp({.url = e.plain}));
   EXPECT_EQ(required.status, status::fail);
   EXPECT_EQ(required.kind, failure_kind::tls);
@@ -88,7 +52,7 @@ TEST(smtp_check, plain_text_passes_only_when_asked_for) {
 }
 
 TEST(smtp_check, wrong_password_is_auth_and_never_shown) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   const std::string wrong = "not-the-password-" + std::to_string(::getpid());
   const auto r = run_once(*vitals::checks::smtp(
       {.url = e.starttls, .username = e.user, .password = wrong, .ca_file = e.ca}));
@@ -100,7 +64,7 @@ TEST(smtp_check, wrong_password_is_auth_and_never_shown) {
 }
 
 TEST(smtp_check, credentials_and_no_auth_offered_is_not_a_pass) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   const auto r = run_once(*vitals::checks::smtp(
       {.url = e.noauth, .username = e.user, .password = e.password, .ca_file = e.ca}));
   EXPECT_EQ(r.status, status::fail);
@@ -112,7 +76,7 @@ TEST(smtp_check, credentials_and_no_auth_offered_is_not_a_pass) {
 }
 
 TEST(smtp_check, untrusted_certificate_is_tls) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   const auto r = run_once(*vitals::checks::smtp({.url = e.starttls}));  // system CAs only
   EXPECT_EQ(r.status, status::fail);
   EXPECT_EQ(r.kind, failure_kind::tls);
@@ -132,7 +96,7 @@ TEST(smtp_check, closed_port_is_refused) {
 }
 
 TEST(smtp_check, a_frozen_server_times_out_at_the_deadline) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   ASSERT_GT(e.pid, 0);
   auto c = vitals::checks::smtp(
       {.url = e.starttls, .username = e.user, .password = e.password, .ca_file = e.ca});
@@ -162,7 +126,7 @@ TEST(smtp_check, garbage_is_not_a_pass) {
 }
 
 TEST(smtp_check, sends_a_message_over_tls_with_auth) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   const std::string rcpt = unique("oncall");
   const std::string msg = "From: alerts@example.test\r\nTo: " + rcpt +
                           "\r\nSubject: test\r\n\r\nline one\r\n.leading dot survives\r\n";
@@ -183,7 +147,7 @@ TEST(smtp_check, sends_a_message_over_tls_with_auth) {
 }
 
 TEST(smtp_check, a_refused_recipient_is_protocol_with_its_code) {
-  VITALS_SMTP_ENV(e);
+  VITALS_SMTP_SERVER(e);
   auto send_to = [&](const std::string& rcpt) {
     return run_once(*vitals::checks::smtp({.url = e.starttls,
                                            .username = e.user,
