@@ -26,6 +26,7 @@ struct dep_state {
   failure_kind kind = failure_kind::none;
   std::string output{};
   int attempts = 0;
+  bool in_flight = false;  // an attempt is running
   bool up = false;
   clock_type::duration up_after{};
   std::uint64_t version = 0;  // bumped on every change of (state, kind)
@@ -39,7 +40,10 @@ struct shared {
 };
 
 std::string reason(const dep_state& d) {
-  if (d.attempts == 0) return "not tried yet";
+  // Its first attempt was still running at the overall timeout (a peer that accepts and never
+  // answers): that is a timeout, not "not tried".
+  if (d.attempts == 0)
+    return d.in_flight ? "fail/timeout: no answer to the first attempt" : "not tried yet";
   std::string s{to_string(d.state)};
   if (d.kind != failure_kind::none) s += "/" + std::string{to_string(d.kind)};
   if (!d.output.empty()) s += ": " + d.output;
@@ -59,6 +63,10 @@ void poll_dependency(shared& sh, std::size_t i, const wait_args& args,
   for (;;) {
     const auto now = clock_type::now();
     const auto deadline = std::min(now + args.attempt_timeout, give_up);
+    {
+      std::lock_guard lk(sh.mu);
+      sh.deps[i].in_flight = true;
+    }
     result r;
     try {
       r = impl->run(context{name, deadline, std::make_shared<std::atomic<bool>>(false)});
@@ -68,6 +76,7 @@ void poll_dependency(shared& sh, std::size_t i, const wait_args& args,
     if (r.status == status::fail && r.kind == failure_kind::none) r.kind = failure_kind::assertion;
     std::unique_lock lk(sh.mu);
     auto& d = sh.deps[i];
+    d.in_flight = false;
     ++d.attempts;
     const bool differs = d.state != r.status || d.kind != r.kind || d.attempts == 1;
     d.state = r.status;
@@ -159,6 +168,11 @@ int run_wait(const wait_args& args) {
       return ok;
     }
     if (clock_type::now() >= give_up) {
+      // Attempts end by give_up too: a moment for them to tell how, rather than "not tried".
+      sh.changed.wait_until(lk, give_up + std::chrono::milliseconds{250}, [&] {
+        return std::none_of(sh.deps.begin(), sh.deps.end(),
+                            [](const dep_state& d) { return d.in_flight; });
+      });
       sh.stop = true;
       sh.changed.notify_all();
       if (tty) std::fprintf(stderr, "\r\033[K");

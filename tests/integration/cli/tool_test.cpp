@@ -210,6 +210,9 @@ TEST(cli_wait, frozen_server_times_out_at_the_deadline) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_LT(r.elapsed, 4s);
   EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
+  // Its one attempt ran into the overall deadline: told as the timeout it is, not "not tried".
+  EXPECT_NE(r.err.find(": fail/timeout: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not tried yet"), std::string::npos) << r.err;
 }
 
 TEST(cli_wait, unusable_urls_are_usage_errors) {
