@@ -1,6 +1,6 @@
 // The email channel: one RFC 5322 message per delivery, sent through the `smtp` check's client
 // built with vitals::checks::smtp(). In vitalsd that factory is the lazy shim of src/lazy, so the
-// smtp module -- and libcurl with it -- is loaded when the first email notifier is made.
+// smtp module -- and libcurl with it -- is loaded when the first message is sent.
 
 #include <unistd.h>
 

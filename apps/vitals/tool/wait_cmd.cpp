@@ -42,8 +42,9 @@ struct shared {
 std::string reason(const dep_state& d) {
   // Its first attempt was still running at the overall timeout (a peer that accepts and never
   // answers): that is a timeout, not "not tried".
-  if (d.attempts == 0)
+  if (d.attempts == 0) {
     return d.in_flight ? "fail/timeout: no answer to the first attempt" : "not tried yet";
+  }
   std::string s{to_string(d.state)};
   if (d.kind != failure_kind::none) s += "/" + std::string{to_string(d.kind)};
   if (!d.output.empty()) s += ": " + d.output;
