@@ -166,7 +166,7 @@ struct daemon_config {
 };
 
 /// Reads and validates a file. Throws `error` with all diagnostics (file missing, larger than
-/// 1 MiB, syntax, unknown keys, wrong types, ...).
+/// 4 MiB, syntax, unknown keys, wrong types, ...).
 [[nodiscard]] daemon_config load_file(const std::string& path);
 
 /// Same, from text; `name` is used as the file name in diagnostics.

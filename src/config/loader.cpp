@@ -37,7 +37,8 @@ using detail::top_level_key;
 using detail::value;
 using detail::value_kind;
 
-constexpr std::size_t max_file_bytes = std::size_t{1024} * 1024;
+// 4 MiB: a monitor of 10,000 checks is about 1 MiB of YAML.
+constexpr std::size_t max_file_bytes = std::size_t{4} * 1024 * 1024;
 
 /// Where each key of a mapping was read.
 using key_marks = std::map<std::string, YAML::Mark>;
@@ -85,7 +86,7 @@ class loader {
     cfg.source = in_.file();
     if (text.size() > max_file_bytes) {
       in_.add(0, 0, std::string{document_path},
-              "file is " + std::to_string(text.size()) + " bytes; the limit is 1 MiB");
+              "file is " + std::to_string(text.size()) + " bytes; the limit is 4 MiB");
       fail();
     }
     YAML::Node root;
@@ -483,8 +484,9 @@ daemon_config load_file(const std::string& path) {
   if (text.size() > max_file_bytes) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
-    return fail("file is " + (ec ? std::string{"more than 1048576"} : std::to_string(size)) +
-                " bytes; the limit is 1 MiB");
+    return fail("file is " +
+                (ec ? "more than " + std::to_string(max_file_bytes) : std::to_string(size)) +
+                " bytes; the limit is 4 MiB");
   }
   const auto dir = std::filesystem::absolute(std::filesystem::path{path}).parent_path();
   return loader{path, dir}.load(text);

@@ -20,9 +20,10 @@ namespace vitals::config::detail {
 namespace {
 
 constexpr std::size_t max_secret_file_bytes = std::size_t{64} * 1024;
-// A real configuration has a few hundred nodes; an alias bomb has billions (yaml-cpp shares aliased
-// nodes, so the bomb only explodes when walked: the walk is what we bound).
-constexpr std::size_t max_nodes = 100'000;
+// A sidecar's configuration has a few hundred nodes, a monitor's of 10,000 checks about 100,000
+// (and a 4 MiB file at most some 1.5 million); an alias bomb has billions (yaml-cpp shares
+// aliased nodes, so the bomb only explodes when walked: the walk is what we bound).
+constexpr std::size_t max_nodes = 2'000'000;
 constexpr int max_depth = 32;
 
 std::string kind_name(value_kind k) {

@@ -288,11 +288,11 @@ TEST(config_errors, empty_document) {
 
 // ---- hostile input ---------------------------------------------------------------------------
 
-TEST(config_hostile, file_larger_than_one_mib_is_refused_before_parsing) {
+TEST(config_hostile, file_larger_than_four_mib_is_refused_before_parsing) {
   std::string big = "# ";
-  big.append(1024 * 1024, 'x');
+  big.append(std::size_t{4} * 1024 * 1024, 'x');
   EXPECT_EQ(errors_of(big),
-            list{"t.yaml:0:0: (document): file is 1048578 bytes; the limit is 1 MiB"});
+            list{"t.yaml:0:0: (document): file is 4194306 bytes; the limit is 4 MiB"});
 }
 
 TEST(config_hostile, alias_bomb_is_refused) {
@@ -305,7 +305,7 @@ TEST(config_hostile, alias_bomb_is_refused) {
   }
   const auto errs = errors_of(y);
   ASSERT_EQ(errs.size(), 1U);
-  EXPECT_NE(errs[0].find("(document): the document expands to more than 100000 nodes (alias "
+  EXPECT_NE(errs[0].find("(document): the document expands to more than 2000000 nodes (alias "
                          "bomb?); refused"),
             std::string::npos)
       << errs[0];
