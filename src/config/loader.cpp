@@ -311,7 +311,8 @@ class loader {
       in_.add(list, row.name, "expected a list of mappings, got " + node_kind_name(list));
       return;
     }
-    std::size_t index = 0;
+    std::size_t index = 0;     // in the YAML list (shown in paths)
+    std::size_t appended = 0;  // items made by row.append: an item that is not a mapping is none
     std::map<std::string, int> names;
     for (const auto& item : list) {
       const std::string path = row.name + "[" + std::to_string(index) + "]";
@@ -321,9 +322,10 @@ class loader {
         continue;
       }
       void* target = row.append(doc, item.Mark().line + 1);
+      ++appended;
       auto r = read_sections(item, {{row.section, target}}, path, {});
       if (r.ok && row.unique_name) {
-        const std::string& name = row.unique_name(doc, index);
+        const std::string& name = row.unique_name(doc, appended - 1);
         if (auto [at, fresh] = names.emplace(name, item.Mark().line + 1); !fresh) {
           in_.add(
               r.present.at("name"), path + ".name",

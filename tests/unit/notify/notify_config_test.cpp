@@ -237,6 +237,20 @@ TEST(notify_config, recurring_maintenance_windows) {
   EXPECT_EQ(bad("0 2 * * * for soon").size(), 1u);
 }
 
+TEST(notify_config, an_item_that_is_not_a_mapping_does_not_shift_the_names) {
+  // Found by fuzz_config: the duplicate-name check looked up the item by its position in the
+  // YAML list, which counts the scalar, past the end of the notifiers read (heap overflow).
+  const auto e = errors_of(checks +
+                           "notify:\n  - {name: a, type: command, command: [x]}\n  - oops\n"
+                           "  - {name: a, type: command, command: [y]}\n"
+                           "  - {name: b, type: command, command: [z]}\n");
+  ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
+  EXPECT_NE(e[0].find("notify[1]: expected a mapping"), std::string::npos) << e[0];
+  EXPECT_NE(e[1].find("notify[2].name: duplicate name \"a\" (first at line 4)"),
+            std::string::npos)
+      << e[1];
+}
+
 TEST(notify_config, a_bad_url_is_refused_without_showing_it) {
   const auto e = errors_of(checks + "notify:\n  - {name: a, type: webhook, url: ftp://SECRET}\n");
   ASSERT_EQ(e.size(), 1u);
