@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/text.hpp"
+
 namespace vitals::base {
 
 class cron_schedule {
@@ -26,7 +28,7 @@ class cron_schedule {
       if (error != nullptr) *error = std::move(why);
       return std::nullopt;
     };
-    text = trim_spaces(text);
+    text = trim(text);
     for (const auto& [name, expansion] : macros()) {
       if (text == name) text = expansion;
     }
@@ -40,7 +42,7 @@ class cron_schedule {
       const auto end = text.find_first_of(" \t");
       if (n == fields.size()) return fail("more than 5 fields");
       fields.at(n++) = text.substr(0, end);
-      text = end == std::string_view::npos ? std::string_view{} : trim_spaces(text.substr(end));
+      text = end == std::string_view::npos ? std::string_view{} : trim(text.substr(end));
     }
     if (n != fields.size()) {
       return fail("expected 5 fields (minute hour day-of-month month day-of-week), got " +
@@ -133,12 +135,6 @@ class cron_schedule {
              {"@monthly", "0 0 1 * *"},
              {"@yearly", "0 0 1 1 *"},
              {"@annually", "0 0 1 1 *"}}};
-  }
-
-  static constexpr std::string_view trim_spaces(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
   }
 
   // A number or (for months and days) a 3-letter name; -1 if neither.

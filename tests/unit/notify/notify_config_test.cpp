@@ -246,8 +246,7 @@ TEST(notify_config, an_item_that_is_not_a_mapping_does_not_shift_the_names) {
                            "  - {name: b, type: command, command: [z]}\n");
   ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
   EXPECT_NE(e[0].find("notify[1]: expected a mapping"), std::string::npos) << e[0];
-  EXPECT_NE(e[1].find("notify[2].name: duplicate name \"a\" (first at line 4)"),
-            std::string::npos)
+  EXPECT_NE(e[1].find("notify[2].name: duplicate name \"a\" (first at line 4)"), std::string::npos)
       << e[1];
 }
 
