@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "notify_fake.hpp"
 #include "vitals/notify.hpp"
@@ -372,6 +373,10 @@ TEST_F(notify_dispatcher, a_blocked_notifier_delays_nothing_else_and_its_queue_o
   fail(d, "c");                         // queue full: dropped
   // The observer calls returned although a channel is stuck; the other one got everything.
   ASSERT_TRUE(fast->wait_sent(3));
+  // The channel holds the message before its worker counts it: wait (bounded) for the count.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (d.stats()[1].sent_ok < 3 && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
   auto st = d.stats();
   EXPECT_EQ(st[0].queue_length, 1u);
   EXPECT_EQ(st[0].dropped, 1u);
