@@ -160,8 +160,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if ((o & 32) != 0) c.options.component_type = expand(in.field());
     c.reported = make_result(in);
     c.runs = (o & 64) != 0 ? 0 : 1;
+    // /health keys a check as "<name>:<measurement>": the two can spell a secret together.
     secret_in_config = secret_in_config || shows_secret(c.name) ||
                        shows_secret(c.options.measurement) ||
+                       shows_secret(c.name + ":" + c.options.measurement) ||
                        shows_secret(c.options.component_type) ||
                        (c.reported.observed && shows_secret(c.reported.observed->unit));
     for (const auto& [key, value] : c.reported.details) {
