@@ -54,6 +54,8 @@ std::shared_ptr<vitals::service> daemon::make_engine(
       .info = cfg.info,
       .max_threads = cfg.max_threads,
       .on_event = [logger](const vitals::event& e) { logger->event(e); },
+      .self_check = cfg.self_check,
+      .engine_lag_warn = cfg.lag_warn,
   };
   if (notifications) so.observers.push_back(std::move(notifications));
   if (previous != nullptr) {
@@ -151,6 +153,7 @@ void daemon::reload() {
     next = options_.config_path.empty()
                ? vitals::config::load_string(vitals::config::embedded_default(), "<embedded>")
                : vitals::config::load_file(options_.config_path);
+    keep_shard(next, options_.shard);
   } catch (const vitals::config::error& e) {
     for (const auto& d : e.diagnostics()) {
       log_->write(log::level::error, "reload rejected: invalid configuration",

@@ -11,6 +11,7 @@
 #include "fd_budget.hpp"
 #include "log.hpp"
 #include "notify_hub.hpp"
+#include "shard.hpp"
 #include "vitals/config.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/service.hpp"
@@ -23,6 +24,8 @@ struct daemon_options {
   std::string version{};
   /// RLIMIT_NOFILE as main() found and raised it (raise_nofile_limit()).
   nofile_limits limits{};
+  /// --shard: applied to every configuration loaded, the initial one by main() and each reload.
+  shard_spec shard{};
 };
 
 class daemon {

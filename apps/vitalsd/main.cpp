@@ -1,6 +1,6 @@
 // vitalsd: health-check sidecar / monitor driven by a YAML file (or its built-in configuration).
 //
-//   vitalsd [--config FILE] [--check-config] [--version]
+//   vitalsd [--config FILE] [--check-config] [--shard i/N] [--print-targets] [--version]
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,6 +10,8 @@
 
 #include "config/reference.hpp"
 #include "daemon.hpp"
+#include "fd_budget.hpp"
+#include "shard.hpp"
 #include "vitals/config.hpp"
 
 #ifndef VITALS_VERSION
@@ -43,6 +45,13 @@ int main(int argc, char** argv) {
   app.add_flag("--print-schema", print_schema, "Print the JSON Schema of the configuration");
   app.add_flag("--print-reference", print_reference, "Print the markdown key reference");
   app.add_flag("--print-default", print_default, "Print the built-in configuration");
+  std::string shard_text;
+  bool print_targets = false;
+  app.add_option("--shard", shard_text,
+                 "i/N: keep only the checks whose name hashes into shard i of N (Prometheus "
+                 "hashmod: MD5, last 8 bytes, modulo N)");
+  app.add_flag("--print-targets", print_targets,
+               "Print the names of the checks this instance runs (after --shard), one a line");
   CLI11_PARSE(app, argc, argv);
 
   if (version) {
@@ -60,6 +69,17 @@ int main(int argc, char** argv) {
   if (print_default) {
     std::cout << vitals::config::embedded_default();
     return 0;
+  }
+
+  vitalsd::shard_spec shard;
+  if (!shard_text.empty()) {
+    std::string why;
+    const auto parsed = vitalsd::parse_shard(shard_text, why);
+    if (!parsed) {
+      std::cerr << "vitalsd: " << why << "\n";
+      return 2;
+    }
+    shard = *parsed;
   }
 
   // Before any thread exists: every thread inherits the mask and only run() receives them.
@@ -80,10 +100,30 @@ int main(int argc, char** argv) {
     std::cerr << "vitalsd: " << e.what() << "\n";
     return 1;
   }
+  try {
+    const std::size_t all = cfg.checks.size();
+    vitalsd::keep_shard(cfg, shard);
+    if (shard.count > 1 && !print_targets) {
+      std::cerr << "vitalsd: shard " << shard.index << "/" << shard.count << ": "
+                << cfg.checks.size() << " of " << all << " checks\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "vitalsd: " << e.what() << "\n";
+    return 1;
+  }
+  if (print_targets) {
+    for (const auto& c : cfg.checks) std::cout << c.name << "\n";
+    return 0;
+  }
   if (check_only) {
     // The certificate files too: a daemon that cannot load them would not start.
     if (const std::string why = vitals::http::validate_tls(cfg.server.tls); !why.empty()) {
       std::cerr << "vitalsd: " << why << "\nnothing started\n";
+      return 1;
+    }
+    // The descriptor budget, as the daemon would check it at start (the limit raised above).
+    if (const auto budget = vitalsd::plan_fd_budget(cfg, limits); !budget.fits()) {
+      std::cerr << "vitalsd: " << budget.refusal() << "\nnothing started\n";
       return 1;
     }
     std::cout << (config_path.empty() ? "<embedded>" : config_path) << ": OK, " << cfg.checks.size()
@@ -96,8 +136,9 @@ int main(int argc, char** argv) {
   }
 
   try {
-    vitalsd::daemon d{{.config_path = config_path, .version = VITALS_VERSION, .limits = limits},
-                      std::move(cfg)};
+    vitalsd::daemon d{
+        {.config_path = config_path, .version = VITALS_VERSION, .limits = limits, .shard = shard},
+        std::move(cfg)};
     return d.run();
   } catch (const std::exception& e) {
     std::cerr << "vitalsd: " << e.what() << "\n";

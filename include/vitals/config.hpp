@@ -159,6 +159,10 @@ struct daemon_config {
   log_config log{};
   /// Size of the pool running blocking checks (`engine.max_threads`, 0 = automatic).
   std::size_t max_threads = 0;
+  /// The engine's own `engine` check in `ready` (`engine.self_check`): warns while runs start
+  /// late by more than `engine.lag_warn` (p99), the sign of an engine that cannot keep up.
+  bool self_check = false;
+  std::chrono::milliseconds lag_warn{100};
   std::vector<check_config> checks{};
   /// `notify:` notifiers, and `notify_state:` (where their alert state is kept; empty: nowhere).
   std::vector<notifier_config> notify{};

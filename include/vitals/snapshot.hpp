@@ -227,8 +227,8 @@ struct snapshot {
   /// Same, ignoring the checks named in `excluded` (O(excluded × log n)).
   [[nodiscard]] status probe_status(probe p,
                                     const std::vector<std::string_view>& excluded) const noexcept;
-  /// Worst status over every check (non-critical problems count as warn), `fail` while
-  /// shutting down: the `/health` top-level status.
+  /// Worst status over every check in at least one probe (non-critical problems count as warn;
+  /// monitored targets, in no probe, do not count), `fail` while shutting down: `/health`.
   [[nodiscard]] status overall_status() const noexcept;
   /// The check of that name, or nullptr (O(log n)).
   [[nodiscard]] const check_state* find(std::string_view name) const noexcept;
@@ -238,7 +238,8 @@ struct snapshot {
 [[nodiscard]] constexpr std::size_t tally_index(probe p) noexcept {
   return p == probe::live ? 0 : p == probe::ready ? 1 : 2;
 }
-/// `snapshot::tallies` slot counting every check whatever its probes.
+/// `snapshot::tallies` slot counting every check of the service whatever its probes: every check
+/// in at least one probe (a check in none is a monitored target, not a part of this service).
 inline constexpr std::size_t all_checks_tally = 3;
 
 }  // namespace vitals

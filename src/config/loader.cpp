@@ -108,6 +108,14 @@ class loader {
     }
     document doc{.cfg = cfg};
     read_document(root, doc);
+    if (cfg.self_check) {
+      for (std::size_t i = 0; i < cfg.checks.size(); ++i) {
+        if (cfg.checks[i].name != "engine") continue;
+        in_.add(cfg.checks[i].line, 1, "checks[" + std::to_string(i) + "].name",
+                "the name \"engine\" is the engine's own check (engine.self_check: true); "
+                "rename this check");
+      }
+    }
     if (in_.errors() != 0) fail();
     return cfg;
   }

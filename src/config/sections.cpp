@@ -38,7 +38,9 @@ section_builder<check_options> common_keys(std::string name, std::string doc, bo
   section_builder<check_options> b{std::move(name), std::move(doc)};
   b.custom(
       "probes", value_kind::string_list,
-      "Probes the check counts in: live, ready, startup. `live` only takes process-local checks.",
+      "Probes the check counts in: live, ready, startup. `live` only takes process-local checks. "
+      "[] = a monitored target: in no probe of this process (shown in /health, /metrics and "
+      "notifications).",
       [](check_options& o, const value& v) { o.probes = to_probes(v); },
       value{from_probes(check_options{}.probes)}, {}, {"live", "ready", "startup"});
   b.key("critical", &check_options::critical,
@@ -109,6 +111,11 @@ const section_spec& engine_section() {
     b.key("max_threads", &daemon_config::max_threads,
           "Upper bound of the pool running blocking checks (0 = one per check, at most 64).",
           {.min = 0.0, .max = 1024.0});
+    b.key("self_check", &daemon_config::self_check,
+          "Add the engine's own check \"engine\" (probe ready, non-critical): it warns while "
+          "runs start later than lag_warn (p99), i.e. while the engine cannot keep up.");
+    b.key("lag_warn", &daemon_config::lag_warn,
+          "Start lag (p99 over the last 10 to 20 s) above which the engine check warns.");
     return b.section();
   }();
   return s;

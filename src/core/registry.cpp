@@ -88,9 +88,13 @@ std::vector<validation_error> registry::errors(std::string_view name, const chec
           "vitals: invalid check name \"" + shown +
               "\": use 1 to 64 characters among A-Z a-z 0-9 _ . -");
   }
-  if (o.probes.empty())
-    c.add("probes", "must list at least one of live, ready, startup",
-          c.prefix() + "belongs to no probe (set probes to live, ready or startup)");
+  // No probe: a monitored target (shown in /health, /metrics, notifications; never in a probe
+  // of this process). On demand, though, only a probe request runs a check: it would never run.
+  if (o.probes.empty() && o.mode == schedule::on_demand)
+    c.add("probes", "an on_demand check must list at least one of live, ready, startup",
+          c.prefix() +
+              "an on_demand check in no probe would never run (set probes, or run it "
+              "in the background)");
   duration_rules(c, o);
   judging_rules(c, o);
   if (o.probes.contains(probe::live) && t.dependency && !o.allow_in_live)

@@ -278,7 +278,7 @@ service::impl::impl(registry reg, service_options options)
     if (auto seed = seeds.find(e.name); seed != seeds.end()) checks_.back().seed(*seed->second);
     names->emplace_back(e.name, i);
     const auto& st = checks_.back().state();
-    tallies_[all_checks_tally].count(st, 1);
+    if (!e.options.probes.empty()) tallies_[all_checks_tally].count(st, 1);
     for (const probe p : all_probes) {
       if (!e.options.probes.contains(p)) continue;
       tallies_[tally_index(p)].count(st, 1);
@@ -454,8 +454,10 @@ void service::impl::touch_locked(std::uint32_t i, steady_time now, status before
   if (after != before) {
     // Tallies count the reported status only, so only a transition moves them.
     const bool critical = st.options.critical;
-    tallies_[all_checks_tally].count(before, critical, -1);
-    tallies_[all_checks_tally].count(after, critical, 1);
+    if (!st.options.probes.empty()) {
+      tallies_[all_checks_tally].count(before, critical, -1);
+      tallies_[all_checks_tally].count(after, critical, 1);
+    }
     for (const probe p : all_probes) {
       if (!st.options.probes.contains(p)) continue;
       tallies_[tally_index(p)].count(before, critical, -1);

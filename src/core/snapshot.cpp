@@ -167,7 +167,8 @@ status snapshot::overall_status() const noexcept {
   if (tallied) {
     t = tallies[all_checks_tally];
   } else {
-    for (const auto& c : checks) t.count(c, 1);
+    for (const auto& c : checks)
+      if (!c.options.probes.empty()) t.count(c, 1);
   }
   return worst(shutting_down ? status::fail : status::pass, t.aggregate());
 }

@@ -217,6 +217,12 @@ void write_checks(metrics_writer& w, const snapshot& snap) {
     const auto t = c.counters.last_pass;
     m.sample(l, t.time_since_epoch().count() == 0 ? 0.0 : seconds_since_epoch(t));
   });
+  w.family("vitals_check_start_lag_seconds", metric_type::gauge,
+           "How late the check's latest run started after it was due (the engine behind, or "
+           "waiting for a pool thread); never part of its duration or timeout.");
+  per_check(w, snap, labels, [](metrics_writer& m, const std::string& l, const check_state& c) {
+    m.sample(l, std::chrono::duration<double>(c.lag).count());
+  });
   w.family("vitals_check_consecutive_failures", metric_type::gauge,
            "Failed runs of the check in a row (0 after a pass or warn).");
   per_check(w, snap, labels, [](metrics_writer& m, const std::string& l, const check_state& c) {

@@ -322,6 +322,27 @@ TEST_F(vitalsd_test, serves_the_probes_of_its_configuration) {
   EXPECT_EQ(count(d.log(), "check transition"), 2U) << d.log();
 }
 
+// engine.self_check adds the engine's own check to readiness (it warns when runs start late).
+TEST_F(vitalsd_test, engine_self_check_is_served_in_readiness) {
+  const auto cfg = write("e.yaml", header() +
+                                       "engine: {self_check: true, lag_warn: 500ms}\n"
+                                       "checks:\n"
+                                       "  - {name: mem, type: memory}\n");
+  vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+  ASSERT_TRUE(wait_status("/readyz", 200)) << d.log();
+  std::string body;
+  const auto until = clock_type::now() + 10s;
+  while (clock_type::now() < until) {
+    (void)get_once(port_, "/readyz?verbose", &body);
+    if (body.find("[+]engine ok") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(body.find("[+]engine ok"), std::string::npos) << body;
+  EXPECT_NE(body.find("[+]mem ok"), std::string::npos) << body;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0);
+}
+
 TEST_F(vitalsd_test, invalid_configuration_starts_nothing_and_lists_every_error) {
   const auto cfg = write("bad.yaml", header() +
                                          "checks:\n"
@@ -371,8 +392,17 @@ TEST_F(vitalsd_test, fd_budget_is_logged_and_a_config_that_cannot_fit_is_refused
       << out;
   EXPECT_NE(out.find("(http 5000 x 2)"), std::string::npos) << out;
   EXPECT_EQ(get_once(port_, "/livez"), -1);  // nothing listens
+  // --check-config refuses it the same way: a deploy pipeline learns it before the rollout.
+  vitalsd check{{"--check-config", "--config", big.string()}, dir_ / "big-check.log", low};
+  EXPECT_EQ(check.wait_exit(30s), 1);
+  EXPECT_NE(check.log().find("file descriptors but the limit is 1024"), std::string::npos)
+      << check.log();
+  EXPECT_NE(check.log().find("nothing started"), std::string::npos) << check.log();
 
   const auto small = write("small.yaml", http_checks(20));
+  vitalsd small_check{
+      {"--check-config", "--config", small.string()}, dir_ / "small-check.log", low};
+  EXPECT_EQ(small_check.wait_exit(30s), 0) << small_check.log();
   vitalsd ok{{"--config", small.string()}, dir_ / "small.log", low};
   EXPECT_TRUE(ok.wait_log("vitalsd started")) << ok.log();
   const auto log = ok.log();

@@ -179,9 +179,13 @@ TEST(config_errors, bad_probe_name) {
                  "\"startp\"); did you mean \"startup\"?"});
 }
 
+// An empty list is a monitored target, in no probe; but an on_demand check would never run.
 TEST(config_errors, empty_probe_list) {
-  EXPECT_EQ(errors_of("checks:\n  - name: m\n    type: memory\n    probes: []\n"),
-            list{"t.yaml:4:13: checks[0].probes: must list at least one of live, ready, startup"});
+  EXPECT_TRUE(errors_of("checks:\n  - name: m\n    type: memory\n    probes: []\n").empty());
+  EXPECT_EQ(
+      errors_of("checks:\n  - name: m\n    type: memory\n    probes: []\n    mode: on_demand\n"),
+      list{"t.yaml:4:13: checks[0].probes: an on_demand check must list at least one of live, "
+           "ready, startup"});
 }
 
 TEST(config_errors, drain_delay_not_shorter_than_grace_period) {

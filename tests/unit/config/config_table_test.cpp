@@ -82,6 +82,18 @@ TEST(config_table, rows_fill_what_they_configure) {
   EXPECT_EQ(cfg.info.service_id, "orders");
 }
 
+TEST(config_table, engine_self_check_keys_and_its_reserved_name) {
+  const auto cfg = vitals::config::load_string("engine: {self_check: true, lag_warn: 250ms}\n");
+  EXPECT_TRUE(cfg.self_check);
+  EXPECT_EQ(cfg.lag_warn, std::chrono::milliseconds{250});
+  const auto off = vitals::config::load_string("checks: [{name: engine, type: memory}]\n");
+  EXPECT_FALSE(off.self_check);  // without it the name is free
+  EXPECT_EQ(off.lag_warn, std::chrono::milliseconds{100});
+  EXPECT_EQ(errors_of("engine: {self_check: true}\nchecks:\n  - {name: engine, type: memory}\n"),
+            list{"t.yaml:3:1: checks[0].name: the name \"engine\" is the engine's own check "
+                 "(engine.self_check: true); rename this check"});
+}
+
 TEST(config_table, registry_errors_point_at_their_key) {
   // jitter 1 passes the schema's bounds ([0, 1]) and is refused by the registry ([0, 1)).
   EXPECT_EQ(errors_of("checks:\n  - name: m\n    type: memory\n    jitter: 1\n"),

@@ -98,8 +98,10 @@ TEST(Registry, NegativeDurationsRefused) {
   expect_refused("db", {.max_staleness = -1ms}, {"max_staleness"});
 }
 
-TEST(Registry, EmptyProbeSetRefused) {
-  expect_refused("db", {.probes = probe_set{}}, {"\"db\"", "no probe"});
+// In no probe, an on_demand check would never run (a background one is a monitored target).
+TEST(Registry, OnDemandCheckInNoProbeRefused) {
+  expect_refused("db", {.probes = probe_set{}, .mode = schedule::on_demand},
+                 {"\"db\"", "no probe", "never run"});
 }
 
 TEST(Registry, DependencyInLiveRefusedUnlessAllowed) {
@@ -139,12 +141,15 @@ TEST(Registry, ValidateIsUsableAlone) {
 
 }  // namespace
 TEST(Registry, ErrorsAreValuesWithTheKeyAtFault) {
-  const auto errs =
-      registry::errors("db", {.probes = probe_set{}, .interval = 2s, .timeout = 3s}, {});
+  const auto errs = registry::errors(
+      "db", {.probes = probe_set{}, .mode = schedule::on_demand, .interval = 2s, .timeout = 3s},
+      {});
   ASSERT_EQ(errs.size(), 2U);
   EXPECT_EQ(errs[0].check, "db");
   EXPECT_EQ(errs[0].key, "probes");
-  EXPECT_EQ(errs[0].message, "must list at least one of live, ready, startup");
+  EXPECT_EQ(errs[0].message, "an on_demand check must list at least one of live, ready, startup");
+  // In the background, no probe is a monitored target.
+  EXPECT_TRUE(registry::errors("db", {.probes = probe_set{}}, {}).empty());
   EXPECT_EQ(errs[1].key, "timeout");
   EXPECT_EQ(errs[1].message, "timeout (3s) must be shorter than interval (2s)");
   EXPECT_EQ(errs[1].text, "vitals: check \"db\": timeout (3s) must be shorter than interval (2s)");

@@ -67,6 +67,21 @@ TEST(MetricsBuckets, ARunLandsInTheFirstBucketThatHoldsIt) {
   EXPECT_EQ(k.duration_sum, 3ms + 2s + 2001ms);
 }
 
+// A late start is lag, exported per check (and not a longer duration).
+TEST(Metrics, EachCheckExportsTheStartLagOfItsLatestRun) {
+  metrics_rig r;  // the first runs started when due
+  EXPECT_TRUE(
+      has_line(scrape(r).body, R"(vitals_check_start_lag_seconds{check="db",type="custom"} 0)"));
+  r.clock().advance(250ms);  // the engine gets to the next runs 250 ms after they were due
+  r.run();
+  const auto b = scrape(r).body;
+  EXPECT_TRUE(has_line(b, R"(vitals_check_start_lag_seconds{check="db",type="custom"} 0.25)")) << b;
+  EXPECT_TRUE(has_line(b, R"(vitals_check_start_lag_seconds{check="cache",type="custom"} 0.25)"));
+  EXPECT_TRUE(has_line(b, R"(vitals_check_duration_seconds_count{check="db",type="custom"} 2)"));
+  EXPECT_TRUE(has_line(
+      b, R"(vitals_check_duration_seconds_bucket{check="db",type="custom",le="0.001"} 2)"));
+}
+
 TEST(Metrics, EveryCheckHasItsStatusCountersAndHistogram) {
   metrics_rig r;
   r.run();

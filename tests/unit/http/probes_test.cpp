@@ -40,6 +40,26 @@ TEST(Probes, ProbeWithoutChecksPasses) {
   EXPECT_EQ(r.get("/readyz").status, 503);
 }
 
+// probes: [] is a monitored target: listed in /health and /metrics, in no probe, and not a part
+// of this service's own status.
+TEST(Probes, AMonitoredTargetInNoProbeMovesNoProbeAndNotTheTopLevel) {
+  rig r;
+  r.add("db", vitals::pass());
+  r.add("remote", vitals::fail("connection refused", vitals::failure_kind::refused),
+        {.probes = vitals::probe_set{}});
+  r.start();
+  r.run();
+  for (const char* target : {"/livez", "/readyz", "/startupz"}) {
+    EXPECT_EQ(r.get(target).status, 200) << target;
+    EXPECT_EQ(r.get(std::string{target} + "?verbose").body.find("remote"), std::string::npos);
+  }
+  const auto health = r.get("/health");
+  EXPECT_EQ(health.status, 200) << health.body;
+  EXPECT_TRUE(health.body.starts_with(R"({"status":"pass")")) << health.body;
+  EXPECT_NE(health.body.find(R"("remote")"), std::string::npos) << health.body;
+  EXPECT_EQ(r.get("/health/remote").status, 503);
+}
+
 TEST(Probes, FailureListsFailingChecksLikeTheApiserver) {
   rig r;
   r.add("api", vitals::pass());

@@ -30,10 +30,11 @@ TEST(RenderScale, FailingProbeOfManyChecksIsCountedFromTheTallies) {
   vitals::service svc{std::move(reg),
                       {.max_threads = 2, .clock = clk, .on_event = [](const vitals::event&) {}}};
   (void)svc.poll();
-  // Wait (bounded) until every check has its first result.
-  for (int i = 0;
-       i < 2000 && svc.current()->probe_status(vitals::probe::ready) == vitals::status::unknown;
-       ++i) {
+  // Wait (bounded in time, not in publications: each result may publish) until every check has
+  // its first result.
+  const auto give_up = std::chrono::steady_clock::now() + 120s;
+  while (svc.current()->probe_status(vitals::probe::ready) == vitals::status::unknown &&
+         std::chrono::steady_clock::now() < give_up) {
     (void)svc.wait_for_update(svc.current()->generation, 50ms);
   }
   const auto snap = svc.current();
