@@ -112,18 +112,22 @@ void daemon::log_summary(std::string_view what) const {
     if (!names.empty()) names += ',';
     names += c.name + ":" + c.type;
   }
-  log_->write(log::level::info, what,
-              {{"version", options_.version},
-               {"config", options_.config_path.empty() ? "<embedded>" : options_.config_path},
-               {"listen", cfg_.server.address + ":" + std::to_string(http_ ? http_->port() : 0)},
-               {"metrics_listen", cfg_.server.metrics_address.empty()
-                                      ? std::string{"none"}
-                                      : cfg_.server.metrics_address + ":" +
-                                            std::to_string(http_ ? http_->metrics_port() : 0)},
-               {"checks", std::to_string(cfg_.checks.size())},
-               {"names", names},
-               {"auth", cfg_.http.token.empty() ? "none" : "token"},
-               {"pid", std::to_string(::getpid())}});
+  fields f{{"version", options_.version},
+           {"config", options_.config_path.empty() ? "<embedded>" : options_.config_path},
+           {"listen", cfg_.server.address + ":" + std::to_string(http_ ? http_->port() : 0)},
+           {"metrics_listen", cfg_.server.metrics_address.empty()
+                                  ? std::string{"none"}
+                                  : cfg_.server.metrics_address + ":" +
+                                        std::to_string(http_ ? http_->metrics_port() : 0)},
+           {"checks", std::to_string(cfg_.checks.size())},
+           {"names", names},
+           {"auth", cfg_.http.token.empty() ? "none" : "token"},
+           {"pid", std::to_string(::getpid())}};
+  if (options_.shard.count > 1) {
+    f.emplace_back(
+        "shard", std::to_string(options_.shard.index) + "/" + std::to_string(options_.shard.count));
+  }
+  log_->write(log::level::info, what, f);
 }
 
 bool daemon::check_fd_budget(const daemon_config& cfg, std::string* refusal) const {

@@ -101,12 +101,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
-    const std::size_t all = cfg.checks.size();
-    vitalsd::keep_shard(cfg, shard);
-    if (shard.count > 1 && !print_targets) {
-      std::cerr << "vitalsd: shard " << shard.index << "/" << shard.count << ": "
-                << cfg.checks.size() << " of " << all << " checks\n";
-    }
+    vitalsd::keep_shard(cfg, shard);  // the start-up log line names the shard
   } catch (const std::exception& e) {
     std::cerr << "vitalsd: " << e.what() << "\n";
     return 1;

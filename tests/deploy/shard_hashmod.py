@@ -40,7 +40,7 @@ def names(n):
 
 
 def vitalsd_config(checks, port, url_of):
-    lines = [f"listen: 127.0.0.1:{port}", "log: {format: text, level: warn}",
+    lines = [f"listen: 127.0.0.1:{port}", "log: {format: text, level: info}",
              "http: {metrics: everyone}", "checks:"]
     for c in checks:
         lines.append(f"  - {{name: {c}, type: http, url: \"{url_of(c)}\", interval: 1s, timeout: 500ms}}")
@@ -157,6 +157,10 @@ def four_shards(tmp):
         assert set(owners) == set(checks), sorted(set(checks) - set(owners))[:10]
         twice = {c: o for c, o in owners.items() if len(o) != 1}
         assert not twice, f"checked by more than one shard: {twice}"
+        for i in range(4):
+            with open(os.path.join(tmp, f"shard{i}.log")) as f:
+                started = [l for l in f if "vitalsd started" in l]
+            assert started and f"shard={i}/4" in started[0], started
         print(f"4 shards: each of {len(checks)} targets checked by exactly one "
               f"({', '.join(str(sum(1 for o in owners.values() if o == [i])) for i in range(4))})")
     finally:
