@@ -5,8 +5,6 @@ labels a pod role would give (Debian's Prometheus is built without Kubernetes di
 there is no cluster here); everything else of the vitals job is used as shipped. The targets
 Prometheus then reports (/api/v1/targets) must be the expected ones, with the expected labels.
 Skips (77) if prometheus is not installed."""
-import shutil
-import signal
 import sys
 import time
 
@@ -54,11 +52,8 @@ DROPPED = 3
 
 
 def main():
-    if shutil.which(ps.PROMETHEUS) is None:
-        print(f"SKIP: {ps.PROMETHEUS} not found")
-        return dc.SKIP
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("test budget")))
-    signal.alarm(BUDGET_S)
+    if (skip := ps.skip_or_arm(BUDGET_S, dc.SKIP)) is not None:
+        return skip
 
     config = dc.load_yaml(dc.K8S_CONFIG)
     jobs = [j for j in config["scrape_configs"] if j["job_name"].startswith("vitals")]

@@ -26,10 +26,22 @@ def _die_with_parent():
         pass
 
 
-def _free_port():
+def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def skip_or_arm(budget_s, skip_code=77):
+    """The start of every test that needs Prometheus: returns skip_code (printing why) if it is
+    not installed; else arms a SIGALRM budget of budget_s seconds (below ctest's TIMEOUT, so the
+    test finishes and cleans up on its own) and returns None."""
+    if shutil.which(PROMETHEUS) is None:
+        print(f"SKIP: {PROMETHEUS} not found")
+        return skip_code
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("test budget")))
+    signal.alarm(budget_s)
+    return None
 
 
 class Prometheus:
@@ -100,7 +112,7 @@ def prometheus(config_text, files=None, start_timeout=30, extra_args=()):
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
                 f.write(text)
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             base = f"http://127.0.0.1:{port}"
             log = os.path.join(tmp, f"prometheus-{attempt}.log")
             with open(log, "w") as logf:

@@ -7,8 +7,6 @@ The same server loads the rule files and must report every rule healthy after ev
 Skips (77) if prometheus is not installed."""
 import os
 import re
-import shutil
-import signal
 import sys
 import time
 
@@ -19,11 +17,8 @@ BUDGET_S = 90   # below the ctest TIMEOUT: finish (and clean up) on our own
 
 
 def main():
-    if shutil.which(ps.PROMETHEUS) is None:
-        print(f"SKIP: {ps.PROMETHEUS} not found")
-        return dc.SKIP
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("test budget")))
-    signal.alarm(BUDGET_S)
+    if (skip := ps.skip_or_arm(BUDGET_S, dc.SKIP)) is not None:
+        return skip
 
     exprs = [(f"{f}: {g}: {r.get('alert') or r.get('record')}", r["expr"]) for f, g, r in dc.rules()]
     dash = dc.load_dashboard()

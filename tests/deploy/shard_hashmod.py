@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -109,12 +108,6 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def runs_by_check(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         text = r.read().decode()
@@ -134,7 +127,7 @@ def four_shards(tmp):
     try:
         ports = []
         for i in range(4):
-            port = free_port()
+            port = ps.free_port()
             ports.append(port)
             cfg = os.path.join(tmp, f"shard{i}.yaml")
             with open(cfg, "w") as f:
@@ -200,11 +193,8 @@ def shipped_statefulset(tmp):
 
 
 def main():
-    if shutil.which(ps.PROMETHEUS) is None:
-        print(f"SKIP: {ps.PROMETHEUS} not found")
-        return dc.SKIP
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("test budget")))
-    signal.alarm(BUDGET_S)
+    if (skip := ps.skip_or_arm(BUDGET_S, dc.SKIP)) is not None:
+        return skip
     tmp = tempfile.mkdtemp(prefix="vitals-shard-")
     try:
         against_prometheus(tmp)
