@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a vitalsd YAML config with N tcp or http checks against one local nginx.
 
-    gen_config.py TYPE N NGINX_PORTS LISTEN TOKEN_FILE JITTER > vitalsd.yaml
+    gen_config.py TYPE N NGINX_PORTS LISTEN TOKEN_FILE JITTER [INTERVAL] > vitalsd.yaml
 
 TYPE: tcp | http. NGINX_PORTS: comma-separated ports nginx listens on (127.0.0.1). http checks
 GET /t/<i> (one path per target, so nginx's access log tells the targets apart) and keep their
@@ -10,6 +10,7 @@ connection; tcp checks connect to the ports round-robin (only connect, nothing s
 import sys
 
 kind, n, ports, listen, token_file, jitter = sys.argv[1:7]
+interval = sys.argv[7] if len(sys.argv) > 7 else "10s"
 n = int(n)
 ports = [int(p) for p in ports.split(",")]
 out = sys.stdout.write
@@ -19,7 +20,8 @@ out(f"auth: {{token_file: {token_file}}}\n")
 out("http: {details: authorized}\n")
 out("log: {level: info}\n")
 out("shutdown: {drain_delay: 200ms, grace_period: 5s}\n")
-out(f"defaults: {{interval: 10s, timeout: 2s, jitter: {jitter}, probes: [ready]}}\n")
+timeout = "2s" if interval not in ("1s", "2s") else "500ms"
+out(f"defaults: {{interval: {interval}, timeout: {timeout}, jitter: {jitter}, probes: [ready]}}\n")
 out("checks:\n")
 for i in range(n):
     port = ports[i % len(ports)]

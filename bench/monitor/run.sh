@@ -7,6 +7,8 @@
 #   bench/monitor/run.sh flap [N]          # /readyz under wrk while N (10,000) checks flap
 #   bench/monitor/run.sh all               # all of the above at 10,000 and 50,000
 #   bench/monitor/run.sh rest              # tcp 10,000 without polling, http 3,000, ulimit, flap
+#   bench/monitor/run.sh peer tcp|http [N] [INTERVAL] [CONC]
+#                                          # probes per CPU-second vs blackbox_exporter (issue 11)
 #
 # vitalsd (and flap_server) run pinned to core 1, nginx and wrk to core 0. After WARMUP seconds
 # (default 20: the first runs are spread over the first interval, then one interval) figures are
@@ -283,8 +285,81 @@ run_flap() {  # run_flap [N]: flapping N, passing N (same runs, no change), 3 pa
   done
 }
 
+# ---- probes per CPU-second: vitalsd vs Prometheus' blackbox_exporter (issue 11) ---------------
+# blackbox_exporter (Debian prometheus-blackbox-exporter) on core 1, driven through its
+# /probe?module=&target= endpoint by wrk at a fixed concurrency from core 0: probes = requests
+# wrk completed (each answered 200 with probe_success 1, checked once before). vitalsd on core 1
+# with N checks at INTERVAL: probes = the growth of the sum of vitals_check_runs_total (read from
+# /metrics just before and after the window). Both: CPU-seconds of the process from /proc.
+BLACKBOX=${BLACKBOX:-prometheus-blackbox-exporter}
+BB_PORT=${BB_PORT:-18990}
+run_peer() {  # run_peer tcp|http [N] [INTERVAL] [CONCURRENCY]
+  local kind=$1 n=${2:-5000} ival=${3:-1s} conc=${4:-16}
+  local dir="$OUT/peer-$kind-$n-$ival" module target url
+  mkdir -p "$dir"
+  ulimit -n "$(ulimit -Hn)"
+  echo "== peer-$kind: blackbox_exporter (wrk -c$conc) vs vitalsd ($n checks every $ival); $(machine), $("$BLACKBOX" --version 2>&1 | head -1)" | tee "$dir/info"
+  nginx_start "$dir/nginx" 2 $(( n + 4096 )) || return 1
+  cat > "$dir/blackbox.yml" <<YML
+modules:
+  tcp_connect: {prober: tcp, timeout: 2s, tcp: {preferred_ip_protocol: ip4}}
+  http_2xx: {prober: http, timeout: 2s, http: {preferred_ip_protocol: ip4}}
+YML
+  if [[ $kind == tcp ]]; then
+    module=tcp_connect target=127.0.0.1:$BASE_PORT
+  else
+    module=http_2xx target=http://127.0.0.1:$BASE_PORT/t/0
+  fi
+  url="http://127.0.0.1:$BB_PORT/probe?module=$module&target=$target"
+  start_bounded $(( WINDOW + 60 )) 1 "$dir/blackbox.log" "$BLACKBOX" \
+    --config.file="$dir/blackbox.yml" --web.listen-address="127.0.0.1:$BB_PORT"
+  local bbpid=$cpid bbb=$bpid
+  wait_http "http://127.0.0.1:$BB_PORT/" 20 || { echo "blackbox_exporter did not start"; cat "$dir/blackbox.log"; return 1; }
+  local success; success=$(curl -s --max-time 5 "$url" | awk '$1 == "probe_success" {print $2}')
+  taskset -c 0 wrk -t1 -c"$conc" -d5s "$url" > /dev/null 2>&1   # warm-up
+  local c0 c1 t0 t1
+  c0=$(ticks "$bbpid"); t0=$(now)
+  taskset -c 0 wrk -t1 -c"$conc" -d"${WINDOW}s" "$url" > "$dir/blackbox.wrk" 2>&1
+  c1=$(ticks "$bbpid"); t1=$(now)
+  stop_pid "$bbpid"; wait "$bbb" 2>/dev/null
+  local bb_probes bb_cpu bb_rate bb_errors
+  bb_probes=$(awk '/requests in/ {print $1}' "$dir/blackbox.wrk")
+  bb_errors=$(awk '/Non-2xx|Socket errors/ {print}' "$dir/blackbox.wrk" | tr '\n' ' ')
+  bb_cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$TICK" 'BEGIN {printf "%.2f", (b - a) / hz}')
+  bb_rate=$(awk -v p="$bb_probes" -v c="$bb_cpu" 'BEGIN {printf "%.0f", (c > 0 ? p / c : 0)}')
+  echo "peer-$kind blackbox probe_success=$success probes=$bb_probes cpu_s=$bb_cpu probes_per_cpu_s=$bb_rate probes_per_s=$(awk -v p="$bb_probes" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", p / (b - a)}') $bb_errors" | tee -a "$OUT/summary.txt"
+
+  echo "$TOKEN" > "$dir/token"
+  python3 "$here/gen_config.py" "$kind" "$n" "$BASE_PORT,$((BASE_PORT + 1))" \
+    "127.0.0.1:$VITALSD_PORT" "$dir/token" 0.1 "$ival" > "$dir/vitalsd.yaml"
+  start_bounded $(( WARMUP + WINDOW + 60 )) 1 "$dir/vitalsd.log" "$VITALSD" -c "$dir/vitalsd.yaml"
+  local vpid=$cpid vb=$bpid base="http://127.0.0.1:$VITALSD_PORT"
+  wait_http "$base/livez" 30 || { echo "vitalsd did not start"; tail -5 "$dir/vitalsd.log"; return 1; }
+  sleep "$WARMUP"
+  runs() {
+    taskset -c 0 curl -s --max-time 20 -H "Authorization: Bearer $TOKEN" "$base/metrics" |
+      awk '/^vitals_check_runs_total\{/ {s += $NF} END {printf "%.0f", s}'
+  }
+  local r0 r1 failing
+  r0=$(runs); c0=$(ticks "$vpid"); t0=$(now)
+  sleep "$WINDOW"
+  c1=$(ticks "$vpid"); t1=$(now); r1=$(runs)
+  failing=$(curl -s --max-time 10 "$base/readyz?verbose" | grep -c '^\[-\]')
+  local rss; rss=$(status_kb "$vpid" VmRSS)
+  local lag; lag=$(taskset -c 0 curl -s --max-time 20 -H "Authorization: Bearer $TOKEN" "$base/metrics" |
+    awk '/^vitals_engine_start_lag_p99_seconds/ {print $2}')
+  stop_pid "$vpid"; wait "$vb" 2>/dev/null
+  stop_pid "$nginx_pid" QUIT; wait "$nginx_bpid" 2>/dev/null
+  local v_probes v_cpu v_rate
+  v_probes=$(( r1 - r0 ))
+  v_cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$TICK" 'BEGIN {printf "%.2f", (b - a) / hz}')
+  v_rate=$(awk -v p="$v_probes" -v c="$v_cpu" 'BEGIN {printf "%.0f", (c > 0 ? p / c : 0)}')
+  echo "peer-$kind vitalsd checks=$n interval=$ival probes=$v_probes cpu_s=$v_cpu probes_per_cpu_s=$v_rate probes_per_s=$(awk -v p="$v_probes" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", p / (b - a)}') core_pct=$(cpu_pct "$c0" "$c1" "$t0" "$t1") failing=$failing lag_p99_s=$lag rss_kb=$rss ratio=$(awk -v a="$v_rate" -v b="$bb_rate" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')x" | tee -a "$OUT/summary.txt"
+}
+
 case "${1:-}" in
   tcp|http) run_vitalsd "$1" "${2:-10000}" "${3:-0.1}" ;;
+  peer) run_peer "${2:-tcp}" "${3:-5000}" "${4:-1s}" "${5:-16}" ;;
   rest)  # what was measured in a second sitting (see RESULTS.md)
     POLL=0 run_vitalsd tcp 10000 0
     run_vitalsd http 3000 0
