@@ -79,12 +79,11 @@ std::uint64_t hashmod(std::string_view value, std::uint64_t modulus) {
   return v % modulus;
 }
 
-std::size_t keep_shard(vitals::config::daemon_config& cfg, const shard_spec& shard) {
-  if (shard.count <= 1) return cfg.checks.size();
+void keep_shard(vitals::config::daemon_config& cfg, const shard_spec& shard) {
+  if (shard.count <= 1) return;
   std::erase_if(cfg.checks, [&](const vitals::config::check_config& c) {
     return hashmod(c.name, shard.count) != shard.index;
   });
-  return cfg.checks.size();
 }
 
 }  // namespace vitalsd

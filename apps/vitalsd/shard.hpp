@@ -18,7 +18,6 @@ namespace vitalsd {
 struct shard_spec {
   std::uint64_t index = 0;
   std::uint64_t count = 1;  ///< 1: no sharding
-  friend bool operator==(const shard_spec&, const shard_spec&) = default;
 };
 
 /// "i/N" with 0 <= i < N, 1 <= N <= 65536; nullopt and `error` set otherwise.
@@ -29,7 +28,7 @@ struct shard_spec {
 /// vitalsd that does not shard never maps it; throws std::runtime_error if it cannot be loaded.
 [[nodiscard]] std::uint64_t hashmod(std::string_view value, std::uint64_t modulus);
 
-/// Drops the checks of `cfg` outside the shard (no-op for count 1). Returns how many were kept.
-std::size_t keep_shard(vitals::config::daemon_config& cfg, const shard_spec& shard);
+/// Drops the checks of `cfg` outside the shard (no-op for count 1).
+void keep_shard(vitals::config::daemon_config& cfg, const shard_spec& shard);
 
 }  // namespace vitalsd

@@ -72,6 +72,9 @@ struct service_options {
   std::chrono::milliseconds engine_lag_warn{100};
 };
 
+/// The name of the self-check added by service_options::self_check (reserved while it is on).
+inline constexpr std::string_view engine_check_name = "engine";
+
 /// What the engine itself is doing: exported as metrics, read by the `engine` self-check.
 struct engine_stats {
   std::size_t checks = 0;

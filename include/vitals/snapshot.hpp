@@ -239,7 +239,12 @@ struct snapshot {
   return p == probe::live ? 0 : p == probe::ready ? 1 : 2;
 }
 /// `snapshot::tallies` slot counting every check of the service whatever its probes: every check
-/// in at least one probe (a check in none is a monitored target, not a part of this service).
+/// for which counts_in_service() holds.
 inline constexpr std::size_t all_checks_tally = 3;
+/// A check in at least one probe is a part of this service (its status counts in `/health`'s top
+/// level); one in none is a monitored target.
+[[nodiscard]] inline bool counts_in_service(const check_options& o) noexcept {
+  return !o.probes.empty();
+}
 
 }  // namespace vitals

@@ -23,6 +23,7 @@
 #include "config/yaml_values.hpp"
 #include "vitals/config.hpp"
 #include "vitals/redact.hpp"
+#include "vitals/service.hpp"
 
 namespace vitals::config {
 namespace {
@@ -110,7 +111,7 @@ class loader {
     read_document(root, doc);
     if (cfg.self_check) {
       for (std::size_t i = 0; i < cfg.checks.size(); ++i) {
-        if (cfg.checks[i].name != "engine") continue;
+        if (cfg.checks[i].name != vitals::engine_check_name) continue;
         in_.add(cfg.checks[i].line, 1, "checks[" + std::to_string(i) + "].name",
                 "the name \"engine\" is the engine's own check (engine.self_check: true); "
                 "rename this check");

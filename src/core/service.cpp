@@ -278,7 +278,7 @@ service::impl::impl(registry reg, service_options options)
     if (auto seed = seeds.find(e.name); seed != seeds.end()) checks_.back().seed(*seed->second);
     names->emplace_back(e.name, i);
     const auto& st = checks_.back().state();
-    if (!e.options.probes.empty()) tallies_[all_checks_tally].count(st, 1);
+    if (counts_in_service(e.options)) tallies_[all_checks_tally].count(st, 1);
     for (const probe p : all_probes) {
       if (!e.options.probes.contains(p)) continue;
       tallies_[tally_index(p)].count(st, 1);
@@ -454,7 +454,7 @@ void service::impl::touch_locked(std::uint32_t i, steady_time now, status before
   if (after != before) {
     // Tallies count the reported status only, so only a transition moves them.
     const bool critical = st.options.critical;
-    if (!st.options.probes.empty()) {
+    if (counts_in_service(st.options)) {
       tallies_[all_checks_tally].count(before, critical, -1);
       tallies_[all_checks_tally].count(after, critical, 1);
     }
@@ -869,7 +869,7 @@ service::service(registry reg, service_options options) {
   std::shared_ptr<engine_check> self;
   if (options.self_check) {
     self = std::make_shared<engine_check>(options.engine_lag_warn);
-    reg.add("engine", self,
+    reg.add(std::string{engine_check_name}, self,
             {.probes = ready,
              .critical = false,
              .interval = std::chrono::seconds{5},

@@ -168,7 +168,7 @@ status snapshot::overall_status() const noexcept {
     t = tallies[all_checks_tally];
   } else {
     for (const auto& c : checks)
-      if (!c.options.probes.empty()) t.count(c, 1);
+      if (counts_in_service(c.options)) t.count(c, 1);
   }
   return worst(shutting_down ? status::fail : status::pass, t.aggregate());
 }
