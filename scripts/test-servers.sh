@@ -71,14 +71,55 @@ free_port() {
   echo "$p"
 }
 
+# watching <pid> <log>: the server process the next wait_until calls watch, and its log. A server
+# that exits while we wait (it lost its port to another process, a bad config) fails at once, and
+# its log's last lines go to stderr, where CI shows them.
+WATCH_PID="" WATCH_LOG=""
+watching() { WATCH_PID=$1 WATCH_LOG=$2; }
+
+# show_log <file>: its last lines, on stderr.
+show_log() {
+  [[ -s $1 ]] || return 0
+  log "last lines of $1:"
+  tail -n 15 "$1" | sed 's/^/    /' >&2
+}
+
 # wait_until <what> <command...>: polls the command until it succeeds, bounded in time.
 wait_until() {
   local what=$1; shift
   local deadline=$((SECONDS + READY_TIMEOUT))
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "$what not ready after ${READY_TIMEOUT}s (logs in $DIR)"
+    if [[ -n $WATCH_PID ]] && ! kill -0 "$WATCH_PID" 2>/dev/null; then
+      show_log "$WATCH_LOG"
+      die "$what: the server (pid $WATCH_PID) exited before it was ready"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log "$WATCH_LOG"
+      die "$what not ready after ${READY_TIMEOUT}s (logs in $DIR)"
+    fi
     sleep 0.2
   done
+}
+
+# start_server <key> <port-var> <step> <start-fn> <stop-fn>: runs the start function in a
+# subshell. When it fails and the port was chosen here (not set in the environment), the server
+# may have lost its port to another process that bound it after we looked (another checkout
+# starting its own servers at the same moment): it is stopped and started again from the next
+# port, up to five times.
+start_server() {
+  local key=$1 var=$2 step=$3 start=$4 stop=$5 attempt
+  local explicit=VITALS_TEST_$var
+  for attempt in 1 2 3 4 5; do
+    if ("$start"); then
+      [[ -n ${!explicit:-} ]] || printf -v "$var" %s "$(saved_port "$key" "${!var}")"
+      return 0
+    fi
+    [[ -z ${!explicit:-} ]] || exit 1
+    "$stop" >/dev/null 2>&1 || true
+    printf -v "$var" %s $(($(saved_port "$key" "${!var}") + step))
+    ((attempt < 5)) && log "$key: trying again from port ${!var}"
+  done
+  die "$key did not start in five attempts"
 }
 
 # Passwords are random per data directory and kept (mode 600) so restarts reuse them.
@@ -137,8 +178,9 @@ pg_start() {
       -o "-c listen_addresses=$HOST -p $PG_PORT -c unix_socket_directories=$d/run \
           -c shared_preload_libraries=pg_stat_statements -c max_connections=200 \
           -c log_connections=on -c fsync=off -c synchronous_commit=off" \
-      start >/dev/null || die "PostgreSQL did not start (see $d/postgres.log)"
+      start >/dev/null || { show_log "$d/postgres.log"; die "PostgreSQL did not start"; }
   fi
+  watching "$(pid_of "$d/data/postmaster.pid")" "$d/postgres.log"
   wait_until PostgreSQL as_user postgres "$bin/pg_isready" -h "$d/run" -p "$PG_PORT" -U postgres
   local pw; pw=$(secret pg)
   export PGOPTIONS="-c client_min_messages=warning"
@@ -191,6 +233,7 @@ mysql_start() {
   fi
   if pid_alive "$d/mysqld.pid"; then
     log "MariaDB already running (pid $(pid_of "$d/mysqld.pid"))"
+    watching "$(pid_of "$d/mysqld.pid")" "$d/mysqld.err"
   else
     MYSQL_PORT=$(free_port mysql "$MYSQL_PORT" "${VITALS_TEST_MYSQL_PORT:-}")
     rm -f "$d/mysqld.sock"
@@ -200,6 +243,7 @@ mysql_start() {
       --port="$MYSQL_PORT" --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" \
       --log-error="$d/mysqld.err" --skip-name-resolve --max-connections=200 \
       --innodb-buffer-pool-size=32M --skip-log-bin </dev/null >/dev/null 2>&1 &
+    watching $! "$d/mysqld.err"
   fi
   wait_until MariaDB mariadb-admin --no-defaults --socket="$d/mysqld.sock" -u root ping
   wait_until "MariaDB pid file" test -s "$d/mysqld.pid"
@@ -231,7 +275,7 @@ redis_start() {
 bind $HOST
 port $REDIS_PORT
 protected-mode yes
-daemonize yes
+daemonize no
 pidfile $d/redis.pid
 logfile $d/redis.log
 dir $d
@@ -244,10 +288,13 @@ CONF
   if pid_alive "$d/redis.pid"; then
     log "Redis already running (pid $(pid_of "$d/redis.pid"))"
   else
-    redis-server "$d/redis.conf" || die "redis-server failed (see $d/redis.log)"
+    # In the foreground under setsid (a daemonizing redis-server exits 0 even when it cannot
+    # bind), so a server that exits is seen at once.
+    setsid redis-server "$d/redis.conf" </dev/null >/dev/null 2>&1 &
+    echo $! >"$d/redis.pid"
   fi
+  watching "$(pid_of "$d/redis.pid")" "$d/redis.log"
   wait_until Redis env REDISCLI_AUTH="$pw" redis-cli --no-auth-warning -h $HOST -p "$REDIS_PORT" ping
-  wait_until "Redis pid file" test -s "$d/redis.pid"
   log "Redis ready on $HOST:$REDIS_PORT (pid $(pid_of "$d/redis.pid"))"
 }
 
@@ -298,7 +345,7 @@ tls-key-file $d/tls/server.key
 tls-ca-cert-file $d/tls/ca.crt
 tls-auth-clients no
 protected-mode yes
-daemonize yes
+daemonize no
 pidfile $d/redis.pid
 logfile $d/redis.log
 dir $d
@@ -310,11 +357,12 @@ CONF
   if pid_alive "$d/redis.pid"; then
     log "Redis TLS already running (pid $(pid_of "$d/redis.pid"))"
   else
-    redis-server "$d/redis.conf" || die "redis-server (TLS) failed (see $d/redis.log)"
+    setsid redis-server "$d/redis.conf" </dev/null >/dev/null 2>&1 &
+    echo $! >"$d/redis.pid"
   fi
+  watching "$(pid_of "$d/redis.pid")" "$d/redis.log"
   wait_until "Redis TLS" env REDISCLI_AUTH="$pw" redis-cli --no-auth-warning --tls \
     --cacert "$d/tls/ca.crt" -h $HOST -p "$REDIS_TLS_PORT" ping
-  wait_until "Redis TLS pid file" test -s "$d/redis.pid"
   log "Redis TLS ready on $HOST:$REDIS_TLS_PORT (pid $(pid_of "$d/redis.pid"))"
 }
 
@@ -324,19 +372,19 @@ redis_tls_stop() { stop_pid "Redis TLS" "$DIR/redis-tls/redis.pid"; }
 memcached_start() {
   local d=$DIR/memcached
   mkdir -p "$d"
-  # memcached writes its PID file after dropping privileges.
-  [[ $(id -u) -eq 0 ]] && chown memcache "$d"
   if pid_alive "$d/memcached.pid"; then
     log "memcached already running (pid $(pid_of "$d/memcached.pid"))"
   else
     local user=(); [[ $(id -u) -eq 0 ]] && user=(-u memcache)
     MEMCACHED_PORT=$(free_port memcached "$MEMCACHED_PORT" "${VITALS_TEST_MEMCACHED_PORT:-}")
-    memcached -d "${user[@]}" -l $HOST -p "$MEMCACHED_PORT" -U 0 -m 64 -c 1024 \
-      -P "$d/memcached.pid" || die "memcached failed to start"
+    # In the foreground under setsid, for the same reason as Redis; its PID file is ours.
+    setsid memcached "${user[@]}" -l $HOST -p "$MEMCACHED_PORT" -U 0 -m 64 -c 1024 \
+      </dev/null >"$d/memcached.log" 2>&1 &
+    echo $! >"$d/memcached.pid"
   fi
+  watching "$(pid_of "$d/memcached.pid")" "$d/memcached.log"
   wait_until memcached bash -c "exec 3<>/dev/tcp/$HOST/$MEMCACHED_PORT && printf 'version\r\n' >&3 \
     && read -r -t 2 line <&3 && [[ \$line == VERSION* ]]"
-  wait_until "memcached pid file" test -s "$d/memcached.pid"
   log "memcached ready on $HOST:$MEMCACHED_PORT (pid $(pid_of "$d/memcached.pid"))"
 }
 
@@ -379,6 +427,7 @@ smtp_start() {
       --password-file "$DIR/secrets/smtp" </dev/null >"$d/smtp.log" 2>&1 &
     echo $! >"$d/smtp.pid"
   fi
+  watching "$(pid_of "$d/smtp.pid")" "$d/smtp.log"
   wait_until SMTP grep -q "smtp test server ready" "$d/smtp.log"
   log "SMTP ready on $HOST:$SMTP_PORT-$((SMTP_PORT + 3)) (pid $(pid_of "$d/smtp.pid"))"
 }
@@ -443,12 +492,12 @@ cmd=${1:-}
 case $cmd in
   start)
     mkdir -p "$DIR"; chmod 755 "$DIR"
-    wants pg && pg_start
-    wants mysql && mysql_start
-    wants redis && redis_start
-    wants redis-tls && redis_tls_start
-    wants memcached && memcached_start
-    wants smtp && smtp_start
+    wants pg && start_server pg PG_PORT 1 pg_start pg_stop
+    wants mysql && start_server mysql MYSQL_PORT 1 mysql_start mysql_stop
+    wants redis && start_server redis REDIS_PORT 1 redis_start redis_stop
+    wants redis-tls && start_server redis-tls REDIS_TLS_PORT 1 redis_tls_start redis_tls_stop
+    wants memcached && start_server memcached MEMCACHED_PORT 1 memcached_start memcached_stop
+    wants smtp && start_server smtp SMTP_PORT 4 smtp_start smtp_stop
     write_env
     ;;
   stop)

@@ -13,9 +13,9 @@ X-Test-Envelope-From, X-Test-Envelope-To, X-Test-Auth (the login, or "-") and X-
 "tempfail" are refused with 451 on their first two attempts, then accepted; "reject" with 550.
 """
 import argparse
-import asyncio
 import os
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -83,6 +83,18 @@ def main():
     p.add_argument("--password-file", required=True)
     a = p.parse_args()
 
+    # aiosmtpd's Controller.start() waits out its whole ready_timeout when the bind fails: try
+    # the four ports first, so a port taken meanwhile is an immediate exit (test-servers.sh then
+    # starts again from the next four).
+    ports = (a.starttls_port, a.smtps_port, a.plain_port, a.noauth_port)
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((a.host, port))
+            except OSError as e:
+                print("smtp test server: cannot bind %s:%d: %s" % (a.host, port, e), flush=True)
+                return 3
     with open(a.password_file) as f:
         password = f.read().strip()
     maildir = os.path.join(a.dir, "maildir")
@@ -92,7 +104,8 @@ def main():
     tls.load_cert_chain(a.cert, a.key)
     handler = Handler(maildir)
     auth = authenticator(a.user, password)
-    common = dict(hostname=a.host, server_hostname="vitals-test-smtp")
+    # A loaded machine (CI, two cores, sanitizer builds) can take over the 5 s default to start.
+    common = dict(hostname=a.host, server_hostname="vitals-test-smtp", ready_timeout=30)
     controllers = [
         Controller(handler, port=a.starttls_port, tls_context=tls, require_starttls=True,
                    auth_required=True, auth_require_tls=True, authenticator=auth, **common),
