@@ -215,7 +215,7 @@ class traffic {
   traffic(const std::vector<route>& routes, const handler_options& o) {
     for (const route& r : routes) {
       std::string label{r.path};
-      if (r.match == detail::path_match::child) label.append("/{check}");
+      if (r.match == detail::path_match::child) label.append("/{").append(r.child).append("}");
       const auto at = std::find(endpoints_.begin(), endpoints_.end(), label);
       row_endpoint_.push_back(static_cast<std::size_t>(at - endpoints_.begin()));
       if (at == endpoints_.end()) endpoints_.push_back(std::move(label));
@@ -308,11 +308,15 @@ struct handler::impl::state {
   std::vector<std::pair<std::uint64_t, detail::metrics_source>> sources{};
   std::uint64_t next_source = 1;
 
+  /// options.pushes, or the process's board.
+  std::shared_ptr<push_board> pushes;
+
   state(handler_options o, std::vector<route> r)
       : options(checked(std::move(o))),
         routes(serving(std::move(r), options)),
         fixed(std::make_shared<const fixed_responses>(routes)),
-        requests(routes, options) {
+        requests(routes, options),
+        pushes(options.pushes ? options.pushes : push_board::global()) {
     // Defense in depth: the engine scrubs results on ingestion; the handler also scrubs what it
     // renders of its own secret, so a check echoing a request header can never leak it.
     if (!options.token.empty()) scrubber.add_secret(options.token);
@@ -450,7 +454,7 @@ struct handler::impl::state {
   /// answered by one engine even if a rebind happens meanwhile.
   [[nodiscard]] wire_response respond(const route& row, std::string_view name,
                                       const detail::query_options& query, bool detailed,
-                                      std::string_view accept);
+                                      std::string_view accept, std::string_view raw_query);
 
   /// serve() before counting: `endpoint` is set to the endpoint the answer is counted under.
   [[nodiscard]] wire_response route_request(std::string_view method, std::string_view target,
@@ -490,6 +494,8 @@ void route_call::live_metrics(metrics_writer& w, const snapshot& snap) const {
 
 wire_response route_call::not_found() const { return scope_.st.answer(scope_.st.fixed->not_found); }
 
+push_board& route_call::pushes() const noexcept { return *scope_.st.pushes; }
+
 wire_response route_call::owned(typed_response r) {
   auto p = std::make_shared<const rendered>(wire_form(std::move(r)));
   const rendered& ref = *p;
@@ -500,13 +506,13 @@ wire_response route_call::owned(typed_response r) {
 
 wire_response handler::impl::state::respond(const route& row, std::string_view name,
                                             const detail::query_options& query, bool detailed,
-                                            std::string_view accept) {
+                                            std::string_view accept, std::string_view raw_query) {
   std::optional<memo_slot> spare;
   memo_slot& s = slot(spare);
   const busy_guard in_use{s};
   const binding& b = current(s);
   const detail::serve_scope scope{*this, s, b};
-  return row.respond(detail::route_call{scope, *b.svc, name, query, detailed, accept});
+  return row.respond(detail::route_call{scope, *b.svc, name, query, detailed, accept, raw_query});
 }
 
 handler::impl::impl(std::shared_ptr<service> svc, handler_options options,
@@ -585,7 +591,7 @@ wire_response handler::impl::state::route_request(std::string_view method, std::
   const bool detailed =
       st.anonymous_detailed || (st.certificate_unlocks && client_certificate_verified) ||
       (st.token_unlocks && detail::bearer_matches(authorization, st.options.token));
-  return st.respond(row, hit.name, query, detailed, accept);
+  return st.respond(row, hit.name, query, detailed, accept, parts.query);
 }
 
 response handler::impl::handle(const request& req) const {

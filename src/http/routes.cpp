@@ -3,6 +3,8 @@
 #include "routes.hpp"
 
 #include <array>
+#include <optional>
+#include <string>
 
 namespace vitals::http::detail {
 
@@ -125,6 +127,26 @@ wire_response metrics_root(const route_call& c) {
   return route_call::owned(std::move(r));
 }
 
+constexpr std::string_view application_json = "application/json";
+constexpr std::string_view bad_push_query =
+    R"({"ok":false,"error":"bad query: status must be pass, warn or fail; escapes well-formed"})"
+    "\n";
+
+// A heartbeat of a push monitor. The token is the secret (the job's URL is its credential, as
+// with healthchecks.io and Uptime Kuma): no bearer token, and an unknown token is the same 404
+// whether it never existed or its check was removed. Never echoes the token.
+wire_response push_token(const route_call& c) {
+  const auto answer = [](int code, std::string body) {
+    return route_call::owned(make_typed(code, application_json, std::move(body)));
+  };
+  const std::optional<push_query> q = parse_push_query(c.raw_query);
+  if (!q) return answer(400, std::string{bad_push_query});
+  if (c.pushes().push(c.name, q->reported, q->message) != push_board::outcome::accepted) {
+    return answer(404, "{\"ok\":false,\"error\":\"unknown push token\"}\n");
+  }
+  return answer(200, "{\"ok\":true}\n");
+}
+
 }  // namespace
 
 method_set other_method_of(std::string_view name) noexcept {
@@ -169,6 +191,11 @@ std::vector<route> default_routes() {
        .respond = &probe_check<probe::startup>},
       {.path = "/health", .match = path_match::child, .respond = &health_check},
       {.path = "/metrics", .scrape = true, .respond = &metrics_root},
+      {.path = "/api/v1/push",
+       .match = path_match::child,
+       .methods = method_get | method_post,
+       .child = "token",
+       .respond = &push_token},
   };
 }
 

@@ -69,11 +69,14 @@ struct route {
   bool needs_token = false;
   /// Access is decided by the handler's metrics policy (handler_options::metrics).
   bool scrape = false;
+  /// What a `child` row's segment is, in the endpoint label of vitals_http_requests_total
+  /// ("/readyz/{check}").
+  std::string_view child = "check";
   responder respond = nullptr;
 };
 
 /// The endpoints of the handler: /livez, /readyz, /startupz, /health and their per-check forms,
-/// /metrics.
+/// /metrics, /api/v1/push/<token>.
 [[nodiscard]] std::vector<route> default_routes();
 
 /// Renderings that are cached per snapshot generation (rendered on first demand, then shared
@@ -93,8 +96,15 @@ struct serve_scope;
 class route_call {
  public:
   route_call(const serve_scope& scope, service& svc, std::string_view name,
-             const query_options& query, bool detailed, std::string_view accept = {}) noexcept
-      : svc(svc), name(name), query(query), detailed(detailed), accept(accept), scope_(scope) {}
+             const query_options& query, bool detailed, std::string_view accept = {},
+             std::string_view raw_query = {}) noexcept
+      : svc(svc),
+        name(name),
+        query(query),
+        detailed(detailed),
+        accept(accept),
+        raw_query(raw_query),
+        scope_(scope) {}
 
   /// The service this request is answered by (loaded once per request, rebind-safe).
   service& svc;
@@ -106,6 +116,8 @@ class route_call {
   bool detailed;
   /// The request's Accept header ("" if absent).
   std::string_view accept;
+  /// The query as sent, still encoded, for rows that read parameters of their own.
+  std::string_view raw_query;
 
   /// Variant `i` of cached_variants() for `snap`'s generation (or a newer one).
   [[nodiscard]] wire_response cached(const std::shared_ptr<const snapshot>& snap,
@@ -119,6 +131,8 @@ class route_call {
   void live_metrics(metrics_writer& w, const snapshot& snap) const;
   /// An answer rendered for this request alone.
   [[nodiscard]] static wire_response owned(typed_response r);
+  /// The board push heartbeats land on (handler_options::pushes).
+  [[nodiscard]] push_board& pushes() const noexcept;
 
  private:
   const serve_scope& scope_;

@@ -43,4 +43,38 @@ std::optional<query_options> parse_query(std::string_view query) {
   return q;
 }
 
+std::optional<push_query> parse_push_query(std::string_view query) {
+  push_query q;
+  std::string key_storage;
+  std::string value_storage;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const std::size_t eq = part.find('=');
+    const auto key = percent_decode(part.substr(0, eq), key_storage, true);
+    if (!key) return std::nullopt;
+    const auto value = eq == std::string_view::npos
+                           ? std::optional<std::string_view>{std::string_view{}}
+                           : percent_decode(part.substr(eq + 1), value_storage, true);
+    if (!value) return std::nullopt;
+    if (*key == "status") {
+      const std::string_view v = *value;
+      if (v == "pass" || v == "up" || v == "ok") {
+        q.reported = status::pass;
+      } else if (v == "warn") {
+        q.reported = status::warn;
+      } else if (v == "fail" || v == "down" || v == "error") {
+        q.reported = status::fail;
+      } else {
+        return std::nullopt;
+      }
+    } else if (*key == "msg" || *key == "message") {
+      q.message.assign(*value);
+    }
+  }
+  return q;
+}
+
 }  // namespace vitals::http::detail

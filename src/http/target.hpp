@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/status.hpp"
+
 namespace vitals::http::detail {
 
 /// Targets longer than this are refused with 414 before any parsing.
@@ -90,5 +92,15 @@ struct target_parts {
 
 /// Unknown parameters are ignored; a malformed escape is nullopt (a 400).
 [[nodiscard]] std::optional<query_options> parse_query(std::string_view query);
+
+/// What a push (`/api/v1/push/<token>`) says: `status` (pass, up, ok; warn; fail, down, error;
+/// default pass) and `msg` (or `message`), decoded.
+struct push_query {
+  status reported = status::pass;
+  std::string message{};
+};
+/// Unknown parameters are ignored (Uptime Kuma's `ping=` among them); a malformed escape or an
+/// unknown status word is nullopt (a 400).
+[[nodiscard]] std::optional<push_query> parse_push_query(std::string_view query);
 
 }  // namespace vitals::http::detail

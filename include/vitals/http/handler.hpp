@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/push.hpp"
 #include "vitals/service.hpp"
 
 namespace vitals::http {
@@ -83,12 +84,16 @@ struct handler_options {
   metrics_policy metrics = metrics_policy::details;
   /// Serve `/metrics` alone (a listener for the scraper only): every other path is a 404.
   bool metrics_only = false;
+  /// Where `/api/v1/push/<token>` records heartbeats for the `push` checks; null =
+  /// push_board::global(), the board those checks use by default.
+  std::shared_ptr<push_board> pushes{};
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 
 /// Serves /livez, /readyz, /startupz (Kubernetes style), /health (IETF application/health+json),
 /// their per-check forms, and /metrics (Prometheus text or OpenMetrics, see docs/metrics.md),
-/// from the service's latest snapshot. Knows nothing of sockets.
+/// from the service's latest snapshot; takes the heartbeats of push monitors at
+/// /api/v1/push/<token> (docs/checks/push.md). Knows nothing of sockets.
 /// Thread-safe; cheap per request: bodies are rendered once per snapshot change.
 ///
 ///     vitals::http::handler h{svc};

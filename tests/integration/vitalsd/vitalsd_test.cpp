@@ -431,6 +431,44 @@ TEST_F(vitalsd_test, builtin_configuration_serves_on_8081) {
   EXPECT_EQ(d.wait_exit(15s), 0);
 }
 
+// A push monitor end to end: the job's GET lands on the check, a failure or silence longer than
+// the period fails it, a reload keeps the last push, and the token appears in no output or log.
+TEST_F(vitalsd_test, push_monitor_takes_heartbeats_and_fails_when_they_stop) {
+  const std::string token = "nightly-9c4e1f7a2d6b";
+  const auto token_file = write("push.token", token + "\n");
+  const std::string push = "  - {name: nightly, type: push, token_file: " + token_file.string() +
+                           ", period: 4s, interval: 50ms, timeout: 40ms, probes: [ready]}\n";
+  const auto cfg = write("p.yaml", header() + "checks:\n" + push);
+  vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+  std::string body;
+  // Before the first push: a warning (200), for one period.
+  ASSERT_TRUE(wait_status("/readyz/nightly", 200)) << d.log();
+  EXPECT_EQ(get_once(port_, "/health/nightly", &body), 200);
+  EXPECT_NE(body.find("\"warn\""), std::string::npos) << body;
+
+  EXPECT_EQ(get_once(port_, "/api/v1/push/" + token + "?status=fail&msg=disk%20full", &body), 200);
+  EXPECT_EQ(body, "{\"ok\":true}\n");
+  ASSERT_TRUE(wait_status("/readyz/nightly", 503)) << d.log();
+  EXPECT_EQ(get_once(port_, "/api/v1/push/" + token, &body), 200);
+  ASSERT_TRUE(wait_status("/readyz/nightly", 200)) << d.log();
+  EXPECT_EQ(get_once(port_, "/api/v1/push/nightly-0000000000000"), 404);
+
+  // A reload (another check added) keeps the last push: still passing right after it.
+  EXPECT_EQ(get_once(port_, "/api/v1/push/" + token + "?msg=ok%20" + token), 200);
+  write("p.yaml", header() + "checks:\n" + push + "  - {name: mem, type: memory}\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("configuration reloaded")) << d.log();
+  ASSERT_TRUE(wait_status("/health/mem", 200)) << d.log();
+  EXPECT_EQ(get_once(port_, "/readyz/nightly"), 200);
+
+  // Silence longer than the period: a failure, with what it was waiting for.
+  ASSERT_TRUE(wait_status("/readyz/nightly", 503, 20s)) << d.log();
+  EXPECT_TRUE(d.wait_log("no push within 4s")) << d.log();
+  EXPECT_EQ(d.log().find(token), std::string::npos) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0);
+}
+
 TEST_F(vitalsd_test, sighup_applies_a_good_configuration_and_keeps_unchanged_state) {
   // `kept` checks a file that is deleted right after its first pass, with a long interval: a
   // re-run would fail, so 200 after the reload proves its last result was carried over.

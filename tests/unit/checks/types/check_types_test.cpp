@@ -159,10 +159,15 @@ TEST(check_types, locality_matches_the_checks) {
         if (!k.flags.required && !(all_strings && empty_string)) continue;
         switch (k.kind) {
           case schema::value_kind::string:
-            k.apply(options.get(), std::string{"localhost"});
+            // A token (push) has a format of its own: 16 or more of [A-Za-z0-9_-].
+            k.apply(options.get(),
+                    std::string{k.name == "token" ? "plausible_token_01" : "localhost"});
             break;
           case schema::value_kind::integer:
             k.apply(options.get(), std::int64_t{1});
+            break;
+          case schema::value_kind::duration:
+            k.apply(options.get(), std::chrono::milliseconds{1000});
             break;
           case schema::value_kind::string_list:
             k.apply(options.get(), std::vector<std::string>{"true"});
