@@ -103,6 +103,10 @@ void daemon::start_server() {
   vitals::http::detail::handler_access::of(http_->get_handler())
       .add_metrics_source(
           [hub = notify_](vitals::http::detail::metrics_writer& w) { hub->write_metrics(w); });
+  vitals::http::detail::handler_access::of(http_->get_handler())
+      .add_metrics_source([labels = labels_](vitals::http::detail::metrics_writer& w) {
+        labels->write_metrics(w);
+      });
   http_->start();
 }
 
@@ -213,6 +217,7 @@ void daemon::reload() {
   // the swap still read its last snapshot, and the server releases it once they are done.
   std::exchange(svc_, fresh)->stop();
   notify_->commit(next, std::move(notifications));
+  labels_->set(next);
   cfg_ = std::move(next);
   log_->configure(cfg_.log);
   if (!same_http) {
@@ -274,6 +279,7 @@ int daemon::run() {
   auto notifications = notify_->prepare(cfg_);
   svc_ = make_engine(cfg_, nullptr, notifications);
   notify_->commit(cfg_, std::move(notifications));
+  labels_->set(cfg_);
   svc_->start();
   start_server();
   log_summary("vitalsd started");

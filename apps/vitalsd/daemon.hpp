@@ -12,6 +12,7 @@
 #include "log.hpp"
 #include "notify_hub.hpp"
 #include "shard.hpp"
+#include "target_labels.hpp"
 #include "vitals/config.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/service.hpp"
@@ -66,6 +67,8 @@ class daemon {
   std::unique_ptr<vitals::http::server> http_;
   /// Notifications (`notify:`), an observer of each engine; shared with the /metrics source.
   std::shared_ptr<notify_hub> notify_;
+  /// vitals_target_info: the groups' labels of the running configuration.
+  std::shared_ptr<target_labels> labels_ = std::make_shared<target_labels>();
   std::uint64_t reloads_ = 0;
 };
 

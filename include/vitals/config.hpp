@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "vitals/check.hpp"
@@ -62,6 +63,11 @@ struct check_config {
   /// what `defaults:` gave), what tells two configurations of a check apart.
   std::string fingerprint{};
   int line = 0;  ///< where the check is defined
+  /// Set for a check made by a target group (`targets:`): the group's name and its labels
+  /// (sorted by name), exported with the check's name in `vitals_target_info`. Not part of
+  /// same_check(): changing a label keeps the check's state.
+  std::string group{};
+  std::vector<std::pair<std::string, std::string>> labels{};
 
   /// Same name, type, options and settings: vitalsd carries such a check's state across a
   /// reload as it is.

@@ -154,6 +154,42 @@ json check_schema(const detail::type_spec& type) {
   return s;
 }
 
+/// A target group of one type: its own keys, then the check keys every target shares.
+json group_schema(const detail::type_spec& type) {
+  std::string title = "targets of type ";
+  title += type.section.name;
+  json s = {{"title", title}, {"type", "object"}};
+  json shared = json::object();
+  add_keys(shared, detail::check_common_section(), "#/$defs/check_keys/");
+  add_keys(shared, type.section);
+  json target = {{"type", "object"}};
+  json target_keys = shared;
+  target_keys["name"] = {{"description", "The check is named <group>.<name>."},
+                         {"type", "string"},
+                         {"pattern", "^[A-Za-z0-9_.-]{1,64}$"}};
+  target["properties"] = target_keys;
+  target["additionalProperties"] = false;
+  json properties = shared;
+  properties["group"] = {{"description", "Name of the group; its checks are <group>.<target>."},
+                         {"type", "string"},
+                         {"pattern", "^[A-Za-z0-9_-]{1,32}$"}};
+  properties["type"] = {{"const", type.section.name}};
+  properties["labels"] = {
+      {"description", "Prometheus labels of the group's checks (vitals_target_info)."},
+      {"type", "object"},
+      {"propertyNames", {{"pattern", "^[a-zA-Z_][a-zA-Z0-9_]*$"}}},
+      {"additionalProperties", {{"type", "string"}}}};
+  properties["targets"] = {
+      {"description", "URLs, host:ports, hosts or paths (the type's target key), or mappings."},
+      {"type", "array"},
+      {"minItems", 1},
+      {"items", {{"anyOf", {{{"type", "string"}}, target}}}}};
+  s["properties"] = properties;
+  s["required"] = {"group", "type", "targets"};
+  s["additionalProperties"] = false;
+  return s;
+}
+
 std::string md_escape(std::string text) {
   std::string out;
   for (char c : text) {
@@ -245,6 +281,11 @@ std::string json_schema() {
       properties[k.name] = {{"description", k.doc},
                             {"type", "array"},
                             {"items", section_schema(*k.section, k.children)}};
+    } else if (k.shape == detail::section_shape::target_groups) {
+      json variants = json::array();
+      for (const auto& t : detail::types().all()) variants.push_back(group_schema(t));
+      properties[k.name] = {
+          {"description", k.doc}, {"type", "array"}, {"items", {{"oneOf", variants}}}};
     } else if (k.name == "checks") {
       json variants = json::array();
       for (const auto& t : detail::types().all()) variants.push_back(check_schema(t));
@@ -287,6 +328,20 @@ std::string reference_markdown() {
       out += "A list of mappings, each with these keys:\n\n";
       md_table(out, k.name + "[].", *k.section);
       out += "\n";
+    } else if (k.shape == section_shape::target_groups) {
+      out +=
+          "A list of groups. Keys of a group (any other key is a key of its type or a key "
+          "every check accepts, shared by its targets; a target given as a mapping may set "
+          "them too):\n\n"
+          "| key | type | default | description |\n|---|---|---|---|\n"
+          "| `targets[].group` | string (1–32 of A-Z a-z 0-9 _ -) | **required** | The "
+          "group's name: its checks are named `<group>.<target>`. |\n"
+          "| `targets[].type` | string | **required** | The check type of every target. |\n"
+          "| `targets[].labels` | map | | Prometheus labels of the group's checks, in "
+          "`vitals_target_info`. |\n"
+          "| `targets[].targets` | list of strings or mappings | **required** | A string sets "
+          "the type's `url`, `address`, `host` (`host:port` sets both) or `path`; a mapping "
+          "sets any keys, `name` included. |\n\n";
     } else if (k.name == "checks") {
       out += "Keys every check accepts (`name` and `type` are required):\n\n";
       md_table(out, "", check_common_section());

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/url_split.hpp"
 #include "config/sections.hpp"
 #include "config/suggest.hpp"
 #include "config/types.hpp"
@@ -68,6 +70,70 @@ struct bound_section {
   void* target;
 };
 using child_sections = std::vector<std::pair<std::string, bound_section>>;
+
+/// A target group being read: its name and labels, given to each of its checks.
+struct target_group {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+bool name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
+}
+
+/// `text` as part of a check name: characters a name cannot hold become '_'.
+std::string name_part(std::string_view text) {
+  std::string out{text};
+  for (char& c : out) {
+    if (!name_char(c)) c = '_';
+  }
+  return out;
+}
+
+bool valid_group_name(std::string_view g) noexcept {
+  if (g.empty() || g.size() > 32) return false;
+  return std::all_of(g.begin(), g.end(), [](char c) { return c != '.' && name_char(c); });
+}
+
+/// A Prometheus label name other than the ones vitals_target_info sets itself.
+bool valid_label_name(std::string_view n) noexcept {
+  if (n.empty() || n.size() > 64 || n.starts_with("__") || n == "check" || n == "group") {
+    return false;
+  }
+  const auto head = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  if (!head(n.front())) return false;
+  return std::all_of(n.begin(), n.end(), [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+}
+
+/// host[:port] or [v6]:port of a target written as a string; false if malformed.
+bool split_host_port(std::string_view text, std::string& host, std::optional<std::int64_t>& port) {
+  std::string_view rest;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return false;
+    host.assign(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon != std::string_view::npos && text.find(':') != colon) {
+      host.assign(text);  // a bare IPv6 literal: no port
+      return true;
+    }
+    host.assign(text.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
+  }
+  if (host.empty()) return false;
+  if (rest.empty()) return true;
+  rest.remove_prefix(1);
+  std::uint16_t p = 0;
+  if (base::parse_port(rest, p) != base::port_error::none || p == 0) return false;
+  port = p;
+  return true;
+}
 
 struct read_result {
   /// Position of each key present (after `_file` resolution, under the plain key name).
@@ -132,8 +198,19 @@ class loader {
                             const child_sections& children = {}) {
     read_result r;
     const auto errors_before = in_.errors();
-    std::map<std::string, int> seen_line;
     std::vector<std::pair<std::string, std::string>> applied;
+    read_layer(map, sections, path, extra, children, r, applied);
+    require_keys(r, sections, map.Mark(), path);
+    finish(r, applied, errors_before);
+    return r;
+  }
+
+  /// The keys of `map` applied to `sections` (a later layer overrides an earlier one's keys).
+  void read_layer(const YAML::Node& map, const std::vector<bound_section>& sections,
+                  const std::string& path, const std::vector<std::string>& extra,
+                  const child_sections& children, read_result& r,
+                  std::vector<std::pair<std::string, std::string>>& applied) {
+    std::map<std::string, int> seen_line;
     for (const auto& kv : map) {
       const YAML::Node& key_node = kv.first;
       if (!key_node.IsScalar()) {
@@ -152,18 +229,25 @@ class loader {
       if (read_key(kv, key, key_path, sections, r, applied)) continue;
       unknown_key(key_node, key, key_path, sections, extra, children);
     }
+  }
+
+  void require_keys(const read_result& r, const std::vector<bound_section>& sections,
+                    const YAML::Mark& at, const std::string& path) {
     for (const auto& s : sections) {
       for (const auto& k : s.spec->keys) {
         if (k.flags.required && !r.present.contains(k.name)) {
-          in_.add(map, path.empty() ? std::string{document_path} : path,
+          in_.add(at, path.empty() ? std::string{document_path} : path,
                   "missing required key " + dq(k.name));
         }
       }
     }
+  }
+
+  void finish(read_result& r, std::vector<std::pair<std::string, std::string>>& applied,
+              std::size_t errors_before) {
     std::sort(applied.begin(), applied.end());
     for (const auto& [k, v] : applied) r.canonical.append(k).append("=").append(v).append(";");
     r.ok = in_.errors() == errors_before;
-    return r;
   }
 
   bool read_child(const YAML::Node& n, const std::string& key, const std::string& key_path,
@@ -251,6 +335,9 @@ class loader {
           break;
         case detail::section_shape::check_list:
           read_checks(it->second, doc);
+          break;
+        case detail::section_shape::target_groups:
+          read_target_groups(it->second, doc);
           break;
         case detail::section_shape::mapping_list:
           read_mapping_list(row, it->second, doc);
@@ -360,32 +447,70 @@ class loader {
       return;
     }
     std::size_t index = 0;
-    for (const auto& item : list) {
+    for (const YAML::Node& item : list) {
       const std::string path = "checks[" + std::to_string(index++) + "]";
       if (!item.IsMap()) {
         in_.add(item, path, "expected a mapping with name and type, got " + node_kind_name(item));
         continue;
       }
-      read_check(item, path, doc);
+      read_check({.at = item, .type_node = item, .layers = {{item, {"name", "type"}}}}, path, doc);
     }
   }
 
-  void read_check(const YAML::Node& item, const std::string& path, document& doc) {
+  /// Where one check's keys come from: its own mapping under `checks:`, or a target group's
+  /// shared keys and then one target's (docs/monitor.md).
+  struct check_source {
+    /// Where messages about the check as a whole point.
+    YAML::Node at;
+    /// The mapping holding `type`.
+    YAML::Node type_node;
+    /// Mappings of keys, applied in order (a later one overrides); `extra` keys are skipped.
+    std::vector<std::pair<YAML::Node, std::vector<std::string>>> layers;
+    /// Set: the check's name (else read from `at`'s `name`).
+    std::optional<std::string> name{};
+    /// A target given as a string: the value of the type's target key(s), applied last.
+    std::function<void(void* options, read_result&,
+                       std::vector<std::pair<std::string, std::string>>&)>
+        preset{};
+    /// A group's: its labels, and `probes: []` unless a layer sets probes.
+    const target_group* group = nullptr;
+  };
+
+  void read_check(const check_source& src, const std::string& path, document& doc) {
     const auto errors_before = in_.errors();
+    const YAML::Node& item = src.at;
     check_config cc;
     cc.line = item.Mark().line + 1;
     key_marks marks;  // where the check's own keys are
-    read_name(item, path, cc, marks);
-    const detail::type_spec* type = read_type(item, path, cc);
+    if (src.name) {
+      cc.name = *src.name;
+      report(registry::errors(cc.name, {}, {}), item, path, marks);
+    } else {
+      read_name(item, path, cc, marks);
+    }
+    const detail::type_spec* type = read_type(src.type_node, path, cc);
     // Without a type its keys are unknown; the common keys' typos were reported all the same.
     if (type == nullptr) return;
 
     cc.options = doc.defaults;
+    if (src.group != nullptr) {
+      cc.options.probes = {};  // a monitored target, unless the group or the target says
+      cc.group = src.group->name;
+      cc.labels = src.group->labels;
+    }
     auto type_options = type->make_options();
-    auto r = read_sections(
-        item,
-        {{&detail::check_common_section(), &cc.options}, {&type->section, type_options.get()}},
-        path, {"name", "type"});
+    const std::vector<bound_section> sections{{&detail::check_common_section(), &cc.options},
+                                              {&type->section, type_options.get()}};
+    read_result r;
+    std::vector<std::pair<std::string, std::string>> applied;
+    for (const auto& [layer, extra] : src.layers) {
+      read_result lr;
+      read_layer(layer, sections, path, extra, {}, lr, applied);
+      for (auto& [k, m] : lr.present) r.present.insert_or_assign(k, m);
+    }
+    if (src.preset) src.preset(type_options.get(), r, applied);
+    require_keys(r, sections, item.Mark(), path);
+    finish(r, applied, errors_before);
     marks.merge(r.present);
     if (in_.errors() != errors_before) return;
     // The options are judged before the check is built (a factory may resolve names or open
@@ -403,8 +528,252 @@ class loader {
     }
     if (report(checks_.try_add(cc.name, cc.impl, cc.options), item, path, marks)) return;
     cc.fingerprint = digest(cc.type + "|" + r.canonical);
-    name_lines_.push_back(marks.at("name").line + 1);
+    const auto name_at = marks.find("name");
+    name_lines_.push_back(name_at != marks.end() ? name_at->second.line + 1 : cc.line);
     doc.cfg.checks.push_back(std::move(cc));
+  }
+
+  // ---- target groups -----------------------------------------------------------------------
+  void read_target_groups(const YAML::Node& list, document& doc) {
+    if (list.IsNull()) return;
+    if (!list.IsSequence()) {
+      in_.add(list, "targets", "expected a list of target groups, got " + node_kind_name(list));
+      return;
+    }
+    std::size_t index = 0;
+    std::map<std::string, int> groups;  // name -> line
+    for (const YAML::Node& g : list) {
+      const std::string path = "targets[" + std::to_string(index++) + "]";
+      if (!g.IsMap()) {
+        in_.add(g, path,
+                "expected a mapping with group, type and targets, got " + node_kind_name(g));
+        continue;
+      }
+      read_target_group(g, path, doc, groups);
+    }
+  }
+
+  void read_target_group(const YAML::Node& g, const std::string& path, document& doc,
+                         std::map<std::string, int>& groups) {
+    target_group group;
+    const auto name_node = find_key(g, "group");
+    if (!name_node) {
+      in_.add(g, path, "missing required key \"group\"");
+      return;
+    }
+    const auto name = in_.scalar(*name_node, path + ".group", "a group name");
+    if (!name) return;
+    if (!valid_group_name(name->value)) {
+      in_.add(*name_node, path + ".group",
+              "invalid group name " + dq(name->shown()) +
+                  " (1 to 32 characters among A-Z a-z 0-9 _ -; it starts the checks' names)");
+      return;
+    }
+    if (auto [at, fresh] = groups.emplace(name->value, name_node->Mark().line + 1); !fresh) {
+      in_.add(*name_node, path + ".group",
+              "duplicate group " + dq(name->value) + " (first at line " +
+                  std::to_string(at->second) + ")");
+      return;
+    }
+    group.name = name->value;
+    if (const auto labels = find_key(g, "labels")) {
+      if (!read_labels(*labels, path + ".labels", group.labels)) return;
+    }
+    check_config probe;
+    const detail::type_spec* type = read_type(g, path, probe);
+    if (type == nullptr) return;
+    const auto targets = find_key(g, "targets");
+    if (!targets) {
+      in_.add(g, path, "missing required key \"targets\"");
+      return;
+    }
+    if (!targets->IsSequence() || targets->size() == 0) {
+      in_.add(
+          *targets, path + ".targets",
+          "expected a list of targets (strings or mappings), got " +
+              (targets->IsSequence() ? std::string{"an empty list"} : node_kind_name(*targets)));
+      return;
+    }
+    const std::vector<std::string> group_keys{"group", "type", "labels", "targets"};
+    std::size_t i = 0;
+    for (const YAML::Node& t : *targets) {
+      const std::string tpath = path + ".targets[" + std::to_string(i++) + "]";
+      check_source src{.at = t, .type_node = g, .layers = {{g, group_keys}}, .group = &group};
+      std::optional<std::string> suffix;
+      if (t.IsMap()) {
+        if (const auto own_type = find_key(t, "type")) {
+          in_.add(*own_type, tpath + ".type",
+                  "a target's type is its group's (" + probe.type + "); use another group");
+          continue;
+        }
+        src.layers.emplace_back(t, std::vector<std::string>{"name"});
+        if (const auto n = find_key(t, "name")) {
+          const auto text = in_.scalar(*n, tpath + ".name", "a string");
+          if (!text) continue;
+          suffix = text->value;
+        } else {
+          suffix = mapped_target_name(*type, t, tpath);
+        }
+      } else if (t.IsScalar()) {
+        suffix = string_target(*type, t, tpath, src);
+      } else {
+        in_.add(t, tpath, "expected a string or a mapping, got " + node_kind_name(t));
+        continue;
+      }
+      if (!suffix) continue;
+      src.name = group.name + "." + *suffix;
+      if (src.name->size() > 64) {
+        in_.add(t, tpath,
+                "the check name " + dq(src.name->substr(0, 40) + "...") +
+                    " would be over 64 characters; give this target a short name (name: ...)");
+        continue;
+      }
+      read_check(src, tpath, doc);
+    }
+  }
+
+  bool read_labels(const YAML::Node& n, const std::string& path,
+                   std::vector<std::pair<std::string, std::string>>& out) {
+    if (!n.IsMap()) {
+      in_.add(n, path, "expected a mapping of label names to values, got " + node_kind_name(n));
+      return false;
+    }
+    const auto errors_before = in_.errors();
+    for (const auto& kv : n) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string{};
+      if (!valid_label_name(key)) {
+        in_.add(kv.first, path,
+                "invalid label name " + dq(key) +
+                    " (a Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*, not __*, check or group)");
+        continue;
+      }
+      std::string label_path = path;
+      label_path.append(".").append(key);
+      const auto v = in_.scalar(kv.second, label_path, "a string");
+      if (!v) continue;
+      if (v->value.size() > 256) {
+        in_.add(kv.second, label_path, "label values are at most 256 bytes");
+        continue;
+      }
+      out.emplace_back(key, v->value);
+    }
+    if (out.size() > 32) in_.add(n, path, "at most 32 labels per group");
+    std::sort(out.begin(), out.end());
+    return in_.errors() == errors_before;
+  }
+
+  /// The key a target written as a string sets, by the keys of its type.
+  static const char* target_key(const detail::type_spec& type) {
+    for (const char* k : {"url", "address", "host", "path"}) {
+      if (type.section.find(k) != nullptr) return k;
+    }
+    return nullptr;
+  }
+
+  /// What a target contributes to its check's name: host[_port][_path] of a URL, host_port of an
+  /// address, the text of a host or path. Never the URL's userinfo (it may hold a password).
+  std::optional<std::string> derived_name(const char* key, std::string_view text,
+                                          const YAML::Node& at, const std::string& path) {
+    const std::string_view k{key};
+    if (k == "url" || (k == "address" && text.find("://") != std::string_view::npos)) {
+      const base::url_split u = base::split_url(text);
+      if (u.error != base::url_split_error::none || u.host.empty()) {
+        in_.add(at, path,
+                "expected a URL (scheme://host[:port][/path]); or give the target a name");
+        return std::nullopt;
+      }
+      std::string out = name_part(u.host);
+      if (u.has_port && !u.port.empty()) out.append("_").append(name_part(u.port));
+      std::string_view p = u.path;
+      while (!p.empty() && p.front() == '/') p.remove_prefix(1);
+      while (!p.empty() && p.back() == '/') p.remove_suffix(1);
+      if (!p.empty()) out.append("_").append(name_part(p));
+      return out;
+    }
+    if (k == "address") {
+      std::string host;
+      std::optional<std::int64_t> port;
+      if (!split_host_port(text, host, port)) {
+        in_.add(at, path, "expected host:port or [v6]:port");
+        return std::nullopt;
+      }
+      return name_part(host) + (port ? "_" + std::to_string(*port) : std::string{});
+    }
+    return name_part(text);
+  }
+
+  /// The name of a target given as a mapping without `name`: from its target key.
+  std::optional<std::string> mapped_target_name(const detail::type_spec& type, const YAML::Node& t,
+                                                const std::string& path) {
+    const char* key = target_key(type);
+    const auto node = key ? find_key(t, key) : std::nullopt;
+    if (!node) {
+      in_.add(t, path,
+              "missing key \"name\" (the target has no " + std::string{key ? key : "address"} +
+                  " to be named after)");
+      return std::nullopt;
+    }
+    const auto text = in_.scalar(*node, path + "." + key, "a string");
+    if (!text) return std::nullopt;
+    auto name = derived_name(key, text->value, *node, path + "." + key);
+    if (!name) return std::nullopt;
+    if (std::string_view{key} == "host") {
+      if (const auto port = find_key(t, "port"); port && port->IsScalar()) {
+        return *name + "_" + name_part(port->Scalar());
+      }
+    }
+    return name;
+  }
+
+  /// A target given as a string: sets the type's target key (host and port for host:port) and
+  /// returns the name it gives.
+  std::optional<std::string> string_target(const detail::type_spec& type, const YAML::Node& t,
+                                           const std::string& path, check_source& src) {
+    const char* key = target_key(type);
+    if (key == nullptr) {
+      in_.add(t, path,
+              "targets of type " + type.section.name +
+                  " are written as mappings (the type has no url, address, host or path)");
+      return std::nullopt;
+    }
+    const auto text = in_.scalar(t, path, "a target");
+    if (!text) return std::nullopt;
+    const key_spec* k = type.section.find(key);
+    const YAML::Mark mark = t.Mark();
+    if (std::string_view{key} == "host" && type.section.find("port") != nullptr) {
+      std::string host;
+      std::optional<std::int64_t> port;
+      if (!split_host_port(text->value, host, port)) {
+        in_.add(t, path, "expected host:port or [v6]:port");
+        return std::nullopt;
+      }
+      const key_spec* pk = type.section.find("port");
+      src.preset = [k, pk, host, port, mark](
+                       void* options, read_result& r,
+                       std::vector<std::pair<std::string, std::string>>& applied) {
+        k->apply(options, value{host});
+        r.present.insert_or_assign("host", mark);
+        applied.emplace_back("host", host);
+        if (port) {
+          pk->apply(options, value{*port});
+          r.present.insert_or_assign("port", mark);
+          applied.emplace_back("port", std::to_string(*port));
+        }
+      };
+      return name_part(host) + (port ? "_" + std::to_string(*port) : std::string{});
+    }
+    auto name = derived_name(key, text->value, t, path);
+    if (!name) return std::nullopt;
+    src.preset = [this, k, t, path, mark](
+                     void* options, read_result& r,
+                     std::vector<std::pair<std::string, std::string>>& applied) {
+      r.present.insert_or_assign(k->name, mark);
+      const auto v = in_.convert(t, *k, path);
+      if (!v) return;
+      k->apply(options, *v);
+      applied.emplace_back(k->name, detail::to_text(*v));
+    };
+    return name;
   }
 
   void read_name(const YAML::Node& item, const std::string& path, check_config& cc,

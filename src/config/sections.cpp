@@ -192,6 +192,12 @@ const std::vector<top_level_key>& top_level() {
         {.name = "checks",
          .doc = "The checks: a list of mappings with at least name and type.",
          .shape = section_shape::check_list},
+        {.name = "targets",
+         .doc = "Groups of monitored targets (docs/monitor.md): each group expands a list of "
+                "URLs, host:ports or mappings into checks of one type named <group>.<target>, "
+                "sharing the group's keys and labels; probes default to [] (not part of this "
+                "process's probes).",
+         .shape = section_shape::target_groups},
         notify_key(),
         notify_state_key(),
     };

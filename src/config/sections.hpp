@@ -31,10 +31,11 @@ struct key_problem {
 };
 
 enum class section_shape : std::uint8_t {
-  mapping,       ///< keys of `section` (and its children), read into `bind(document)`
-  scalar,        ///< one value, read by `parse`
-  check_list,    ///< the list of checks
-  mapping_list,  ///< a list of mappings, each read with `section` into `append(document)`
+  mapping,        ///< keys of `section` (and its children), read into `bind(document)`
+  scalar,         ///< one value, read by `parse`
+  check_list,     ///< the list of checks
+  target_groups,  ///< groups of targets, each expanding into checks of one type
+  mapping_list,   ///< a list of mappings, each read with `section` into `append(document)`
 };
 
 /// A top-level key of the document.

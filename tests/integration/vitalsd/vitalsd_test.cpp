@@ -469,6 +469,49 @@ TEST_F(vitalsd_test, push_monitor_takes_heartbeats_and_fails_when_they_stop) {
   EXPECT_EQ(d.wait_exit(10s), 0);
 }
 
+// Target groups: checks named <group>.<target>, outside this process's probes, with their
+// group's labels on /metrics (vitals_target_info), following a reload.
+TEST_F(vitalsd_test, target_groups_expand_into_checks_with_their_labels_on_metrics) {
+  const std::string self = "127.0.0.1:" + std::to_string(port_);
+  const auto config = [&](const std::string& team) {
+    return header() + "http: {metrics: everyone}\n" +
+           "defaults: {interval: 200ms, timeout: 100ms}\n"
+           "targets:\n"
+           "  - {group: self, type: tcp, labels: {team: " +
+           team + "}, targets: [\"" + self +
+           "\"]}\n"
+           "  - {group: web, type: http, targets: [\"http://" +
+           self + "/livez\"]}\n";
+  };
+  const auto cfg = write("t.yaml", config("a"));
+  vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+  const std::string tcp_name = "self.127.0.0.1_" + std::to_string(port_);
+  const std::string http_name = "web.127.0.0.1_" + std::to_string(port_) + "_livez";
+  ASSERT_TRUE(wait_status("/health/" + tcp_name, 200)) << d.log();
+  ASSERT_TRUE(wait_status("/health/" + http_name, 200)) << d.log();
+  // Monitored targets: in /health, in no probe of vitalsd itself.
+  EXPECT_EQ(get_once(port_, "/readyz/" + tcp_name), 404);
+  EXPECT_EQ(get_once(port_, "/readyz"), 200);
+  std::string body;
+  ASSERT_EQ(get_once(port_, "/metrics", &body), 200);
+  EXPECT_NE(body.find("vitals_target_info{check=\"" + tcp_name + "\",group=\"self\",team=\"a\"} 1"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("vitals_target_info{check=\"" + http_name + "\",group=\"web\"} 1"),
+            std::string::npos)
+      << body;
+
+  write("t.yaml", config("b"));
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("configuration reloaded")) << d.log();
+  ASSERT_EQ(get_once(port_, "/metrics", &body), 200);
+  EXPECT_NE(body.find("check=\"" + tcp_name + "\",group=\"self\",team=\"b\"} 1"), std::string::npos)
+      << body;
+  EXPECT_EQ(body.find("team=\"a\""), std::string::npos) << body;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0);
+}
+
 TEST_F(vitalsd_test, sighup_applies_a_good_configuration_and_keeps_unchanged_state) {
   // `kept` checks a file that is deleted right after its first pass, with a long interval: a
   // re-run would fail, so 200 after the reload proves its last result was carried over.
