@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,7 @@ class push_board {
   std::shared_ptr<const clock> clock_;
   std::mutex mu_;
   std::unordered_map<std::string, std::weak_ptr<slot>> slots_;
+  std::size_t swept_at_ = 16;
 };
 
 }  // namespace vitals

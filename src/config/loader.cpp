@@ -579,8 +579,8 @@ class loader {
     if (const auto labels = find_key(g, "labels")) {
       if (!read_labels(*labels, path + ".labels", group.labels)) return;
     }
-    check_config probe;
-    const detail::type_spec* type = read_type(g, path, probe);
+    check_config group_type;  // read_type fills its `type`
+    const detail::type_spec* type = read_type(g, path, group_type);
     if (type == nullptr) return;
     const auto targets = find_key(g, "targets");
     if (!targets) {
@@ -603,7 +603,7 @@ class loader {
       if (t.IsMap()) {
         if (const auto own_type = find_key(t, "type")) {
           in_.add(*own_type, tpath + ".type",
-                  "a target's type is its group's (" + probe.type + "); use another group");
+                  "a target's type is its group's (" + group_type.type + "); use another group");
           continue;
         }
         src.layers.emplace_back(t, std::vector<std::string>{"name"});
@@ -698,6 +698,11 @@ class loader {
         return std::nullopt;
       }
       return name_part(host) + (port ? "_" + std::to_string(*port) : std::string{});
+    }
+    if (k == "path") {  // "/var/lib/app/" -> "var_lib_app", "/" -> "root"
+      while (text.size() > 1 && text.back() == '/') text.remove_suffix(1);
+      while (text.size() > 1 && text.front() == '/') text.remove_prefix(1);
+      return text == "/" ? std::string{"root"} : name_part(text);
     }
     return name_part(text);
   }

@@ -1,5 +1,6 @@
 #include "vitals/push.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -56,8 +57,12 @@ std::shared_ptr<push_board::slot> push_board::attach(const std::string& token) {
         "push: the token must be 16 to 128 characters of A-Z, a-z, 0-9, '_' and '-'");
   }
   std::lock_guard lock{mu_};
-  // Tokens of checks gone since are dropped here, not on the push path.
-  std::erase_if(slots_, [](const auto& kv) { return kv.second.expired(); });
+  // Tokens of checks gone since are dropped here, not on the push path, each time the map has
+  // doubled since the last sweep (a load of N push checks costs O(N), not O(N^2)).
+  if (slots_.size() >= swept_at_) {
+    std::erase_if(slots_, [](const auto& kv) { return kv.second.expired(); });
+    swept_at_ = std::max<std::size_t>(16, 2 * slots_.size());
+  }
   std::weak_ptr<slot>& entry = slots_[token];
   if (auto held = entry.lock()) return held;
   auto made = std::make_shared<slot>(clock_->now());

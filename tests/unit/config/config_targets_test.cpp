@@ -146,6 +146,10 @@ TEST(config_targets, target_level_diagnostics) {
   EXPECT_THAT(errors_of("targets: [{group: g, type: http, targets: [\"http://" +
                         std::string(70, 'a') + "/\"]}]\n"),
               testing::ElementsAre(HasSubstr("would be over 64 characters")));
+  // Paths lose their slashes at the ends.
+  const auto disks = vitals::config::load_string(
+      "targets: [{group: disks, type: disk, targets: [/, /var/lib/app/]}]\n", "t.yaml");
+  EXPECT_EQ(names_of(disks), (list{"disks.root", "disks.var_lib_app"}));
   // A target as a mapping names itself after its host and port when it has no name.
   const auto cfg = vitals::config::load_string(
       "targets: [{group: g, type: tcp, targets: [{host: h, port: 22, send: x}]}]\n", "t.yaml");

@@ -127,6 +127,21 @@ TEST_F(push_check, a_token_is_known_while_a_check_holds_it_and_shared_across_a_r
   EXPECT_EQ(board->push("not a token", status::pass, ""), push_board::outcome::unknown_token);
 }
 
+TEST_F(push_check, tokens_of_removed_checks_are_forgotten_as_the_board_grows) {
+  std::vector<std::shared_ptr<vitals::check>> kept;
+  for (int i = 0; i < 200; ++i) {
+    auto c = vitals::checks::push(
+        {.token = "token-" + std::to_string(1000000000 + i), .period = 1h, .board = board});
+    if (i % 2 == 0) kept.push_back(std::move(c));
+  }
+  for (int i = 0; i < 200; ++i) {
+    const auto outcome = board->push("token-" + std::to_string(1000000000 + i), status::pass, "");
+    EXPECT_EQ(outcome,
+              i % 2 == 0 ? push_board::outcome::accepted : push_board::outcome::unknown_token)
+        << i;
+  }
+}
+
 TEST_F(push_check, messages_are_one_line_and_bounded) {
   const auto c = make();
   ASSERT_EQ(board->push(token, status::warn, "line one\nline two\r\t\x7f"),
