@@ -1,5 +1,7 @@
 #include "target.hpp"
 
+#include <string>
+
 #include "base/url_split.hpp"
 
 namespace vitals::http::detail {
@@ -18,8 +20,12 @@ std::optional<std::string_view> decode_escapes(std::string_view in, std::string&
   return std::string_view{storage};
 }
 
-std::optional<query_options> parse_query(std::string_view query) {
-  query_options q;
+namespace {
+
+/// Calls `on(key, value, has_value)` for each `key[=value]` of a query, decoded ('+' as a space);
+/// false on a malformed escape or when `on` refuses a parameter.
+template <class F>
+bool each_parameter(std::string_view query, F&& on) {
   std::string key_storage;
   std::string value_storage;
   while (!query.empty()) {
@@ -29,38 +35,36 @@ std::optional<query_options> parse_query(std::string_view query) {
     if (part.empty()) continue;
     const std::size_t eq = part.find('=');
     const auto key = percent_decode(part.substr(0, eq), key_storage, true);
-    if (!key) return std::nullopt;
+    if (!key) return false;
     const bool has_value = eq != std::string_view::npos;
     const auto value =
         has_value ? percent_decode(part.substr(eq + 1), value_storage, true) : std::string_view{};
-    if (!value) return std::nullopt;
-    if (*key == "verbose") {
-      q.verbose = !has_value || !is_false_word(*value);
-    } else if (*key == "exclude" && !value->empty()) {
-      q.exclude.emplace_back(*value);
-    }
+    if (!value || !on(*key, *value, has_value)) return false;
   }
+  return true;
+}
+
+}  // namespace
+
+std::optional<query_options> parse_query(std::string_view query) {
+  query_options q;
+  const bool ok =
+      each_parameter(query, [&q](std::string_view key, std::string_view value, bool has_value) {
+        if (key == "verbose") {
+          q.verbose = !has_value || !is_false_word(value);
+        } else if (key == "exclude" && !value.empty()) {
+          q.exclude.emplace_back(value);
+        }
+        return true;
+      });
+  if (!ok) return std::nullopt;
   return q;
 }
 
 std::optional<push_query> parse_push_query(std::string_view query) {
   push_query q;
-  std::string key_storage;
-  std::string value_storage;
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view part = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (part.empty()) continue;
-    const std::size_t eq = part.find('=');
-    const auto key = percent_decode(part.substr(0, eq), key_storage, true);
-    if (!key) return std::nullopt;
-    const auto value = eq == std::string_view::npos
-                           ? std::optional<std::string_view>{std::string_view{}}
-                           : percent_decode(part.substr(eq + 1), value_storage, true);
-    if (!value) return std::nullopt;
-    if (*key == "status") {
-      const std::string_view v = *value;
+  const bool ok = each_parameter(query, [&q](std::string_view key, std::string_view v, bool) {
+    if (key == "status") {
       if (v == "pass" || v == "up" || v == "ok") {
         q.reported = status::pass;
       } else if (v == "warn") {
@@ -68,12 +72,14 @@ std::optional<push_query> parse_push_query(std::string_view query) {
       } else if (v == "fail" || v == "down" || v == "error") {
         q.reported = status::fail;
       } else {
-        return std::nullopt;
+        return false;
       }
-    } else if (*key == "msg" || *key == "message") {
-      q.message.assign(*value);
+    } else if (key == "msg" || key == "message") {
+      q.message.assign(v);
     }
-  }
+    return true;
+  });
+  if (!ok) return std::nullopt;
   return q;
 }
 

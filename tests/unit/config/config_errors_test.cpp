@@ -5,20 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "errors_of.hpp"
 #include "vitals/config.hpp"
 
 namespace {
 
-std::vector<std::string> errors_of(const std::string& yaml) {
-  try {
-    (void)vitals::config::load_string(yaml, "t.yaml");
-  } catch (const vitals::config::error& e) {
-    std::vector<std::string> out;
-    for (const auto& d : e.diagnostics()) out.push_back(d.to_string());
-    return out;
-  }
-  return {};
-}
+using vitals_test::errors_of;
 
 using list = std::vector<std::string>;
 

@@ -7,22 +7,14 @@
 #include <vector>
 
 #include "config/sections.hpp"
+#include "errors_of.hpp"
 #include "vitals/config.hpp"
 
 namespace {
 
 namespace detail = vitals::config::detail;
 
-std::vector<std::string> errors_of(const std::string& yaml) {
-  try {
-    (void)vitals::config::load_string(yaml, "t.yaml");
-  } catch (const vitals::config::error& e) {
-    std::vector<std::string> out;
-    for (const auto& d : e.diagnostics()) out.push_back(d.to_string());
-    return out;
-  }
-  return {};
-}
+using vitals_test::errors_of;
 
 using list = std::vector<std::string>;
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "errors_of.hpp"
 #include "vitals/config.hpp"
 #include "vitals/status.hpp"
 
@@ -18,16 +19,7 @@ using testing::HasSubstr;
 using testing::Not;
 using vitals::config::daemon_config;
 
-std::vector<std::string> errors_of(const std::string& yaml) {
-  try {
-    (void)vitals::config::load_string(yaml, "t.yaml");
-  } catch (const vitals::config::error& e) {
-    std::vector<std::string> out;
-    for (const auto& d : e.diagnostics()) out.push_back(d.to_string());
-    return out;
-  }
-  return {};
-}
+using vitals_test::errors_of;
 
 std::vector<std::string> names_of(const daemon_config& cfg) {
   std::vector<std::string> out;
