@@ -28,7 +28,7 @@ with open(f"{tmp}/checks-{n}.yaml", "w") as f:
     f.writelines(f"  - {{name: tcp.t{i}, type: tcp, host: {addr(i)}, port: 8000, "
                  f"interval: 10s, timeout: 2s}}\n" for i in range(n))
 PY
-  ls -l "$tmp/targets-$n.yaml" "$tmp/checks-$n.yaml" | awk '{print $5, $NF}' >&2
+  stat -c "%s %n" "$tmp/targets-$n.yaml" "$tmp/checks-$n.yaml" >&2
   cmds+=("$vitalsd --print-targets -c $tmp/targets-$n.yaml")
   ((n <= 40000)) && cmds+=("$vitalsd --print-targets -c $tmp/checks-$n.yaml")
 done
