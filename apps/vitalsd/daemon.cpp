@@ -162,6 +162,7 @@ void daemon::reload() {
                ? vitals::config::load_string(vitals::config::embedded_default(), "<embedded>")
                : vitals::config::load_file(options_.config_path);
     keep_shard(next, options_.shard);
+    next.http.targets = labels_->catalog();  // the same catalog: not a change of the server
   } catch (const vitals::config::error& e) {
     for (const auto& d : e.diagnostics()) {
       log_->write(log::level::error, "reload rejected: invalid configuration",
@@ -274,6 +275,7 @@ int daemon::shut_down() {
 }
 
 int daemon::run() {
+  cfg_.http.targets = labels_->catalog();
   std::string refusal;
   if (!check_fd_budget(cfg_, &refusal)) throw std::runtime_error(refusal);
   auto notifications = notify_->prepare(cfg_);

@@ -16,14 +16,17 @@ void append_label(std::string& out, std::string_view name, std::string_view valu
 
 void target_labels::set(const vitals::config::daemon_config& cfg) {
   auto series = std::make_shared<std::vector<std::string>>();
+  vitals::http::target_catalog::map entries;
   for (const auto& c : cfg.checks) {
     if (c.group.empty()) continue;
+    entries.emplace(c.name, vitals::http::target_meta{.group = c.group, .labels = c.labels});
     std::string labels;
     append_label(labels, "check", c.name);
     append_label(labels, "group", c.group);
     for (const auto& [name, value] : c.labels) append_label(labels, name, value);
     series->push_back(std::move(labels));
   }
+  catalog_->set(std::move(entries));
   std::lock_guard lock{mu_};
   series_ = std::move(series);
 }

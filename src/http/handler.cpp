@@ -496,6 +496,11 @@ wire_response route_call::not_found() const { return scope_.st.answer(scope_.st.
 
 push_board& route_call::pushes() const noexcept { return *scope_.st.pushes; }
 
+std::shared_ptr<const target_catalog::map> route_call::targets() const {
+  const auto& catalog = scope_.st.options.targets;
+  return catalog ? catalog->get() : nullptr;
+}
+
 wire_response route_call::owned(typed_response r) {
   auto p = std::make_shared<const rendered>(wire_form(std::move(r)));
   const rendered& ref = *p;

@@ -3,6 +3,7 @@
 // renderer produces a typed response (response.hpp); the handler builds its wire form. Not
 // installed.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -12,6 +13,7 @@
 
 #include "response.hpp"
 #include "vitals/http/handler.hpp"
+#include "vitals/http/targets.hpp"
 #include "vitals/redact.hpp"
 #include "vitals/snapshot.hpp"
 
@@ -38,6 +40,9 @@ struct render_context {
   bool detailed = false;
 };
 
+/// RFC 3339 in UTC with milliseconds: "2026-12-02T17:10:00.123Z".
+[[nodiscard]] std::string rfc3339(std::chrono::system_clock::time_point t);
+
 /// "livez", "readyz", "startupz".
 [[nodiscard]] std::string_view probe_path_name(probe p) noexcept;
 
@@ -54,6 +59,13 @@ struct render_context {
 /// `/readyz/<check>`: one check of the probe, judged on its own status.
 [[nodiscard]] typed_response render_probe_check(const render_context& ctx, probe p,
                                                 const check_state& c, bool verbose);
+
+/// `/api/v1/targets` (every check, `only == nullptr`) or `/api/v1/targets/<name>` as JSON
+/// (docs/api.md): status, counters, times, the group and labels from `catalog` (may be null);
+/// outputs and observed values for detailed callers only.
+[[nodiscard]] typed_response render_targets(const render_context& ctx,
+                                            const target_catalog::map* catalog,
+                                            const check_state* only = nullptr);
 
 /// `/health` (all checks, `only == nullptr`) or `/health/<check>` as application/health+json.
 [[nodiscard]] typed_response render_health(const render_context& ctx,

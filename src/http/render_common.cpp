@@ -1,5 +1,7 @@
 #include "render.hpp"
 
+#include <cstdio>
+
 namespace vitals::http::detail {
 
 int code_for(const status_codes& codes, status s) noexcept {
@@ -37,5 +39,20 @@ std::string describe(const render_context& ctx, const check_state& c) {
 }
 
 status overall_status(const snapshot& snap) noexcept { return snap.overall_status(); }
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss<milliseconds> hms{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
 
 }  // namespace vitals::http::detail

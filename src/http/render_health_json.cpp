@@ -15,21 +15,6 @@ namespace {
 // Insertion order keeps the documents in the draft's field order, which people read.
 using json = nlohmann::ordered_json;
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto ms = floor<milliseconds>(t);
-  const auto day = floor<days>(ms);
-  const year_month_day ymd{day};
-  const hh_mm_ss<milliseconds> hms{ms - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  return buf;
-}
-
 // The draft has no "unknown": a check that has not run yet must never read as a pass.
 std::string_view shown(status s) noexcept {
   return to_string(s == status::unknown ? status::fail : s);

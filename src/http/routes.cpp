@@ -127,6 +127,22 @@ wire_response metrics_root(const route_call& c) {
   return route_call::owned(std::move(r));
 }
 
+// The read API (docs/api.md): the latest snapshot as it is; it runs no check, not even an
+// on-demand one.
+wire_response api_targets(const route_call& c) {
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const auto catalog = c.targets();
+  return route_call::owned(render_targets(c.context(*snap), catalog.get()));
+}
+
+wire_response api_target(const route_call& c) {
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const check_state* check = snap->find(c.name);
+  if (check == nullptr) return c.not_found();
+  const auto catalog = c.targets();
+  return route_call::owned(render_targets(c.context(*snap), catalog.get(), check));
+}
+
 constexpr std::string_view application_json = "application/json";
 constexpr std::string_view bad_push_query =
     R"({"ok":false,"error":"bad query: status must be pass, warn or fail; escapes well-formed"})"
@@ -191,6 +207,11 @@ std::vector<route> default_routes() {
        .respond = &probe_check<probe::startup>},
       {.path = "/health", .match = path_match::child, .respond = &health_check},
       {.path = "/metrics", .scrape = true, .respond = &metrics_root},
+      {.path = "/api/v1/targets", .respond = &api_targets},
+      {.path = "/api/v1/targets",
+       .match = path_match::child,
+       .child = "target",
+       .respond = &api_target},
       {.path = "/api/v1/push",
        .match = path_match::child,
        .methods = method_get | method_post,

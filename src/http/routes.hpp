@@ -76,7 +76,7 @@ struct route {
 };
 
 /// The endpoints of the handler: /livez, /readyz, /startupz, /health and their per-check forms,
-/// /metrics, /api/v1/push/<token>.
+/// /metrics, /api/v1/push/<token>, /api/v1/targets and /api/v1/targets/<name>.
 [[nodiscard]] std::vector<route> default_routes();
 
 /// Renderings that are cached per snapshot generation (rendered on first demand, then shared
@@ -133,6 +133,8 @@ class route_call {
   [[nodiscard]] static wire_response owned(typed_response r);
   /// The board push heartbeats land on (handler_options::pushes).
   [[nodiscard]] push_board& pushes() const noexcept;
+  /// The groups and labels of targets (handler_options::targets); null if none are set.
+  [[nodiscard]] std::shared_ptr<const target_catalog::map> targets() const;
 
  private:
   const serve_scope& scope_;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/http/targets.hpp"
 #include "vitals/push.hpp"
 #include "vitals/service.hpp"
 
@@ -87,6 +88,8 @@ struct handler_options {
   /// Where `/api/v1/push/<token>` records heartbeats for the `push` checks; null =
   /// push_board::global(), the board those checks use by default.
   std::shared_ptr<push_board> pushes{};
+  /// Groups and labels of monitored targets, shown by `/api/v1/targets`; null = none.
+  std::shared_ptr<target_catalog> targets{};
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 
