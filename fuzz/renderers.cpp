@@ -1,13 +1,13 @@
-// The health+json and Kubernetes renderers over snapshots built from the fuzz input: adversarial
-// check names, outputs, details, observed values, units and service info.
+// The health+json, Kubernetes and read-API renderers over snapshots built from the fuzz input:
+// adversarial check names, outputs, details, observed values, units and service info.
 //
-// Properties: /health is valid JSON (parsed back with nlohmann_json) with a status and the
-// checks; probe bodies stay below 1 KiB; the /metrics series of the snapshot are a valid
-// exposition in both formats (every line a comment or `name{label="value",...} number`, label
-// values escaped printable ASCII); no rendering shows a registered secret (raw or
-// percent-encoded) unless the fuzz input put it in a field that is configuration, not output
-// (check names, units, types, measurements, detail keys: never scrubbed by design) or the
-// caller's own request (exclude= names).
+// Properties: /health and /api/v1/targets are valid JSON (parsed back with nlohmann_json), with
+// a status and the checks, every check listed; probe bodies stay below 1 KiB; the /metrics
+// series of the snapshot are a valid exposition in both formats (every line a comment or
+// `name{label="value",...} number`, label values escaped printable ASCII); no rendering shows a
+// registered secret (raw or percent-encoded) unless the fuzz input put it in a field that is
+// configuration, not output (check names, units, types, measurements, detail keys: never
+// scrubbed by design) or the caller's own request (exclude= names).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -204,6 +204,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!nlohmann::json::parse(one.body, nullptr, false).is_discarded(),
             "/health/<check> is not valid JSON", one.body);
     check_body(one.body, "/health/<check> shows a secret");
+  }
+
+  // /api/v1/targets and /api/v1/targets/<name>: valid JSON, every check listed once.
+  http::target_catalog::map catalog;
+  if (!snap.checks.empty()) {
+    catalog.emplace(snap.checks[0].name, http::target_meta{.group = "g", .labels = {{"k", "v"}}});
+  }
+  const auto targets = http::detail::render_targets(ctx, (flags & 32) != 0 ? &catalog : nullptr);
+  const auto list = nlohmann::json::parse(targets.body, nullptr, false);
+  require(!list.is_discarded(), "/api/v1/targets is not valid JSON", targets.body);
+  require(list.contains("targets") && list["targets"].size() == snap.checks.size(),
+          "/api/v1/targets does not list every check", targets.body);
+  check_body(targets.body, "/api/v1/targets shows a secret");
+  for (const check_state& c : snap.checks) {
+    const auto one = http::detail::render_targets(ctx, &catalog, &c);
+    require(!nlohmann::json::parse(one.body, nullptr, false).is_discarded(),
+            "/api/v1/targets/<name> is not valid JSON", one.body);
+    check_body(one.body, "/api/v1/targets/<name> shows a secret");
   }
 
   // The probes, terse and verbose, with and without exclusions; and one check of each.
