@@ -6,13 +6,11 @@
 #include <string>
 
 #include "rig.hpp"
-#include "vitals/checks/push.hpp"
 #include "vitals/push.hpp"
 #include "vitals/testing/manual_clock.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
 using testing::HasSubstr;
 using testing::Not;
 using vitals::status;
@@ -22,16 +20,15 @@ constexpr std::string_view token = "cron-7d2f9e41b3a8c5";
 class push_route : public testing::Test {
  protected:
   void SetUp() override {
-    check_ = vitals::checks::push({.token = std::string{token}, .period = 1h, .board = board_});
+    // What a push check holds: the token is known while it is attached.
+    slot_ = board_->attach(std::string{token});
     rig_.add("app", vitals::pass());
   }
   void start(vitals::http::handler_options o = {}) {
     o.pushes = board_;
     rig_.start(std::move(o));
   }
-  [[nodiscard]] std::optional<vitals::push_record> last() const {
-    return board_->attach(std::string{token})->last();
-  }
+  [[nodiscard]] std::optional<vitals::push_record> last() const { return slot_->last(); }
   [[nodiscard]] static std::string push_path(std::string_view query = {}) {
     std::string p = "/api/v1/push/" + std::string{token};
     if (!query.empty()) p.append("?").append(query);
@@ -40,7 +37,7 @@ class push_route : public testing::Test {
 
   std::shared_ptr<vitals::push_board> board_ =
       std::make_shared<vitals::push_board>(std::make_shared<vitals::testing::manual_clock>());
-  std::shared_ptr<vitals::check> check_;
+  std::shared_ptr<vitals::push_board::slot> slot_;
   vitals_test::rig rig_;
 };
 
