@@ -110,6 +110,9 @@ class validator {
         if (!v.contains(r.get<std::string>())) fail(at, "missing " + r.dump());
       }
     }
+    if (v.is_array() && schema.contains("minItems") && v.size() < schema["minItems"]) {
+      fail(at, "fewer than " + schema["minItems"].dump() + " items");
+    }
     if (v.is_array() && schema.contains("items")) {
       for (std::size_t i = 0; i < v.size(); ++i) {
         validate(schema["items"], v[i], at + "[" + std::to_string(i) + "]");
@@ -221,6 +224,15 @@ TEST(config_schema, schema_rejects_what_the_loader_rejects) {
   EXPECT_FALSE(schema_errors("checks: [{name: m, type: nosuch}]\n").empty());
   EXPECT_FALSE(schema_errors("checks: [{name: hb, type: file}]\n").empty());
   EXPECT_TRUE(schema_errors("checks: [{name: m, type: memory, interval: \"${I:-5s}\"}]\n").empty());
+  // Target groups: a group's keys are its type's and the common ones; so are a target's.
+  EXPECT_TRUE(schema_errors("targets: [{group: g, type: tcp, labels: {team: a}, interval: 5s,\n"
+                            "           targets: [\"h:1\", {name: x, host: h, port: 2}]}]\n")
+                  .empty());
+  EXPECT_FALSE(
+      schema_errors("targets: [{group: g, type: tcp, intervall: 5s, targets: [h:1]}]\n").empty());
+  EXPECT_FALSE(schema_errors("targets: [{group: g, type: tcp, targets: [{hots: h}]}]\n").empty());
+  EXPECT_FALSE(schema_errors("targets: [{group: g, type: tcp, targets: []}]\n").empty());
+  EXPECT_FALSE(schema_errors("targets: [{group: a.b, type: tcp, targets: [h:1]}]\n").empty());
 }
 
 }  // namespace
