@@ -10,6 +10,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev libhiredis-dev libmariadb-dev libmemcached-dev libsqlite3-dev libcurl4-openssl-dev
   dpkg-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libnghttp2-dev
 )
 # Real servers and tools the integration tests talk to; clang and its libFuzzer runtime for the
 # fuzz smoke (fuzz/).
@@ -17,7 +18,7 @@ test_pkgs=(
   postgresql postgresql-contrib mariadb-server redis-server memcached
   openssl curl wget procps iproute2 python3 python3-jsonschema wrk
   systemd clang libclang-rt-14-dev prometheus prometheus-alertmanager python3-yaml
-  python3-aiosmtpd
+  python3-aiosmtpd python3-grpcio python3-grpc-tools python3-protobuf
 )
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf
