@@ -39,6 +39,8 @@ struct api {
   decltype(&::ERR_get_error) err_get_error;
   decltype(&::ERR_error_string_n) err_error_string_n;
   decltype(&::X509_verify_cert_error_string) verify_error_string;
+  decltype(&::SSL_CTX_set_alpn_protos) ctx_set_alpn_protos;
+  decltype(&::SSL_get0_alpn_selected) get0_alpn_selected;
 };
 
 api g_api{};
@@ -73,7 +75,9 @@ const char* load_api() noexcept {
       load(lib, "SSL_get_verify_result", a.get_verify_result) &&
       load(lib, "ERR_get_error", a.err_get_error) &&
       load(lib, "ERR_error_string_n", a.err_error_string_n) &&
-      load(lib, "X509_verify_cert_error_string", a.verify_error_string);
+      load(lib, "X509_verify_cert_error_string", a.verify_error_string) &&
+      load(lib, "SSL_CTX_set_alpn_protos", a.ctx_set_alpn_protos) &&
+      load(lib, "SSL_get0_alpn_selected", a.get0_alpn_selected);
   if (!ok) return "libssl.so.3 lacks an expected symbol (OpenSSL 3 required)";
   loaded = true;
   return nullptr;
@@ -147,6 +151,26 @@ bool tls_client::use_client_certificate(const char* cert_file, const char* key_f
     return false;
   }
   return true;
+}
+
+bool tls_client::offer_alpn(std::string_view protocols) noexcept {
+  // Unlike most of OpenSSL, 0 means success here.
+  if (g_api.ctx_set_alpn_protos(static_cast<SSL_CTX*>(ctx_),
+                                reinterpret_cast<const unsigned char*>(protocols.data()),
+                                static_cast<unsigned>(protocols.size())) != 0) {
+    set_error("cannot set ALPN protocols");
+    return false;
+  }
+  return true;
+}
+
+std::string_view tls_client::alpn_selected() const noexcept {
+  if (ssl_ == nullptr) return {};
+  const unsigned char* data = nullptr;
+  unsigned len = 0;
+  g_api.get0_alpn_selected(static_cast<const SSL*>(ssl_), &data, &len);
+  if (data == nullptr) return {};
+  return {reinterpret_cast<const char*>(data), len};
 }
 
 bool tls_client::attach(int fd, const char* host) noexcept {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace vitals::cli {
 
@@ -23,6 +24,11 @@ class tls_client {
   /// Presents a client certificate (mTLS): PEM chain and its key. False (with `error()` set)
   /// if they can't be loaded or don't match. After init().
   bool use_client_certificate(const char* cert_file, const char* key_file) noexcept;
+  /// Offers ALPN protocols (wire format, e.g. "\x02h2"). False (with `error()` set) if
+  /// OpenSSL refuses the list. After init().
+  bool offer_alpn(std::string_view protocols) noexcept;
+  /// The protocol the server selected with ALPN ("" if none). After the handshake.
+  [[nodiscard]] std::string_view alpn_selected() const noexcept;
   /// Starts a session on a connected non-blocking socket; `host` is used for SNI and for
   /// certificate name (or IP address) verification.
   bool attach(int fd, const char* host) noexcept;

@@ -28,17 +28,16 @@ bool all_of(std::string_view s, Pred ok) noexcept {
   return true;
 }
 
-}  // namespace
-
-bool parse_http_url(std::string_view text, url_parts& out, const char*& error) noexcept {
+// base::split_url with the probe's messages, for both schemes.
+bool split(std::string_view text, base::url_split& s, const char*& error,
+           const char* no_scheme) noexcept {
   using base::url_split_error;
-  out = {};
-  const base::url_split s = base::split_url(text);
+  s = base::split_url(text);
   switch (s.error) {
     case url_split_error::none:
-      break;
+      return true;
     case url_split_error::no_scheme:
-      error = "not a URL (expected http://host[:port]/path)";
+      error = no_scheme;
       return false;
     case url_split_error::unterminated_bracket:
       error = "unterminated IPv6 literal";
@@ -47,6 +46,15 @@ bool parse_http_url(std::string_view text, url_parts& out, const char*& error) n
       error = "garbage after IPv6 literal";
       return false;
   }
+  return false;
+}
+
+}  // namespace
+
+bool parse_http_url(std::string_view text, url_parts& out, const char*& error) noexcept {
+  out = {};
+  base::url_split s;
+  if (!split(text, s, error, "not a URL (expected http://host[:port]/path)")) return false;
   if (base::iequals(s.scheme, "http")) {
     out.tls = false;
     out.port = 80;
@@ -88,6 +96,60 @@ bool parse_http_url(std::string_view text, url_parts& out, const char*& error) n
       case base::port_error::out_of_range:
         error = "port out of range";
         return false;
+    }
+  }
+  return true;
+}
+
+bool is_grpc_url(std::string_view text) noexcept {
+  return text.size() >= 7 && base::iequals(sub(text, 0, 7), "grpc://");
+}
+
+bool parse_grpc_url(std::string_view text, grpc_url_parts& out, const char*& error) noexcept {
+  out = {};
+  base::url_split s;
+  if (!split(text, s, error, "not a URL (expected grpc://host:port[/service])")) return false;
+  if (!base::iequals(s.scheme, "grpc")) {
+    error = "unsupported scheme (expected grpc://host:port[/service])";
+    return false;
+  }
+  if (s.has_userinfo) {
+    error = "grpc:// URLs take no user or password (use --rpc-header for credentials)";
+    return false;
+  }
+  if (s.has_query || s.has_fragment) {
+    error = "grpc:// URLs take no query or fragment (grpc://host:port[/service])";
+    return false;
+  }
+  out.host = s.host;
+  out.bracketed = s.bracketed;
+  if (s.bracketed ? !all_of(out.host, valid_ipv6_char) : !all_of(out.host, valid_host_char)) {
+    error = s.bracketed ? "invalid IPv6 literal" : "invalid character in host name";
+    return false;
+  }
+  if (out.host.empty()) {
+    error = "missing host";
+    return false;
+  }
+  if (!s.has_port) {
+    error = "missing port (gRPC has no default port: grpc://host:port)";
+    return false;
+  }
+  switch (base::parse_port(s.port, out.port)) {
+    case base::port_error::none:
+      break;
+    case base::port_error::invalid:
+      error = "invalid port";
+      return false;
+    case base::port_error::out_of_range:
+      error = "port out of range";
+      return false;
+  }
+  out.service = sub(s.path, 1);
+  for (const char c : out.service) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '/' || c == '%') {
+      error = "invalid service name in the URL path (grpc://host:port/service.Name)";
+      return false;
     }
   }
   return true;

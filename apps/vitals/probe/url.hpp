@@ -23,6 +23,26 @@ struct url_parts {
 [[nodiscard]] bool parse_http_url(std::string_view text, url_parts& out,
                                   const char*& error) noexcept;
 
+/// The parts of a `grpc://host:port[/service]` URL. Views into the parsed text.
+///
+///     grpc_url_parts g;
+///     parse_grpc_url("grpc://[::1]:50051/my.pkg.Orders", g, err);
+///     // g.host == "::1", g.port == 50051, g.service == "my.pkg.Orders"
+struct grpc_url_parts {
+  std::string_view host;  ///< without brackets for IPv6 literals
+  std::uint16_t port = 0;
+  bool bracketed = false;
+  std::string_view service;  ///< the path without its leading '/'; "" for the whole server
+};
+
+/// Parses a grpc URL; the port is required (gRPC has no default port). On failure returns false
+/// and sets `error` to a static message.
+[[nodiscard]] bool parse_grpc_url(std::string_view text, grpc_url_parts& out,
+                                  const char*& error) noexcept;
+
+/// True if `text` starts with "grpc://" (any case).
+[[nodiscard]] bool is_grpc_url(std::string_view text) noexcept;
+
 /// Writes `text` into `buf` with the password of URL userinfo replaced by `***`, so that error
 /// messages never print a credential. Returns the length written (truncated to `cap - 1`, NUL
 /// terminated).
