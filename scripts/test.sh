@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, builds three ways and runs
 # every test against real servers started on loopback.
-#   1. TSan build: the engine and the HTTP layer (labels `engine` and `unit`)
+#   1. TSan build: the engine and the HTTP layer (labels `engine` and `unit`; without gRPC, whose
+#      library is not built with TSan)
 #   2. ASan+UBSan build: every test
 #   3. fuzz smoke: the libFuzzer targets of fuzz/ (clang, ASan+UBSan), a few seconds each
 #   4. plain build (RelWithDebInfo): every test, examples and benchmarks built; ends with ctest's summary.
@@ -34,7 +35,7 @@ if [[ "${VITALS_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== TSan: engine and HTTP layer"
   configure build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITALS_SANITIZE=thread \
     -DVITALS_BUILD_CHECKS=OFF -DVITALS_BUILD_APPS=OFF -DVITALS_BUILD_BENCH=OFF \
-    -DVITALS_BUILD_EXAMPLES=OFF
+    -DVITALS_BUILD_EXAMPLES=OFF -DVITALS_BUILD_GRPC=OFF
   cmake --build build/tsan -j"$JOBS"
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build/tsan -L "engine|unit" -j"$JOBS" --output-on-failure --timeout 300 \
@@ -53,7 +54,8 @@ if [[ "${VITALS_SKIP_SANITIZERS:-0}" != 1 ]]; then
   CC=clang CXX=clang++ cmake -S "$root" -B build/fuzz -G Ninja -DVITALS_WERROR=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITALS_SANITIZE= -DVITALS_BUILD_FUZZ=ON \
     -DVITALS_BUILD_TESTS=OFF -DVITALS_BUILD_CHECKS=ON -DVITALS_BUILD_APPS=OFF \
-    -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF -DVITALS_INSTALL=OFF >/dev/null
+    -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF -DVITALS_INSTALL=OFF \
+    -DVITALS_BUILD_GRPC=OFF >/dev/null
   cmake --build build/fuzz --target vitals_fuzz -j"$JOBS"
   ctest --test-dir build/fuzz -L fuzz -j"$JOBS" --output-on-failure --no-tests=error
 fi

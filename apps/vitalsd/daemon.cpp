@@ -32,6 +32,7 @@ daemon::daemon(daemon_options options, daemon_config initial)
       notify_(std::make_shared<notify_hub>(log_)) {}
 
 daemon::~daemon() {
+  if (grpc_) grpc_->stop();
   if (http_) http_->stop();
   if (svc_) svc_->stop();
   notify_->stop();
@@ -110,6 +111,34 @@ void daemon::start_server() {
   http_->start();
 }
 
+void daemon::start_grpc_server() {
+  if (cfg_.grpc.listen.empty()) return;
+  grpc_ = start_grpc(svc_, cfg_.grpc, cfg_.http.token);
+}
+
+void daemon::reload_grpc(const daemon_config& next, const std::shared_ptr<vitals::service>& fresh) {
+  // Same settings: the server (its port and every open Watch stream) follows the new engine.
+  if (grpc_ && cfg_.grpc == next.grpc && cfg_.http.token == next.http.token) {
+    const std::string why = grpc_->rebind(fresh);
+    if (why.empty()) return;
+    log_->write(log::level::warn, "restarting the gRPC server", {{"reason", why}});
+  } else if (grpc_ || !next.grpc.listen.empty()) {
+    log_->write(log::level::warn, "restarting the gRPC server",
+                {{"reason", "grpc or auth settings changed"}});
+  }
+  if (grpc_) {
+    grpc_->stop();
+    grpc_.reset();
+  }
+  if (next.grpc.listen.empty()) return;
+  try {
+    grpc_ = start_grpc(fresh, next.grpc, next.http.token);
+  } catch (const std::exception& e) {
+    log_->write(log::level::error, "cannot start the gRPC server", {{"error", e.what()}});
+    throw;
+  }
+}
+
 void daemon::log_summary(std::string_view what) const {
   std::string names;
   for (const auto& c : cfg_.checks) {
@@ -123,6 +152,10 @@ void daemon::log_summary(std::string_view what) const {
                                   ? std::string{"none"}
                                   : cfg_.server.metrics_address + ":" +
                                         std::to_string(http_ ? http_->metrics_port() : 0)},
+           {"grpc_listen", cfg_.grpc.listen.empty()
+                               ? std::string{"none"}
+                               : cfg_.grpc.listen.substr(0, cfg_.grpc.listen.rfind(':')) + ":" +
+                                     std::to_string(grpc_ ? grpc_->port() : 0)},
            {"checks", std::to_string(cfg_.checks.size())},
            {"names", names},
            {"auth", cfg_.http.token.empty() ? "none" : "token"},
@@ -216,6 +249,7 @@ void daemon::reload() {
   }
   // Stopped at once (its threads joined, its results final); requests that loaded it just before
   // the swap still read its last snapshot, and the server releases it once they are done.
+  reload_grpc(next, fresh);
   std::exchange(svc_, fresh)->stop();
   notify_->commit(next, std::move(notifications));
   labels_->set(next);
@@ -265,6 +299,7 @@ int daemon::shut_down() {
       break;
     }
   }
+  if (grpc_) grpc_->stop();  // every Watch stream: a final NOT_SERVING, then the end
   http_->stop();
   svc_->stop();
   notify_->stop();  // what is queued is delivered (bounded by the notifiers' retries)
@@ -284,6 +319,7 @@ int daemon::run() {
   labels_->set(cfg_);
   svc_->start();
   start_server();
+  start_grpc_server();
   log_summary("vitalsd started");
 
   sigset_t set;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "fd_budget.hpp"
+#include "grpc/frontend.hpp"
 #include "log.hpp"
 #include "notify_hub.hpp"
 #include "shard.hpp"
@@ -53,6 +54,11 @@ class daemon {
   void wait_first_results(const vitals::service& svc,
                           const vitals::config::daemon_config& cfg) const;
   void start_server();
+  /// The gRPC health server of `cfg_.grpc` (none when its listen is empty).
+  void start_grpc_server();
+  /// During a reload to `next` (not yet in cfg_): the gRPC server follows the fresh engine.
+  void reload_grpc(const vitals::config::daemon_config& next,
+                   const std::shared_ptr<vitals::service>& fresh);
   void log_summary(std::string_view what) const;
   /// Logs the descriptor budget of `cfg`; false (and logged as an error) if it cannot fit.
   [[nodiscard]] bool check_fd_budget(const vitals::config::daemon_config& cfg,
@@ -65,6 +71,8 @@ class daemon {
   /// requests still answering from it).
   std::shared_ptr<vitals::service> svc_;
   std::unique_ptr<vitals::http::server> http_;
+  /// `grpc:` — the grpc.health.v1 server, from a module loaded on first use (grpc/frontend.hpp).
+  std::unique_ptr<grpc_frontend> grpc_;
   /// Notifications (`notify:`), an observer of each engine; shared with the /metrics source.
   std::shared_ptr<notify_hub> notify_;
   /// vitals_target_info: the groups' labels of the running configuration.

@@ -153,6 +153,19 @@ struct maintenance_spec {
 ///
 ///     auto cfg = vitals::config::load_string("checks: [{name: mem, type: memory}]", "inline");
 ///     cfg.server.port == 8081;
+/// `grpc:` — vitalsd's grpc.health.v1 server on its own port (docs/endpoints/grpc.md); off while
+/// `listen` is empty. Its token is `auth.token`, as for the HTTP endpoints.
+struct grpc_config {
+  std::string listen{};  ///< "address:port"
+  /// Extra service names: name -> "" | liveness | readiness | startup | a check's name.
+  std::vector<std::pair<std::string, std::string>> aliases{};
+  std::int64_t list_limit = 100;  ///< List answers RESOURCE_EXHAUSTED above this many names
+  std::string cert_file{};        ///< TLS (both or neither)
+  std::string key_file{};
+  std::string client_ca_file{};  ///< mTLS: a verified client certificate is required
+  friend bool operator==(const grpc_config&, const grpc_config&) = default;
+};
+
 struct daemon_config {
   /// Where it came from (file path, or the name given to load_string).
   std::string source{};
@@ -173,6 +186,7 @@ struct daemon_config {
   /// `notify:` notifiers, and `notify_state:` (where their alert state is kept; empty: nowhere).
   std::vector<notifier_config> notify{};
   std::string notify_state{};
+  grpc_config grpc{};
 };
 
 /// Reads and validates a file. Throws `error` with all diagnostics (file missing, larger than

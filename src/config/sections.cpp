@@ -198,6 +198,7 @@ const std::vector<top_level_key>& top_level() {
                 "sharing the group's keys and labels; probes default to [] (not part of this "
                 "process's probes).",
          .shape = section_shape::target_groups},
+        grpc_key(),
         notify_key(),
         notify_state_key(),
     };

@@ -41,8 +41,10 @@ std::vector<std::string> module_dirs() {
   return dirs;
 }
 
-void* load_factory(std::string_view type) {
-  const std::string file = "vitals_check_" + std::string{type} + ".so";
+void* load_entry(std::string_view file_name, std::string_view entry_name,
+                 std::string_view what_name) {
+  const std::string file{file_name};
+  const std::string what{what_name};
   const auto dirs = module_dirs();
   std::string searched;
   for (const auto& dir : dirs) {
@@ -58,26 +60,32 @@ void* load_factory(std::string_view type) {
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* err = ::dlerror();
-      throw std::runtime_error("check type '" + std::string{type} + "': cannot load " + path +
-                               ": " + (err != nullptr ? err : "unknown error"));
+      throw std::runtime_error(what + ": cannot load " + path + ": " +
+                               (err != nullptr ? err : "unknown error"));
     }
     const auto* abi = static_cast<const char*>(::dlsym(handle, "vitals_lazy_abi"));
     if (abi == nullptr || std::string_view{abi} != VITALS_LAZY_ABI) {
-      throw std::runtime_error("check type '" + std::string{type} + "': " + path +
-                               " was built for " + (abi != nullptr ? abi : "another program") +
-                               ", this program is " + VITALS_LAZY_ABI);
+      throw std::runtime_error(what + ": " + path + " was built for " +
+                               (abi != nullptr ? abi : "another program") + ", this program is " +
+                               VITALS_LAZY_ABI);
     }
-    const std::string entry = "vitals_lazy_factory_" + std::string{type};
-    auto* get = reinterpret_cast<void* (*)()>(::dlsym(handle, entry.c_str()));
-    if (get == nullptr) {
-      throw std::runtime_error("check type '" + std::string{type} + "': " + path + " has no " +
-                               entry);
+    const std::string entry{entry_name};
+    void* address = ::dlsym(handle, entry.c_str());
+    if (address == nullptr) {
+      throw std::runtime_error(what + ": " + path + " has no " + entry);
     }
-    return get();
+    return address;
   }
-  throw std::runtime_error("check type '" + std::string{type} + "' needs " + file +
-                           ", not found in " + (searched.empty() ? "(no directory)" : searched) +
+  throw std::runtime_error(what + " needs " + file + ", not found in " +
+                           (searched.empty() ? "(no directory)" : searched) +
                            " (set VITALS_MODULE_DIR to its directory)");
+}
+
+void* load_factory(std::string_view type) {
+  auto* get = reinterpret_cast<void* (*)()>(load_entry("vitals_check_" + std::string{type} + ".so",
+                                                       "vitals_lazy_factory_" + std::string{type},
+                                                       "check type '" + std::string{type} + "'"));
+  return get();
 }
 
 }  // namespace vitals::lazy

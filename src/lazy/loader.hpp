@@ -23,4 +23,14 @@ namespace vitals::lazy {
 ///     auto make = reinterpret_cast<factory>(vitals::lazy::load_factory("postgres"));
 [[nodiscard]] void* load_factory(std::string_view type);
 
+/// The general form: dlopen()s the module `file` (e.g. "vitals_grpc_server.so") from
+/// module_dirs(), checks its ABI string and returns the address of its symbol `entry`. `what`
+/// names it in errors (e.g. "check type 'postgres'", "the gRPC server").
+///
+///     auto start = reinterpret_cast<start_fn>(
+///         vitals::lazy::load_entry("vitals_grpc_server.so", "vitals_lazy_grpc_server",
+///                                  "the gRPC server"));
+[[nodiscard]] void* load_entry(std::string_view file, std::string_view entry,
+                               std::string_view what);
+
 }  // namespace vitals::lazy

@@ -46,9 +46,14 @@ struct probe_plan {
   int failure_threshold = 3;
 };
 
+/// What the generated probes ask: the HTTP endpoints, or the `grpc:` port's grpc.health.v1
+/// service (Kubernetes `grpc:` probes, `vitals probe grpc://`).
+enum class probe_transport : std::uint8_t { http, grpc };
+
 struct probes_args {
   std::string config{};
   std::string format = "k8s";  ///< "k8s" or "docker"
+  probe_transport transport = probe_transport::http;
   /// timeoutSeconds of the generated probes (and `vitals probe --timeout` for Docker).
   std::chrono::milliseconds probe_timeout = std::chrono::seconds{1};
 };
@@ -57,14 +62,16 @@ struct probes_args {
                                     std::chrono::milliseconds probe_timeout);
 /// Kubernetes container-level YAML (livenessProbe, readinessProbe, startupProbe).
 [[nodiscard]] std::string render_k8s(const config::daemon_config& cfg,
-                                     std::chrono::milliseconds probe_timeout);
+                                     std::chrono::milliseconds probe_timeout,
+                                     probe_transport transport = probe_transport::http);
 /// A Dockerfile `HEALTHCHECK ... CMD ["vitals","probe",...]` line on /readyz.
 [[nodiscard]] std::string render_docker(const config::daemon_config& cfg,
-                                        std::chrono::milliseconds probe_timeout);
+                                        std::chrono::milliseconds probe_timeout,
+                                        probe_transport transport = probe_transport::http);
 /// Human warnings about the configuration as seen by the orchestrator (one per line).
-[[nodiscard]] std::vector<std::string> probe_warnings(const config::daemon_config& cfg,
-                                                      std::chrono::milliseconds probe_timeout,
-                                                      bool kubernetes);
+[[nodiscard]] std::vector<std::string> probe_warnings(
+    const config::daemon_config& cfg, std::chrono::milliseconds probe_timeout, bool kubernetes,
+    probe_transport transport = probe_transport::http);
 int run_probes(const probes_args& args);
 
 // ---- vitals wait --------------------------------------------------------------------------

@@ -48,6 +48,12 @@ int main(int argc, char** argv) {
   probes_cmd->add_option("-c,--config", probes.config, "vitalsd YAML configuration")->required();
   probes_cmd->add_option("-f,--format", probes.format, "k8s or docker")
       ->check(CLI::IsMember({"k8s", "docker"}));
+  std::string probes_via = "http";
+  probes_cmd
+      ->add_option("--via", probes_via,
+                   "http (the HTTP endpoints, default) or grpc (the grpc: port's "
+                   "grpc.health.v1 service)")
+      ->check(CLI::IsMember({"http", "grpc"}));
   probes_cmd->add_option("--probe-timeout", probe_timeout,
                          "timeoutSeconds of the probes (default 1s: endpoints never wait for a "
                          "check)");
@@ -66,7 +72,11 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    if (*probes_cmd) probes.probe_timeout = duration_arg(probe_timeout, "--probe-timeout");
+    if (*probes_cmd) {
+      probes.probe_timeout = duration_arg(probe_timeout, "--probe-timeout");
+      probes.transport = probes_via == "grpc" ? vitals::cli::probe_transport::grpc
+                                              : vitals::cli::probe_transport::http;
+    }
     if (*wait_cmd) {
       wait.timeout = duration_arg(wait_timeout, "--timeout");
       wait.max_backoff = duration_arg(max_backoff, "--max-backoff");

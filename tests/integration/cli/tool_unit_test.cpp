@@ -148,5 +148,50 @@ TEST(cli_probes_plan, warnings) {
   EXPECT_TRUE(probe_warnings(cfg, 20s, true).empty());
 }
 
+TEST(cli_probes_plan, grpc_probes_ask_the_grpc_port_by_probe_name) {
+  const auto cfg = config::load_string(R"(
+listen: 0.0.0.0:8081
+grpc:
+  listen: 0.0.0.0:9090
+checks:
+  - name: loop
+    type: event_loop
+    probes: [live, ready, startup]
+    timeout: 1s
+)",
+                                       "grpc.yaml");
+  const std::string k8s = render_k8s(cfg, 1s, probe_transport::grpc);
+  EXPECT_NE(k8s.find("livenessProbe:  # checks: loop\n  grpc:\n    port: 9090\n"
+                     "    service: liveness\n"),
+            std::string::npos)
+      << k8s;
+  EXPECT_NE(k8s.find("readinessProbe:  # checks: loop\n  grpc:\n    port: 9090\n"
+                     "    service: readiness\n"),
+            std::string::npos)
+      << k8s;
+  EXPECT_NE(k8s.find("  grpc:\n    port: 9090\n    service: startup\n"), std::string::npos);
+  EXPECT_EQ(k8s.find("httpGet"), std::string::npos);
+  EXPECT_NE(
+      render_docker(cfg, 1s, probe_transport::grpc).find("\"grpc://127.0.0.1:9090/readiness\"]"),
+      std::string::npos)
+      << render_docker(cfg, 1s, probe_transport::grpc);
+  EXPECT_TRUE(probe_warnings(cfg, 1s, true, probe_transport::grpc).empty());
+}
+
+TEST(cli_probes_plan, grpc_warnings_tls_and_loopback) {
+  const auto cfg = config::load_string(R"(
+grpc:
+  listen: "[::1]:9090"
+  tls: {cert_file: /c.pem, key_file: /k.pem}
+)",
+                                       "grpc-tls.yaml");
+  const auto w = probe_warnings(cfg, 1s, true, probe_transport::grpc);
+  ASSERT_EQ(w.size(), 2U);
+  EXPECT_NE(w[0].find("plaintext only"), std::string::npos) << w[0];
+  EXPECT_NE(w[1].find("loopback only"), std::string::npos) << w[1];
+  EXPECT_NE(render_docker(cfg, 1s, probe_transport::grpc).find("grpc://[::1]:9090/readiness"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace vitals::cli
