@@ -36,6 +36,14 @@ struct url_split {
   url_split_error error = url_split_error::none;
 };
 
+/// `s.substr(pos, n)` without its out_of_range throw (positions past the end clamp to it):
+/// `vitals probe` is built without exceptions, and a throw site would pull libstdc++ into it.
+[[nodiscard]] constexpr std::string_view clamped_sub(
+    std::string_view s, std::size_t pos, std::size_t n = std::string_view::npos) noexcept {
+  pos = std::min(pos, s.size());
+  return {s.data() + pos, std::min(n, s.size() - pos)};
+}
+
 [[nodiscard]] constexpr url_split split_url(std::string_view text) noexcept {
   url_split u;
   const auto scheme_end = text.find("://");
@@ -43,16 +51,16 @@ struct url_split {
     u.error = url_split_error::no_scheme;
     return u;
   }
-  u.scheme = text.substr(0, scheme_end);
+  u.scheme = clamped_sub(text, 0, scheme_end);
   const std::size_t begin = scheme_end + 3;
   const std::size_t end = std::min(text.find_first_of("/?#", begin), text.size());
-  u.authority = text.substr(begin, end - begin);
-  u.rest = text.substr(end);
+  u.authority = clamped_sub(text, begin, end - begin);
+  u.rest = clamped_sub(text, end);
   std::string_view hostport = u.authority;
   if (const auto at = hostport.rfind('@'); at != std::string_view::npos) {
-    u.userinfo = hostport.substr(0, at);
+    u.userinfo = clamped_sub(hostport, 0, at);
     u.has_userinfo = true;
-    hostport = hostport.substr(at + 1);
+    hostport = clamped_sub(hostport, at + 1);
   }
   if (!hostport.empty() && hostport.front() == '[') {
     const auto close = hostport.find(']');
@@ -61,30 +69,30 @@ struct url_split {
       return u;
     }
     u.bracketed = true;
-    u.host = hostport.substr(1, close - 1);
-    const std::string_view after = hostport.substr(close + 1);
+    u.host = clamped_sub(hostport, 1, close - 1);
+    const std::string_view after = clamped_sub(hostport, close + 1);
     if (!after.empty() && after.front() != ':') {
       u.error = url_split_error::after_bracket;
       return u;
     }
     u.has_port = !after.empty();
-    if (u.has_port) u.port = after.substr(1);
+    if (u.has_port) u.port = clamped_sub(after, 1);
   } else {
     const auto colon = hostport.find(':');
-    u.host = hostport.substr(0, colon);
+    u.host = clamped_sub(hostport, 0, colon);
     u.has_port = colon != std::string_view::npos;
-    if (u.has_port) u.port = hostport.substr(colon + 1);
+    if (u.has_port) u.port = clamped_sub(hostport, colon + 1);
   }
   std::string_view rest = u.rest;
   if (const auto hash = rest.find('#'); hash != std::string_view::npos) {
-    u.fragment = rest.substr(hash + 1);
+    u.fragment = clamped_sub(rest, hash + 1);
     u.has_fragment = true;
-    rest = rest.substr(0, hash);
+    rest = clamped_sub(rest, 0, hash);
   }
   if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    u.query = rest.substr(q + 1);
+    u.query = clamped_sub(rest, q + 1);
     u.has_query = true;
-    rest = rest.substr(0, q);
+    rest = clamped_sub(rest, 0, q);
   }
   u.path = rest;
   return u;
