@@ -228,6 +228,8 @@ std::optional<std::int64_t> decode_health_response(std::string_view bytes) {
     const auto tag = read_varint(bytes, at);
     if (!tag || (*tag >> 3) == 0) return std::nullopt;
     const auto field = *tag >> 3;
+    // Field 1 with another wire type than varint is skipped as an unknown field, as protobuf
+    // reads it.
     switch (*tag & 7) {
       case 0: {
         const auto v = read_varint(bytes, at);
@@ -237,17 +239,17 @@ std::optional<std::int64_t> decode_health_response(std::string_view bytes) {
         break;
       }
       case 1:
-        if (field == 1 || bytes.size() - at < 8) return std::nullopt;
+        if (bytes.size() - at < 8) return std::nullopt;
         at += 8;
         break;
       case 2: {
         const auto len = read_varint(bytes, at);
-        if (field == 1 || !len || *len > bytes.size() - at) return std::nullopt;
+        if (!len || *len > bytes.size() - at) return std::nullopt;
         at += static_cast<std::size_t>(*len);
         break;
       }
       case 5:
-        if (field == 1 || bytes.size() - at < 4) return std::nullopt;
+        if (bytes.size() - at < 4) return std::nullopt;
         at += 4;
         break;
       default:  // groups (3, 4) are not proto3; 6 and 7 do not exist
