@@ -34,6 +34,10 @@ struct health_options {
   std::string token{};
   /// List answers RESOURCE_EXHAUSTED when it would list more names than this.
   std::size_t list_limit = 100;
+  /// A caller whose TLS client certificate the server verified is authorized as the token
+  /// holder is (docs/security.md). Set it only on a server that requires and verifies client
+  /// certificates; vitals::grpc::server sets it when `tls_client_ca_file` is given.
+  bool client_certificate_authorizes = false;
 };
 
 /// The grpc.health.v1.Health service on grpc++'s callback API. Register it in your own server,
@@ -53,8 +57,8 @@ struct health_options {
 /// outlive the grpc::Server it is registered in, as any grpc::Service must.
 class health_service {
  public:
-  /// Throws std::invalid_argument for an alias of a fixed name or an empty alias target list
-  /// entry that is not a probe, "" or a valid check name.
+  /// Throws std::invalid_argument for an alias of a fixed name, a duplicate alias, or an alias
+  /// target that is neither liveness, readiness, startup, "" nor a valid check name.
   explicit health_service(vitals::service& svc, health_options options = {});
   /// Ends open streams (final NOT_SERVING, then OK), as shutdown() does.
   ~health_service();

@@ -71,9 +71,10 @@ names::names(const health_options& options) {
     } else if (valid_check_name(to)) {
       t = {.kind = target::check_kind, .which = probe::ready, .check = to, .alias = true};
     } else {
-      throw std::invalid_argument("vitals::grpc: alias \"" + alias + "\" points at \"" + to +
-                                  "\", which is neither liveness, readiness, startup, \"\" nor "
-                                  "a check name ([A-Za-z0-9_.-]{1,64})");
+      std::string msg = "vitals::grpc: alias \"" + alias + "\" points at \"";
+      msg.append(to).append("\", which is neither liveness, readiness, startup, \"\" nor a ");
+      msg.append("check name ([A-Za-z0-9_.-]{1,64})");
+      throw std::invalid_argument(msg);
     }
     if (!aliases_.emplace(alias, std::move(t)).second) {
       throw std::invalid_argument("vitals::grpc: alias \"" + alias + "\" is defined twice");
@@ -182,7 +183,7 @@ class health_service::impl : public hv1::Health::CallbackService,
   [[nodiscard]] target resolve(const ::grpc::CallbackServerContext& ctx,
                                std::string_view name) const {
     // Probe names, "" and aliases never need the token: ask for it only for check names.
-    const bool open = options_.token.empty();
+    const bool open = options_.token.empty() && !options_.client_certificate_authorizes;
     target t = names_.resolve(name);
     if (t.kind == target::check_kind && !t.alias && !open && !authorized(ctx)) {
       t = {.kind = target::hidden_kind};
@@ -215,7 +216,7 @@ class health_service::impl : public hv1::Health::CallbackService,
 /// it, so a reaction that grpc++ runs at once can never deadlock on it.
 class watch_reactor final : public ::grpc::ServerWriteReactor<hv1::HealthCheckResponse> {
  public:
-  watch_reactor(std::shared_ptr<health_service::impl> owner, std::string name, target what)
+  watch_reactor(std::shared_ptr<health_service::impl> owner, std::string name, const target& what)
       : owner_(std::move(owner)), name_(std::move(name)), kind_(what.kind) {
     owner_->attach(this, name_, what);
   }
@@ -339,6 +340,10 @@ class watch_reactor final : public ::grpc::ServerWriteReactor<hv1::HealthCheckRe
 };
 
 bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) const {
+  if (options_.client_certificate_authorizes) {
+    const std::shared_ptr<const ::grpc::AuthContext> auth = ctx.auth_context();
+    if (auth && auth->IsPeerAuthenticated()) return true;
+  }
   const auto& md = ctx.client_metadata();
   const auto [from, to] = md.equal_range("authorization");
   for (auto it = from; it != to; ++it) {
@@ -371,7 +376,8 @@ bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) 
   svc_.request(vitals::live | vitals::ready | vitals::startup);
   const std::shared_ptr<const snapshot> snap = svc_.current();
   const bool shut = is_shut_down();
-  const bool show_checks = options_.token.empty() || authorized(*ctx);
+  const bool show_checks =
+      (options_.token.empty() && !options_.client_certificate_authorizes) || authorized(*ctx);
   const std::size_t fixed = 4 + names_.aliases().size();
   const std::size_t checks = show_checks ? snap->checks.size() : 0;
   // Check names equal to a fixed name or an alias are listed once: at most `fixed` fewer.

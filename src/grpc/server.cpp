@@ -61,12 +61,22 @@ std::shared_ptr<::grpc::ServerCredentials> credentials(const server_options& o) 
   return ::grpc::SslServerCredentials(ssl);
 }
 
+// With mTLS every client presented a certificate the server verified: it is authorized as the
+// token holder is, as on the HTTP server (docs/security.md).
+health_options health_of(const server_options& o) {
+  health_options h = o.health;
+  if (!o.tls_client_ca_file.empty() && !o.tls_cert_file.empty()) {
+    h.client_certificate_authorizes = true;
+  }
+  return h;
+}
+
 }  // namespace
 
 class server::impl {
  public:
   impl(vitals::service& svc, server_options options)
-      : options_(std::move(options)), health_(svc, options_.health) {}
+      : options_(std::move(options)), health_(svc, health_of(options_)) {}
 
   void start() {
     std::lock_guard lk(mu_);

@@ -463,6 +463,7 @@ TEST(GrpcHealth, TlsAndMutualTls) {
     auto tls =
         hv1::Health::NewStub(make_channel(target, ::grpc::SslCredentials(trust), 1, "localhost"));
     EXPECT_EQ(check(*tls, "").status, SERVING);
+    EXPECT_EQ(check(*tls, "db").status, SERVING);  // no token configured: check names are open
     watch_stream w{*tls, "db"};
     EXPECT_TRUE(w.wait_last(SERVING));
     auto plain =
@@ -473,7 +474,8 @@ TEST(GrpcHealth, TlsAndMutualTls) {
     served s{*e.svc,
              {.tls_cert_file = dir.file("server.crt"),
               .tls_key_file = dir.file("server.key"),
-              .tls_client_ca_file = dir.file("ca.crt")}};
+              .tls_client_ca_file = dir.file("ca.crt"),
+              .health = {.token = "tok"}}};
     const std::string target = "127.0.0.1:" + std::to_string(s.server.port());
     auto no_cert =
         hv1::Health::NewStub(make_channel(target, ::grpc::SslCredentials(trust), 3, "localhost"));
@@ -486,6 +488,9 @@ TEST(GrpcHealth, TlsAndMutualTls) {
     const auto a = check(*with_cert, "readiness");
     EXPECT_EQ(a.code, ::grpc::StatusCode::OK);
     EXPECT_EQ(a.status, SERVING);
+    // A verified client certificate authorizes as the token does (docs/security.md).
+    EXPECT_EQ(check(*with_cert, "db").status, SERVING);
+    EXPECT_EQ(list(*with_cert).statuses.size(), 7U);
   }
 }
 
