@@ -66,6 +66,9 @@ fd_budget plan_fd_budget(const vitals::config::daemon_config& cfg, const nofile_
   // stdin/out/err, those loops, the HTTP server's listener and its loops (three per I/O
   // thread), log files, check modules and a few to spare.
   b.daemon = 3 + 3 * loops + 1 + 3 * std::max<std::size_t>(cfg.server.io_threads, 1) + 16;
+  // `grpc:`: gRPC's listener, pollers and wakeup fds (5 measured idle) and room for the
+  // connections of a few probe clients.
+  if (!cfg.grpc.listen.empty()) b.daemon += 16;
   b.server_connections = cfg.server.max_connections;
   return b;
 }

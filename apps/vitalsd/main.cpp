@@ -1,9 +1,12 @@
 // vitalsd: health-check sidecar / monitor driven by a YAML file (or its built-in configuration).
 //
 //   vitalsd [--config FILE] [--check-config] [--shard i/N] [--print-targets] [--version]
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -115,6 +118,15 @@ int main(int argc, char** argv) {
     if (const std::string why = vitals::http::validate_tls(cfg.server.tls); !why.empty()) {
       std::cerr << "vitalsd: " << why << "\nnothing started\n";
       return 1;
+    }
+    // The gRPC server's files too (it reads them when it starts).
+    for (const std::string* f :
+         {&cfg.grpc.cert_file, &cfg.grpc.key_file, &cfg.grpc.client_ca_file}) {
+      if (!f->empty() && ::access(f->c_str(), R_OK) != 0) {
+        std::cerr << "vitalsd: grpc.tls: cannot read " << *f << ": " << std::strerror(errno)
+                  << "\nnothing started\n";
+        return 1;
+      }
     }
     // The descriptor budget, as the daemon would check it at start (the limit raised above).
     if (const auto budget = vitalsd::plan_fd_budget(cfg, limits); !budget.fits()) {
