@@ -60,6 +60,8 @@ class health_service {
   /// Throws std::invalid_argument for an alias of a fixed name, a duplicate alias, or an alias
   /// target that is neither liveness, readiness, startup, "" nor a valid check name.
   explicit health_service(vitals::service& svc, health_options options = {});
+  /// Same, sharing ownership of the service (throws std::invalid_argument if null).
+  explicit health_service(std::shared_ptr<vitals::service> svc, health_options options = {});
   /// Ends open streams (final NOT_SERVING, then OK), as shutdown() does.
   ~health_service();
   health_service(const health_service&) = delete;
@@ -71,6 +73,16 @@ class health_service {
   /// NOT_SERVING and ends with status OK, and new Watch calls do the same at once. Call it
   /// before grpc::Server::Shutdown (which waits for open streams). Idempotent.
   void shutdown();
+  /// Answers from `svc` from now on (vitalsd's reload): open Watch streams go on, and get a
+  /// message only for a name whose status differs on the new engine. Thread-safe.
+  ///
+  ///     auto next = std::make_shared<vitals::service>(std::move(reg));
+  ///     next->start();
+  ///     hs.rebind(next);
+  ///     old->stop();
+  void rebind(std::shared_ptr<vitals::service> svc);
+  /// Same, non-owning: the caller keeps `svc` alive while it is bound.
+  void rebind(vitals::service& svc);
   /// Watch streams open now (for tests and metrics).
   [[nodiscard]] std::size_t open_streams() const noexcept;
 
@@ -101,6 +113,8 @@ struct server_options {
 class server {
  public:
   server(vitals::service& svc, server_options options);
+  /// Same, sharing ownership of the service (throws std::invalid_argument if null).
+  server(std::shared_ptr<vitals::service> svc, server_options options);
   ~server();  ///< stop()
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -111,6 +125,8 @@ class server {
   [[nodiscard]] std::uint16_t port() const noexcept;
   /// Final NOT_SERVING to every stream, then the server shuts down. Idempotent.
   void stop();
+  /// Serves `svc` from now on (see health_service::rebind); open streams go on.
+  void rebind(std::shared_ptr<vitals::service> svc);
   /// The health service it serves.
   [[nodiscard]] health_service& health() noexcept;
 

@@ -134,8 +134,10 @@ class watch_reactor;
 class health_service::impl : public hv1::Health::CallbackService,
                              public std::enable_shared_from_this<impl> {
  public:
-  impl(vitals::service& svc, health_options options)
-      : svc_(svc), options_(std::move(options)), names_(options_) {}
+  impl(std::shared_ptr<vitals::service> svc, health_options options)
+      : options_(std::move(options)), names_(options_), svc_(std::move(svc)) {
+    if (!svc_) throw std::invalid_argument("vitals::grpc::health_service: null service");
+  }
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
   ~impl() override = default;
@@ -158,6 +160,11 @@ class health_service::impl : public hv1::Health::CallbackService,
       ::grpc::CallbackServerContext* ctx, const hv1::HealthCheckRequest* req) override;
 
   void shutdown();
+  void rebind(std::shared_ptr<vitals::service> svc);
+  [[nodiscard]] std::shared_ptr<vitals::service> source() const {
+    std::lock_guard lk(source_mu_);
+    return svc_;
+  }
   [[nodiscard]] std::size_t open_streams() const noexcept {
     return streams_.load(std::memory_order_relaxed);
   }
@@ -190,17 +197,18 @@ class health_service::impl : public hv1::Health::CallbackService,
     }
     return t;
   }
-  void ask_for(const target& t) const {
+  static void ask_for(const vitals::service& svc, const target& t) {
     // As the HTTP responders do: on-demand checks whose TTL expired run in the background.
-    if (t.kind == target::probe_kind) svc_.request(probe_set{t.which});
-    if (t.kind == target::check_kind) static_cast<void>(svc_.request(t.check));
+    if (t.kind == target::probe_kind) svc.request(probe_set{t.which});
+    if (t.kind == target::check_kind) static_cast<void>(svc.request(t.check));
   }
   void notify_loop();
   void judge_groups_locked(const snapshot& snap);
 
-  vitals::service& svc_;
   health_options options_;
   detail::names names_;
+  mutable std::mutex source_mu_;  // guards svc_ (swapped by rebind)
+  std::shared_ptr<vitals::service> svc_;
   std::atomic<bool> shut_down_{false};
   std::atomic<std::size_t> streams_{0};
 
@@ -358,8 +366,9 @@ bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) 
                                                         hv1::HealthCheckResponse* resp) {
   ::grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
   const target t = resolve(*ctx, req->service());
-  ask_for(t);
-  const verdict v = detail::judge(*svc_.current(), t, is_shut_down());
+  const std::shared_ptr<vitals::service> svc = source();
+  ask_for(*svc, t);
+  const verdict v = detail::judge(*svc->current(), t, is_shut_down());
   if (v == verdict::unknown) {
     r->Finish(::grpc::Status(::grpc::StatusCode::NOT_FOUND, "unknown service"));
   } else {
@@ -373,8 +382,9 @@ bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) 
                                                        const hv1::HealthListRequest* /*req*/,
                                                        hv1::HealthListResponse* resp) {
   ::grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
-  svc_.request(vitals::live | vitals::ready | vitals::startup);
-  const std::shared_ptr<const snapshot> snap = svc_.current();
+  const std::shared_ptr<vitals::service> svc = source();
+  svc->request(vitals::live | vitals::ready | vitals::startup);
+  const std::shared_ptr<const snapshot> snap = svc->current();
   const bool shut = is_shut_down();
   const bool show_checks =
       (options_.token.empty() && !options_.client_certificate_authorizes) || authorized(*ctx);
@@ -423,7 +433,7 @@ bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) 
 ::grpc::ServerWriteReactor<hv1::HealthCheckResponse>* health_service::impl::Watch(
     ::grpc::CallbackServerContext* ctx, const hv1::HealthCheckRequest* req) {
   const target t = resolve(*ctx, req->service());
-  ask_for(t);
+  ask_for(*source(), t);
   auto* r = new watch_reactor(shared_from_this(), req->service(), t);
   if (is_shut_down()) r->finish_serving();
   return r;
@@ -438,7 +448,7 @@ void health_service::impl::attach(watch_reactor* r, const std::string& name, con
   g.streams.insert(r);
   // The status now, judged from the latest snapshot under the hub lock: the notifier judges the
   // same or a newer snapshot next, so this stream never misses a change nor goes back in time.
-  const verdict now = detail::judge(*svc_.current(), g.what, is_shut_down());
+  const verdict now = detail::judge(*source()->current(), g.what, is_shut_down());
   if (fresh) g.last = now;
   r->offer(now);
 }
@@ -468,18 +478,25 @@ void health_service::impl::judge_groups_locked(const snapshot& snap) {
 void health_service::impl::notify_loop() {
   using namespace std::chrono_literals;
   std::uint64_t seen = 0;
+  const vitals::service* seen_source = nullptr;
   auto last_ask = std::chrono::steady_clock::time_point{};
   while (!stop_.load(std::memory_order_acquire)) {
-    // Wakes at every publication; the timeout bounds how long stop() waits for this thread
-    // and lets current() re-judge a snapshot whose results went stale with nobody asking.
-    static_cast<void>(svc_.wait_for_update(seen, 50ms));
-    const std::shared_ptr<const snapshot> snap = svc_.current();
+    // Wakes at every publication; the timeout bounds how long stop() waits for this thread,
+    // how late a rebind is noticed, and lets current() re-judge a snapshot whose results went
+    // stale with nobody asking.
+    const std::shared_ptr<vitals::service> svc = source();
+    if (svc.get() != seen_source) {
+      seen_source = svc.get();  // another engine: its generations are its own
+      seen = 0;
+    }
+    static_cast<void>(svc->wait_for_update(seen, 50ms));
+    const std::shared_ptr<const snapshot> snap = svc->current();
     std::lock_guard lk(hub_mu_);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ask >= 1s) {
       // Watched on-demand checks are asked for, as a poller of the HTTP endpoint would.
       last_ask = now;
-      for (const auto& [key, g] : groups_) ask_for(g.what);
+      for (const auto& [key, g] : groups_) ask_for(*svc, g.what);
     }
     if (snap->generation == seen) continue;
     seen = snap->generation;
@@ -496,10 +513,36 @@ void health_service::impl::shutdown() {
   }
 }
 
+void health_service::impl::rebind(std::shared_ptr<vitals::service> svc) {
+  if (!svc) throw std::invalid_argument("vitals::grpc::health_service::rebind: null service");
+  {
+    std::lock_guard lk(source_mu_);
+    svc_ = svc;
+  }
+  // Open streams go on at once on the new engine: only names whose status differs are sent.
+  const std::shared_ptr<const snapshot> snap = svc->current();
+  std::lock_guard lk(hub_mu_);
+  judge_groups_locked(*snap);
+}
+
+namespace {
+// A non-owning pointer to a service the caller keeps alive.
+std::shared_ptr<vitals::service> unowned(vitals::service& svc) {
+  return {std::shared_ptr<vitals::service>{}, &svc};
+}
+}  // namespace
+
 health_service::health_service(vitals::service& svc, health_options options)
-    : impl_(std::make_shared<impl>(svc, std::move(options))) {
+    : health_service(unowned(svc), std::move(options)) {}
+
+health_service::health_service(std::shared_ptr<vitals::service> svc, health_options options)
+    : impl_(std::make_shared<impl>(std::move(svc), std::move(options))) {
   impl_->start_notifier();
 }
+
+void health_service::rebind(std::shared_ptr<vitals::service> svc) { impl_->rebind(std::move(svc)); }
+
+void health_service::rebind(vitals::service& svc) { impl_->rebind(unowned(svc)); }
 
 health_service::~health_service() {
   impl_->shutdown();

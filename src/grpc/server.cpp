@@ -75,8 +75,8 @@ health_options health_of(const server_options& o) {
 
 class server::impl {
  public:
-  impl(vitals::service& svc, server_options options)
-      : options_(std::move(options)), health_(svc, health_of(options_)) {}
+  impl(std::shared_ptr<vitals::service> svc, server_options options)
+      : options_(std::move(options)), health_(std::move(svc), health_of(options_)) {}
 
   void start() {
     std::lock_guard lk(mu_);
@@ -130,7 +130,15 @@ class server::impl {
 };
 
 server::server(vitals::service& svc, server_options options)
-    : impl_(std::make_unique<impl>(svc, std::move(options))) {}
+    : server(std::shared_ptr<vitals::service>{std::shared_ptr<vitals::service>{}, &svc},
+             std::move(options)) {}
+
+server::server(std::shared_ptr<vitals::service> svc, server_options options)
+    : impl_(std::make_unique<impl>(std::move(svc), std::move(options))) {}
+
+void server::rebind(std::shared_ptr<vitals::service> svc) {
+  impl_->health().rebind(std::move(svc));
+}
 
 server::~server() { stop(); }
 

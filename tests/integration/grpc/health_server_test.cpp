@@ -415,6 +415,40 @@ TEST(GrpcHealth, RegistersInTheUsersOwnServerBuilder) {
   EXPECT_EQ(hs.open_streams(), 0U);
 }
 
+// vitalsd's reload: the server answers from another engine; open streams go on and get only
+// the names whose status differs.
+TEST(GrpcHealth, RebindKeepsStreamsAndSendsOnlyRealChanges) {
+  auto a = std::make_shared<engine>();
+  auto b = std::make_shared<engine>();
+  b->set(b->db, "db", vitals::status::fail);
+  std::shared_ptr<vitals::service> first{a, a->svc.get()};
+  vitals::grpc::server server{first, {.listen = "127.0.0.1:0"}};
+  server.start();
+  auto stub = hv1::Health::NewStub(make_channel("127.0.0.1:" + std::to_string(server.port())));
+  watch_stream ready{*stub, ""};
+  watch_stream live{*stub, "liveness"};
+  watch_stream db{*stub, "db"};
+  ASSERT_TRUE(ready.wait_last(SERVING));
+  ASSERT_TRUE(live.wait_last(SERVING));
+  ASSERT_TRUE(db.wait_last(SERVING));
+  server.rebind(std::shared_ptr<vitals::service>{b, b->svc.get()});
+  EXPECT_TRUE(ready.wait_last(NOT_SERVING));
+  EXPECT_TRUE(db.wait_last(NOT_SERVING));
+  EXPECT_EQ(check(*stub, "db").status, NOT_SERVING);
+  first.reset();
+  a.reset();  // the first engine is gone; nothing refers to it any more
+  b->set(b->db, "db", vitals::status::pass);
+  EXPECT_TRUE(ready.wait_last(SERVING));
+  EXPECT_TRUE(db.wait_last(SERVING));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(live.messages(), (std::vector<serving>{SERVING}));
+  EXPECT_EQ(ready.messages(), (std::vector<serving>{SERVING, NOT_SERVING, SERVING}));
+  EXPECT_FALSE(ready.done());
+  EXPECT_THROW(server.rebind(nullptr), std::invalid_argument);
+  server.stop();
+  EXPECT_TRUE(live.wait_done());
+}
+
 TEST(GrpcHealth, BadOptionsAndAddressesAreClearErrors) {
   engine e;
   EXPECT_THROW(vitals::grpc::health_service(*e.svc, {.aliases = {{"readiness", "db"}}}),
