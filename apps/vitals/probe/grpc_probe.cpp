@@ -462,9 +462,14 @@ int verdict(const h2::api& a, call& c, std::string_view svc, bool verbose) noexc
 }
 
 // Why the connection ended before our stream did.
-int connection_ended(const h2::api& a, const call& c, rd how, std::string_view first_bytes,
+int connection_ended(const h2::api& a, const call& c, const net::connection& conn,
+                     bool has_client_cert, rd how, std::string_view first_bytes,
                      std::size_t received, ssize_t recv_error) noexcept {
   char msg[300];
+  // A TLS alert after the handshake, e.g. TLS 1.3's "certificate required" from an mTLS server.
+  if (how == rd::reset && conn.use_tls && !conn.tls.network_error()) {
+    return fail(tls_failure, conn.tls.error());
+  }
   if (sub(first_bytes, 0, 5) == "HTTP/") {
     return fail(bad_response, "the server answered HTTP/1.x: not an HTTP/2 (gRPC) endpoint");
   }
@@ -479,7 +484,11 @@ int connection_ended(const h2::api& a, const call& c, rd how, std::string_view f
   }
   if (received == 0) {
     if (how == rd::reset) return fail(refused, "connection reset before any response");
-    return fail(bad_response, "connection closed without a response");
+    // gRPC servers that require a client certificate close so, without a TLS alert.
+    return fail(bad_response, conn.use_tls && !has_client_cert
+                                  ? "connection closed without a response (a server that "
+                                    "requires a client certificate does so: --tls-client-cert)"
+                                  : "connection closed without a response");
   }
   if (how == rd::eof || how == rd::reset) {
     return fail(bad_response, "connection closed before the end of the call");
@@ -635,7 +644,8 @@ int grpc_probe_main(int argc, char** argv) noexcept {
   }
   if (rc == healthy) {
     rc = c.closed ? verdict(a, c, service, opt.verbose)
-                  : connection_ended(a, c, how, {first_bytes, first_len}, received, recv_error);
+                  : connection_ended(a, c, conn, opt.cert_file != nullptr, how,
+                                     {first_bytes, first_len}, received, recv_error);
   }
   a.session_del(session);
   return rc;

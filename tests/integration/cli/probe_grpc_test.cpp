@@ -192,6 +192,7 @@ TEST_F(cli_probe_grpc_peer, mtls_needs_the_client_certificate) {
   const int port = start_tls("good", /*mtls=*/true);
   auto r = probe({"--tls", "--tls-ca-cert", certs::file("good.pem"), url(port)});
   EXPECT_NE(r.exit_code, 0) << "served without a client certificate";
+  EXPECT_NE(r.err.find("client certificate"), std::string::npos) << r.err;
   r = probe({"--tls", "--tls-ca-cert", certs::file("good.pem"), "--tls-client-cert",
              certs::file("client.pem"), "--tls-client-key", certs::file("client.key"), url(port)});
   EXPECT_EQ(r.exit_code, 0) << r.err;
