@@ -71,6 +71,43 @@ struct call_state {
   bool was_connected = false;
 };
 
+// gRPC must not lose its last reference to a channel on one of its own callback threads: the
+// channel's destructor shuts down the completion queue that is running the callback (grpc 1.51
+// aborts, "assertion failed: prior > 0"). A run's completion therefore hands its references (to
+// the check, whose channel it is, and to the call, whose ClientContext holds the channel too) to
+// this list instead of dropping them, and any other thread -- the next run's start(), a check
+// being made -- releases them. Bounded by the runs in flight; leaked at exit on purpose (no
+// destruction of gRPC objects while the process tears gRPC down).
+class deferred_release {
+ public:
+  static deferred_release& instance() {
+    static auto* list = new deferred_release();  // never destroyed
+    return *list;
+  }
+  void keep(std::shared_ptr<void> a, std::shared_ptr<void> b) {
+    std::lock_guard lk(mu_);
+    items_.push_back(std::move(a));
+    items_.push_back(std::move(b));
+  }
+  // From a thread that is not running a gRPC callback.
+  void release() {
+    if (on_callback_thread) return;
+    std::vector<std::shared_ptr<void>> items;
+    {
+      std::lock_guard lk(mu_);
+      items.swap(items_);
+    }
+  }
+
+  // Set while a completion runs (the engine may start the next run from inside it).
+  static thread_local bool on_callback_thread;
+
+ private:
+  std::mutex mu_;
+  std::vector<std::shared_ptr<void>> items_;
+};
+thread_local bool deferred_release::on_callback_thread = false;
+
 std::string flatten(const ::grpc::ByteBuffer& buffer) {
   std::vector<::grpc::Slice> slices;
   if (!buffer.Valid() || !buffer.Dump(&slices).ok()) return {};
@@ -126,6 +163,7 @@ class grpc_check final : public vitals::async_check,
   [[nodiscard]] std::size_t descriptors() const noexcept override { return 1; }
 
   void start(std::shared_ptr<const context> ctx, completion done) override {
+    deferred_release::instance().release();
     if (busy_.exchange(true, std::memory_order_acq_rel)) {
       done(fail("previous run still in progress", failure_kind::internal));
       return;
@@ -168,8 +206,13 @@ class grpc_check final : public vitals::async_check,
 
     stub_->UnaryCall(&call->client, check_method, ::grpc::StubOptions(), &call->request,
                      &call->response,
-                     [self = shared_from_this(), call](const ::grpc::Status& status) {
-                       self->finish(*call, status);
+                     [self = shared_from_this(), call](const ::grpc::Status& status) mutable {
+                       deferred_release::on_callback_thread = true;
+                       auto me = std::move(self);
+                       auto state = std::move(call);
+                       me->finish(*state, status);
+                       deferred_release::on_callback_thread = false;
+                       deferred_release::instance().keep(std::move(me), std::move(state));
                      });
   }
 
@@ -225,7 +268,8 @@ class grpc_check final : public vitals::async_check,
     detail::grpc_outcome outcome{.code = static_cast<int>(status.error_code()),
                                  .message = status.error_message(),
                                  .tls = options_.tls,
-                                 .was_connected = call.was_connected};
+                                 .was_connected = call.was_connected,
+                                 .client_cert = !cert_.empty()};
     if (status.ok()) outcome.response = flatten(call.response);
     const auto deadline = call.ctx->deadline();
     result r = detail::classify_health_call(
@@ -263,6 +307,7 @@ class grpc_check final : public vitals::async_check,
 }  // namespace
 
 std::shared_ptr<vitals::check> grpc(grpc_options options) {
+  deferred_release::instance().release();
   return std::make_shared<grpc_check>(std::move(options));
 }
 

@@ -65,6 +65,7 @@ struct grpc_outcome {
   std::string response{};      ///< serialized response (code 0 only)
   bool tls = false;            ///< the channel speaks TLS
   bool was_connected = false;  ///< the channel was READY when the call started
+  bool client_cert = false;    ///< a client certificate is configured
 };
 
 /// The result of one Check call: pass for SERVING (with details `address`, `service` and

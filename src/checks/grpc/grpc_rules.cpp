@@ -355,9 +355,19 @@ result classify_health_call(const grpc_outcome& call, const grpc_address& where,
       if (contains(m, "connection refused")) {
         return fail("connection refused (" + at + ")", failure_kind::refused);
       }
-      if (!call.tls && !call.was_connected &&
-          (contains(m, "socket closed") || contains(m, "connection reset") ||
-           contains(m, "end of tcp stream") || contains(m, "connection closed"))) {
+      const bool dropped = contains(m, "socket closed") || contains(m, "connection reset") ||
+                           contains(m, "end of tcp stream") || contains(m, "connection closed");
+      if (dropped && !call.was_connected && call.tls) {
+        // TLS 1.3 completes the client's side of the handshake before the server has judged
+        // the client certificate: a server that refuses it drops the new connection.
+        return fail(
+            with_cause("TLS connection to " + at + " dropped by the server after the handshake" +
+                       (call.client_cert ? " (was the client certificate rejected?)"
+                                         : " (does it require a client certificate? set "
+                                           "client_cert and client_key)")),
+            failure_kind::tls);
+      }
+      if (dropped && !call.was_connected) {
         return fail(with_cause("connection to " + at +
                                " closed before any HTTP/2 answer (a TLS port? set tls: true)"),
                     failure_kind::refused);

@@ -290,6 +290,12 @@ TEST_F(grpc_classify, unavailable_by_cause) {
   EXPECT_EQ(r.kind, failure_kind::refused);
   EXPECT_NE(r.output.find("a TLS port? set tls: true"), std::string::npos) << r.output;
   r = run(14, "Socket closed", "", true);
+  EXPECT_EQ(r.kind, failure_kind::tls);
+  EXPECT_NE(r.output.find("does it require a client certificate?"), std::string::npos) << r.output;
+  // On a connection that was up, a drop is the server going away.
+  r = d::classify_health_call(
+      {.code = 14, .message = "Socket closed", .tls = true, .was_connected = true}, where_, "", "");
+  EXPECT_EQ(r.kind, failure_kind::refused);
   EXPECT_EQ(r.output, "unavailable (127.0.0.1:50051): Socket closed");
   r = run(14, std::string(1000, 'x'));
   EXPECT_LT(r.output.size(), 400U);
