@@ -23,7 +23,7 @@ bool sym(void* lib, const char* name, F& out) noexcept {
 // its space back (nghttp2 frees and reallocates its newest buffers most), anything else is
 // reclaimed at exit. Past the arena, libc's heap.
 
-constexpr std::size_t arena_size = 256 * 1024;
+constexpr std::size_t arena_size = std::size_t{256} * 1024;
 constexpr std::size_t align = 16;
 alignas(align) unsigned char g_arena[arena_size];
 std::size_t g_used = 0;

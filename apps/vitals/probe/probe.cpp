@@ -50,8 +50,8 @@ constexpr const char* usage_text =
     "  (2 is never used: Docker reserves it)\n";
 
 constexpr std::size_t max_headers = 32;
-constexpr std::size_t request_cap = 8 * 1024;
-constexpr std::size_t response_cap = 64 * 1024;
+constexpr std::size_t request_cap = std::size_t{8} * 1024;
+constexpr std::size_t response_cap = std::size_t{64} * 1024;
 
 struct options {
   const char* url = nullptr;

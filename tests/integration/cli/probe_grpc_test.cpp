@@ -217,6 +217,11 @@ TEST(cli_probe_grpc, refused_on_a_closed_port) {
   EXPECT_LT(r.elapsed, 1000ms);
 }
 
+TEST(cli_probe_grpc, dns_failure_has_its_own_code) {
+  const auto r = probe({"--connect-timeout", "3s", "grpc://no-such-host.invalid:50051"});
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+}
+
 TEST(cli_probe_grpc, an_http1_server_is_not_a_grpc_answer) {
   canned_server http1{"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
                       /*answer_before_request=*/true};

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "probe/grpc_wire.hpp"
+#include "probe/h2.hpp"
 #include "probe/url.hpp"
 
 namespace vitals::cli::grpc_wire {
@@ -225,6 +227,40 @@ TEST(probe_grpc_wire, grpc_message_is_decoded_and_made_printable) {
 
 namespace vitals::cli {
 namespace {
+
+// nghttp2's allocations go to a static arena (the probe touches no heap); past it, libc's.
+TEST(probe_grpc_arena, allocates_reallocates_and_falls_back_to_the_heap) {
+  nghttp2_mem* m = h2::arena_allocator();
+  void* u = m->mem_user_data;
+  auto* a = static_cast<unsigned char*>(m->malloc(100, u));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a) % 16, 0u);
+  std::memset(a, 0xab, 100);
+  auto* b = static_cast<unsigned char*>(m->calloc(10, 10, u));
+  ASSERT_NE(b, nullptr);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(b[i], 0);
+  // Growing an older block moves it, contents kept; growing the newest one stays in place.
+  auto* a2 = static_cast<unsigned char*>(m->realloc(a, 5000, u));
+  ASSERT_NE(a2, nullptr);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(a2[i], 0xab);
+  EXPECT_EQ(m->realloc(a2, 9000, u), a2);
+  // Freeing the newest block gives its space back.
+  m->free(a2, u);
+  void* c = m->malloc(64, u);
+  EXPECT_EQ(c, a2);
+  // More than the arena holds: the heap, freed and reallocated there.
+  void* big = m->malloc(std::size_t{1} << 20, u);
+  ASSERT_NE(big, nullptr);
+  std::memset(big, 1, std::size_t{1} << 20);
+  big = m->realloc(big, std::size_t{2} << 20, u);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(static_cast<unsigned char*>(big)[(std::size_t{1} << 20) - 1], 1);
+  m->free(big, u);
+  EXPECT_EQ(m->calloc(static_cast<std::size_t>(-1), 16, u), nullptr);  // overflow refused
+  m->free(nullptr, u);
+  m->free(c, u);
+  m->free(b, u);
+}
 
 TEST(probe_grpc_url, host_port_and_service) {
   grpc_url_parts g;
