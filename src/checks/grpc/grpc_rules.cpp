@@ -345,12 +345,26 @@ result classify_health_call(const grpc_outcome& call, const grpc_address& where,
       const std::string m = lower(call.message);
       if (contains(m, "ssl") || contains(m, "tls") || contains(m, "handshake") ||
           contains(m, "certificate") || contains(m, "alpn")) {
-        return fail(with_cause("TLS handshake with " + at + " failed"), failure_kind::tls);
+        // "Ssl handshake failed: SSL_ERROR_SSL: error:0A000086:SSL routines::certificate
+        // verify failed": OpenSSL's reason is the part after "routines::".
+        std::string reason = cause;
+        if (const auto r = reason.rfind("routines::"); r != std::string::npos) {
+          reason = reason.substr(r + 10);
+        }
+        return fail("TLS handshake with " + at + " failed" + (reason.empty() ? "" : ": " + reason),
+                    failure_kind::tls);
       }
       if (contains(m, "dns resolution failed") || contains(m, "name or service not known") ||
           contains(m, "could not resolve") || contains(m, "domain name not found") ||
           contains(m, "resolution failed")) {
-        return fail(with_cause("could not resolve \"" + where.host + "\""), failure_kind::dns);
+        // "DNS resolution failed for h:1: C-ares status is not ARES_SUCCESS qtype=AAAA
+        // name=h is_balancer=0: Domain name not found": the resolver's verdict is the last part.
+        std::string reason = cause;
+        if (const auto r = reason.rfind(": "); r != std::string::npos)
+          reason = reason.substr(r + 2);
+        return fail(
+            "could not resolve \"" + where.host + "\"" + (reason.empty() ? "" : ": " + reason),
+            failure_kind::dns);
       }
       if (contains(m, "connection refused")) {
         return fail("connection refused (" + at + ")", failure_kind::refused);

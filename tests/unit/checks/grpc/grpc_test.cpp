@@ -281,11 +281,12 @@ TEST_F(grpc_classify, unavailable_by_cause) {
           "failed",
           "", true);
   EXPECT_EQ(r.kind, failure_kind::tls);
-  EXPECT_EQ(r.output,
-            "TLS handshake with 127.0.0.1:50051 failed: Ssl handshake failed: SSL_ERROR_SSL: "
-            "error:0A000086:SSL routines::certificate verify failed");
-  r = run(14, "DNS resolution failed for nowhere.invalid:1: C-ares status is not ARES_SUCCESS");
+  EXPECT_EQ(r.output, "TLS handshake with 127.0.0.1:50051 failed: certificate verify failed");
+  r = run(14,
+          "DNS resolution failed for nowhere.invalid:50051: C-ares status is not ARES_SUCCESS "
+          "qtype=AAAA name=nowhere.invalid is_balancer=0: Domain name not found");
   EXPECT_EQ(r.kind, failure_kind::dns);
+  EXPECT_EQ(r.output, "could not resolve \"127.0.0.1\": Domain name not found");
   r = run(14, "Socket closed");
   EXPECT_EQ(r.kind, failure_kind::refused);
   EXPECT_NE(r.output.find("a TLS port? set tls: true"), std::string::npos) << r.output;
