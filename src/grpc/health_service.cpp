@@ -492,6 +492,7 @@ void health_service::impl::notify_loop() {
     static_cast<void>(svc->wait_for_update(seen, 50ms));
     const std::shared_ptr<const snapshot> snap = svc->current();
     std::lock_guard lk(hub_mu_);
+    if (source() != svc) continue;  // rebound meanwhile: rebind() judged the new engine
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ask >= 1s) {
       // Watched on-demand checks are asked for, as a poller of the HTTP endpoint would.
@@ -515,14 +516,15 @@ void health_service::impl::shutdown() {
 
 void health_service::impl::rebind(std::shared_ptr<vitals::service> svc) {
   if (!svc) throw std::invalid_argument("vitals::grpc::health_service::rebind: null service");
+  // Swapped under the hub lock, where the notifier checks its engine is still the one bound
+  // before it judges: no stream is ever sent a status of the engine it left.
+  std::lock_guard hub(hub_mu_);
   {
     std::lock_guard lk(source_mu_);
     svc_ = svc;
   }
   // Open streams go on at once on the new engine: only names whose status differs are sent.
-  const std::shared_ptr<const snapshot> snap = svc->current();
-  std::lock_guard lk(hub_mu_);
-  judge_groups_locked(*snap);
+  judge_groups_locked(*svc->current());
 }
 
 namespace {

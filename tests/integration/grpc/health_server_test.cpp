@@ -52,6 +52,10 @@ vitals::check_options fast(vitals::probe_set probes, bool critical = true) {
           .max_staleness = 1h};  // a loaded machine must not turn the results stale
 }
 
+vitals::service_options quiet() {
+  return {.on_event = [](const vitals::event&) {}};
+}
+
 // Waits (bounded) until the snapshot reports `s` for check `name`.
 bool wait_reported(const vitals::service& svc, const std::string& name, vitals::status s) {
   const auto end = std::chrono::steady_clock::now() + 10s;
@@ -77,7 +81,7 @@ struct engine {
       reg.add("extra" + std::to_string(i), [](const vitals::context&) { return vitals::pass(); },
               {.probes = vitals::ready, .interval = 1s, .timeout = 100ms, .max_staleness = 1h});
     }
-    svc = std::make_unique<vitals::service>(std::move(reg));
+    svc = std::make_unique<vitals::service>(std::move(reg), quiet());
     svc->start();
     EXPECT_TRUE(wait_reported(*svc, "db", vitals::status::pass));
     EXPECT_TRUE(wait_reported(*svc, "cache", vitals::status::pass));
@@ -169,7 +173,7 @@ TEST(GrpcHealth, ProbeVerdictsAreTheHttpEndpoints) {
   late.timeout = 1s;
   reg.add(
       "late", [](const vitals::context&) { return vitals::pass(); }, late);
-  vitals::service svc{std::move(reg)};
+  vitals::service svc{std::move(reg), quiet()};
   svc.start();
   ASSERT_TRUE(wait_reported(svc, "db", vitals::status::pass));
   ASSERT_TRUE(wait_reported(svc, "loop", vitals::status::pass));

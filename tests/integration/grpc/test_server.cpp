@@ -23,6 +23,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "vitals/grpc.hpp"
 #include "vitals/service.hpp"
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
               return vitals::pass();
           }
         },
-        o);
+        std::move(o));
   };
   add("db", fast(vitals::ready | vitals::startup));
   add("cache", fast(vitals::ready, false));
