@@ -31,7 +31,7 @@ struct grpc_options {
   /// tls only: PEM client certificate (chain) and private key, for mTLS servers. Both or neither.
   std::string client_cert{};
   std::string client_key{};
-  /// tls only: name sent as SNI, verified against the certificate and sent as `:authority`;
+  /// tls only: name sent as SNI and verified against the certificate;
   /// empty = the address's host.
   std::string sni{};
   /// tls only: skip certificate and host name verification (testing only).
