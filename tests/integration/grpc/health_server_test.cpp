@@ -423,7 +423,7 @@ TEST(GrpcHealth, RegistersInTheUsersOwnServerBuilder) {
 // the names whose status differs.
 TEST(GrpcHealth, RebindKeepsStreamsAndSendsOnlyRealChanges) {
   auto a = std::make_shared<engine>();
-  auto b = std::make_shared<engine>();
+  auto b = std::make_shared<engine>(1);  // has a check "extra0"; the first engine has not
   b->set(b->db, "db", vitals::status::fail);
   std::shared_ptr<vitals::service> first{a, a->svc.get()};
   vitals::grpc::server server{first, {.listen = "127.0.0.1:0"}};
@@ -432,12 +432,15 @@ TEST(GrpcHealth, RebindKeepsStreamsAndSendsOnlyRealChanges) {
   watch_stream ready{*stub, ""};
   watch_stream live{*stub, "liveness"};
   watch_stream db{*stub, "db"};
+  watch_stream later{*stub, "extra0"};
   ASSERT_TRUE(ready.wait_last(SERVING));
   ASSERT_TRUE(live.wait_last(SERVING));
   ASSERT_TRUE(db.wait_last(SERVING));
+  ASSERT_TRUE(later.wait_last(SERVICE_UNKNOWN));
   server.rebind(std::shared_ptr<vitals::service>{b, b->svc.get()});
   EXPECT_TRUE(ready.wait_last(NOT_SERVING));
   EXPECT_TRUE(db.wait_last(NOT_SERVING));
+  EXPECT_TRUE(later.wait_last(SERVING));  // an unknown name turns real when it appears
   EXPECT_EQ(check(*stub, "db").status, NOT_SERVING);
   first.reset();
   a.reset();  // the first engine is gone; nothing refers to it any more
