@@ -34,7 +34,7 @@ using clock_type = std::chrono::steady_clock;
 // (the sanitizers need the shared runtime), so they are checked there only.
 const char* const kDependencyLibraries[] = {"libpq.",       "libmariadb.", "libhiredis.",
                                             "libsqlite3.",  "libssl.",     "libcrypto.",
-                                            "libgnutls.",
+                                            "libgnutls.",   "libgrpc",     "libprotobuf.",
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
                                             "libstdc++.",   "libspdlog.",  "libyaml-cpp.",
 #endif
@@ -250,6 +250,7 @@ TEST(vitalsd_lazy, every_lazy_type_loads) {
                      << "  - {name: rd, type: redis, url: 'redis://127.0.0.1:1'}\n"
                      << "  - {name: sq, type: sqlite, path: /nonexistent.db}\n"
                      << "  - {name: web, type: http, url: 'https://127.0.0.1:1/'}\n"
+                     << "  - {name: g, type: grpc, address: '127.0.0.1:1'}\n"
                      << "  - {name: cert, type: tls, host: 127.0.0.1, port: 1}\n"
                      << "  - {name: port, type: tcp, host: 127.0.0.1, port: 1}\n";
   const auto r = run(VITALSD_BIN, {"--check-config", "--config", cfg.string()});

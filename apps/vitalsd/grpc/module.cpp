@@ -33,7 +33,7 @@ class frontend final : public vitalsd::grpc_frontend {
   frontend& operator=(const frontend&) = delete;
 
   void start() {
-    server_ = std::make_unique<vitals::grpc::server>(*svc_, options_);
+    server_ = std::make_unique<vitals::grpc::server>(svc_, options_);
     server_->start();
   }
 
@@ -42,8 +42,13 @@ class frontend final : public vitalsd::grpc_frontend {
   }
 
   std::string rebind(std::shared_ptr<vitals::service> svc) override {
-    static_cast<void>(svc);
-    return "TEMPORARY: vitals::grpc::server has no rebind yet";
+    try {
+      server_->rebind(svc);
+      svc_ = std::move(svc);
+      return {};
+    } catch (const std::exception& e) {
+      return e.what();
+    }
   }
 
   void stop() override {
