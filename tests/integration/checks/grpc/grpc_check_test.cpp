@@ -52,7 +52,12 @@ bool eventually(F f, std::chrono::milliseconds limit) {
 
 std::string all_text(const vitals::result& r) {
   std::string s = r.output;
-  for (const auto& [k, v] : r.details) s += " " + k + "=" + v;
+  for (const auto& [k, v] : r.details) {
+    s += ' ';
+    s += k;
+    s += '=';
+    s += v;
+  }
   return s;
 }
 
@@ -284,7 +289,7 @@ TEST_F(grpc_tls, verified_against_the_ca_file_and_the_name) {
   EXPECT_EQ(r.status, status::pass) << r.output;
 
   // Not our CA, the system CAs, a name the certificate does not carry: tls failures.
-  for (auto o :
+  for (const auto& o :
        {vitals::checks::grpc_options{.address = addr, .tls = true, .ca_file = file("other_ca.pem")},
         vitals::checks::grpc_options{.address = addr, .tls = true},
         vitals::checks::grpc_options{
