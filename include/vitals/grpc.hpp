@@ -34,6 +34,9 @@ struct health_options {
   std::string token{};
   /// List answers RESOURCE_EXHAUSTED when it would list more names than this.
   std::size_t list_limit = 100;
+  /// Watch streams open at once at most (each holds ~15 KiB of gRPC's per-call state); past it,
+  /// Watch answers RESOURCE_EXHAUSTED. Check and List are never refused.
+  std::size_t max_watch_streams = 10000;
   /// A caller whose TLS client certificate the server verified is authorized as the token
   /// holder is (docs/security.md). Set it only on a server that requires and verifies client
   /// certificates; vitals::grpc::server sets it when `tls_client_ca_file` is given.

@@ -347,6 +347,16 @@ class watch_reactor final : public ::grpc::ServerWriteReactor<hv1::HealthCheckRe
   bool cancelled_ = false;
 };
 
+/// A Watch refused at once (over health_options::max_watch_streams).
+class refused_watch final : public ::grpc::ServerWriteReactor<hv1::HealthCheckResponse> {
+ public:
+  explicit refused_watch(const ::grpc::Status& why) { Finish(why); }
+  void OnDone() override { delete this; }  // NOLINT(cppcoreguidelines-owning-memory)
+
+ private:
+  ~refused_watch() override = default;
+};
+
 bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) const {
   if (options_.client_certificate_authorizes) {
     const std::shared_ptr<const ::grpc::AuthContext> auth = ctx.auth_context();
@@ -432,6 +442,14 @@ bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) 
 
 ::grpc::ServerWriteReactor<hv1::HealthCheckResponse>* health_service::impl::Watch(
     ::grpc::CallbackServerContext* ctx, const hv1::HealthCheckRequest* req) {
+  // A hard limit: each stream holds gRPC's per-call state (~15 KiB), so a flood of Watch calls
+  // must not be able to take the process's memory.
+  if (streams_.fetch_add(1, std::memory_order_relaxed) >= options_.max_watch_streams) {
+    streams_.fetch_sub(1, std::memory_order_relaxed);
+    return new refused_watch(::grpc::Status(
+        ::grpc::StatusCode::RESOURCE_EXHAUSTED,
+        "too many Watch streams (" + std::to_string(options_.max_watch_streams) + ")"));
+  }
   const target t = resolve(*ctx, req->service());
   ask_for(*source(), t);
   auto* r = new watch_reactor(shared_from_this(), req->service(), t);
@@ -440,7 +458,6 @@ bool health_service::impl::authorized(const ::grpc::CallbackServerContext& ctx) 
 }
 
 void health_service::impl::attach(watch_reactor* r, const std::string& name, const target& t) {
-  streams_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lk(hub_mu_);
   auto [it, fresh] = groups_.try_emplace(group_key{name, t.kind == target::hidden_kind});
   group& g = it->second;

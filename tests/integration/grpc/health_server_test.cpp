@@ -456,6 +456,32 @@ TEST(GrpcHealth, RebindKeepsStreamsAndSendsOnlyRealChanges) {
   EXPECT_TRUE(live.wait_done());
 }
 
+TEST(GrpcHealth, WatchStreamsAreCapped) {
+  engine e;
+  served s{*e.svc, {.health = {.max_watch_streams = 3}}};
+  auto a = std::make_unique<watch_stream>(*s.stub, "");
+  watch_stream b{*s.stub, "db"};
+  watch_stream c{*s.stub, "liveness"};
+  ASSERT_TRUE(a->wait_last(SERVING));
+  ASSERT_TRUE(b.wait_last(SERVING));
+  ASSERT_TRUE(c.wait_last(SERVING));
+  {
+    watch_stream over{*s.stub, ""};
+    ASSERT_TRUE(over.wait_done());
+    EXPECT_EQ(over.final_status().error_code(), ::grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_TRUE(over.messages().empty());
+  }
+  EXPECT_EQ(check(*s.stub, "").status, SERVING);  // Check is never refused
+  a.reset();                                      // one ends: room for another
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  while (s.server.health().open_streams() > 2 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(5ms);
+  }
+  watch_stream again{*s.stub, ""};
+  EXPECT_TRUE(again.wait_last(SERVING));
+  EXPECT_FALSE(again.done());
+}
+
 TEST(GrpcHealth, BadOptionsAndAddressesAreClearErrors) {
   engine e;
   EXPECT_THROW(vitals::grpc::health_service(*e.svc, {.aliases = {{"readiness", "db"}}}),
