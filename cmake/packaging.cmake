@@ -58,7 +58,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Building a consumer of the CMake package needs the headers vitals' own headers include and
 # the libraries its archives link; a server install needs none of them (no compiler pulled in).
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "g++, cmake, libboost-dev, libboost-system-dev, libyaml-cpp-dev, nlohmann-json3-dev, libssl-dev, libpq-dev, libhiredis-dev, libmariadb-dev, libmemcached-dev, libsqlite3-dev, libcurl4-openssl-dev")
+    "g++, cmake, libboost-dev, libboost-system-dev, libyaml-cpp-dev, nlohmann-json3-dev, libssl-dev, libpq-dev, libhiredis-dev, libmariadb-dev, libmemcached-dev, libsqlite3-dev, libcurl4-openssl-dev, libgrpc++-dev")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/deb/conffiles
     ${CMAKE_CURRENT_LIST_DIR}/deb/postinst ${CMAKE_CURRENT_LIST_DIR}/deb/prerm
     ${CMAKE_CURRENT_LIST_DIR}/deb/postrm)

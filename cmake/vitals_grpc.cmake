@@ -8,8 +8,8 @@
 # It links gRPC::grpc++ and protobuf::libprotobuf publicly.
 include_guard(GLOBAL)
 
+find_package(gRPC CONFIG REQUIRED)  # finds Protobuf too
 find_package(Protobuf REQUIRED)
-find_package(gRPC CONFIG REQUIRED)
 find_program(VITALS_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
 set(vitals_proto_root ${PROJECT_SOURCE_DIR}/proto)
@@ -35,4 +35,5 @@ set_target_properties(vitals_grpc_health_proto PROPERTIES POSITION_INDEPENDENT_C
 # Generated code: compiled without our warning flags (protoc's output is not ours to fix).
 target_include_directories(vitals_grpc_health_proto SYSTEM PUBLIC
                            $<BUILD_INTERFACE:${vitals_proto_out}>)
+set_target_properties(vitals_grpc_health_proto PROPERTIES EXPORT_NAME grpc_health_proto)
 target_link_libraries(vitals_grpc_health_proto PUBLIC gRPC::grpc++ protobuf::libprotobuf)

@@ -7,6 +7,9 @@
 #ifdef VITALS_CONSUMER_CHECKS
 #include <vitals/checks/disk.hpp>
 #endif
+#ifdef VITALS_CONSUMER_GRPC
+#include <vitals/grpc.hpp>
+#endif
 
 int main() {
   auto clk = std::make_shared<vitals::testing::manual_clock>();
@@ -31,5 +34,13 @@ int main() {
   }
   auto after = h.handle({.method = "GET", .target = "/readyz"});
   std::printf("before=%d after=%d body=%s\n", before.status, after.status, after.body.c_str());
-  return before.status == 503 && after.status == 200 && after.body == "ok" ? 0 : 1;
+  bool grpc_ok = true;
+#ifdef VITALS_CONSUMER_GRPC
+  // The installed vitals::grpc: the health service to register in the program's own server.
+  vitals::grpc::health_service health{svc, {.aliases = {{"consumer.Service", "readiness"}}}};
+  grpc_ok = health.grpc_service() != nullptr && health.open_streams() == 0;
+  health.shutdown();
+  std::printf("grpc=%s\n", grpc_ok ? "ok" : "broken");
+#endif
+  return before.status == 503 && after.status == 200 && after.body == "ok" && grpc_ok ? 0 : 1;
 }
