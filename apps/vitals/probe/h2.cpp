@@ -98,8 +98,9 @@ nghttp2_mem* arena_allocator() noexcept { return &g_mem; }
 const api* load(const char*& error) noexcept {
   static bool loaded = false;
   if (loaded) return &g_api;
-  void* lib = dlopen("libnghttp2.so.14", RTLD_NOW | RTLD_LOCAL);
-  if (lib == nullptr) lib = dlopen("libnghttp2.so", RTLD_NOW | RTLD_LOCAL);
+  // Lazy binding: of libnghttp2's imports, only the few a client session calls get resolved.
+  void* lib = dlopen("libnghttp2.so.14", RTLD_LAZY | RTLD_LOCAL);
+  if (lib == nullptr) lib = dlopen("libnghttp2.so", RTLD_LAZY | RTLD_LOCAL);
   if (lib == nullptr) {
     error =
         "grpc:// needs libnghttp2 (libnghttp2.so.14, Debian package libnghttp2-14), which "
