@@ -535,13 +535,15 @@ void health_service::impl::rebind(std::shared_ptr<vitals::service> svc) {
   if (!svc) throw std::invalid_argument("vitals::grpc::health_service::rebind: null service");
   // Swapped under the hub lock, where the notifier checks its engine is still the one bound
   // before it judges: no stream is ever sent a status of the engine it left.
+  std::shared_ptr<vitals::service> previous;  // released after the locks: it may be the last
   std::lock_guard hub(hub_mu_);
+  const std::shared_ptr<const snapshot> snap = svc->current();
   {
     std::lock_guard lk(source_mu_);
-    svc_ = svc;
+    previous = std::exchange(svc_, std::move(svc));
   }
   // Open streams go on at once on the new engine: only names whose status differs are sent.
-  judge_groups_locked(*svc->current());
+  judge_groups_locked(*snap);
 }
 
 namespace {
