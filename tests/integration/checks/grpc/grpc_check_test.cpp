@@ -256,6 +256,60 @@ TEST(grpc_check, frozen_server_under_the_engine_threads_flat) {
   svc.stop();
 }
 
+std::size_t rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+// Many checks: each holds its one connection, and all of them share gRPC's fixed pool of
+// threads, frozen server or not.
+TEST(grpc_check, many_checks_one_connection_each_threads_shared) {
+  child peer{gt::default_health_server()};
+  constexpr int n = 40;
+  vitals::registry reg;
+  for (int i = 0; i < n; ++i) {
+    reg.add("c" + std::to_string(i), vitals::checks::grpc({.address = local(peer.port())}),
+            {.interval = 100ms, .timeout = 50ms, .jitter = 0.2});
+  }
+  const auto threads_idle = gt::thread_count();
+  const auto rss_idle = rss_kib();
+  vitals::service svc{std::move(reg), {.on_event = [](const vitals::event&) {}}};
+  svc.start();
+  const auto all = [&](status want) {
+    const auto snap = svc.current();
+    for (int i = 0; i < n; ++i) {
+      if (snap->find("c" + std::to_string(i))->reported.status != want) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually([&] { return all(status::pass); }, 5s));
+  std::this_thread::sleep_for(300ms);
+  const auto threads_serving = gt::thread_count();
+  EXPECT_EQ(gt::connections_to(peer.port()).size(), static_cast<std::size_t>(n));
+  peer.freeze();
+  ASSERT_TRUE(eventually([&] { return all(status::fail); }, 3s));
+  std::size_t threads_max = 0;
+  for (int i = 0; i < 100; ++i) {  // 2 s: ~20 runs of each check
+    threads_max = std::max(threads_max, gt::thread_count());
+    std::this_thread::sleep_for(20ms);
+  }
+  std::printf(
+      "%d grpc checks: threads %zu idle -> %zu serving -> max %zu frozen; "
+      "connections %zu; RSS +%zu KiB\n",
+      n, threads_idle, threads_serving, threads_max, gt::connections_to(peer.port()).size(),
+      rss_kib() - rss_idle);
+  // gRPC's own pool grows a little under load (its executor adds threads up to a cap), but never
+  // by a thread per check or per run: 40 checks x ~20 runs each here.
+  EXPECT_LT(threads_max, threads_serving + 8);
+  EXPECT_EQ(gt::connections_to(peer.port()).size(), static_cast<std::size_t>(n));
+  peer.thaw();
+  EXPECT_TRUE(eventually([&] { return all(status::pass); }, 5s));
+  svc.stop();
+}
+
 class grpc_tls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { certs_ = new gt::certificates(); }

@@ -157,9 +157,30 @@ std::string child::command(const std::string& line) {
   return read_line(10s);
 }
 
+namespace {
+
+// True once every thread of `pid` is stopped ('T' in /proc/<pid>/task/*/stat): kill() returns
+// before a multi-threaded process has stopped, and a thread still running may answer one more
+// call.
+bool all_threads_stopped(pid_t pid) {
+  std::error_code ec;
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    const std::string stat = slurp(t.path() / "stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'T') {
+      return false;
+    }
+  }
+  return !ec;
+}
+
+}  // namespace
+
 void child::freeze() {
   ::kill(pid_, SIGSTOP);
   frozen_ = true;
+  const auto until = steady::now() + 5s;
+  while (!all_threads_stopped(pid_) && steady::now() < until) std::this_thread::sleep_for(1ms);
 }
 
 void child::thaw() {
