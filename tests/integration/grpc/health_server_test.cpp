@@ -482,6 +482,36 @@ TEST(GrpcHealth, WatchStreamsAreCapped) {
   EXPECT_FALSE(again.done());
 }
 
+// Clients that go away mid-stream, some while a write is in flight: every stream is released
+// (its reactor done, its slot free) and the server keeps answering.
+TEST(GrpcHealth, CancelledStreamsAreReleased) {
+  engine e;
+  served s{*e.svc, {}};
+  std::atomic<bool> flapping{true};
+  std::thread flapper([&] {
+    for (int i = 0; flapping.load(); ++i) {
+      e.db.set(i % 2 == 0 ? vitals::status::fail : vitals::status::pass);
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  for (int round = 0; round < 5; ++round) {
+    std::vector<std::unique_ptr<watch_stream>> ws;
+    for (int i = 0; i < 20; ++i) {
+      ws.push_back(std::make_unique<watch_stream>(*s.stub, i % 2 == 0 ? "db" : "", "", i % 3 != 0));
+    }
+    for (std::size_t i = 0; i < ws.size(); i += 3) ASSERT_TRUE(ws[i + 1]->wait_count(1));
+    ws.clear();  // TryCancel each, and wait for its end
+  }
+  flapping = false;
+  flapper.join();
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  while (s.server.health().open_streams() > 0 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(s.server.health().open_streams(), 0U);
+  EXPECT_EQ(check(*s.stub, "liveness").status, SERVING);
+}
+
 TEST(GrpcHealth, BadOptionsAndAddressesAreClearErrors) {
   engine e;
   EXPECT_THROW(vitals::grpc::health_service(*e.svc, {.aliases = {{"readiness", "db"}}}),
