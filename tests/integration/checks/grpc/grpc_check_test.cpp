@@ -147,6 +147,31 @@ TEST(grpc_check, a_server_that_comes_back_is_seen_within_a_second_or_so) {
   EXPECT_LT(took, 2500ms);
 }
 
+// The kept connection across a server restart on the same port: gRPC sees the connection go,
+// the next runs reconnect by themselves; the channel is the same, the connection a new one.
+TEST(grpc_check, a_restarted_server_is_reconnected) {
+  std::uint16_t port = 0;
+  std::vector<std::uint16_t> before;
+  auto c = std::shared_ptr<vitals::check>{};
+  {
+    child first{gt::default_health_server()};
+    port = first.port();
+    c = vitals::checks::grpc({.address = local(port)});
+    ASSERT_EQ(run_once(*c, 2s).status, status::pass);
+    before = gt::connections_to(port);
+    ASSERT_EQ(before.size(), 1U);
+  }
+  const auto down = run_once(*c, 1s);
+  EXPECT_EQ(down.kind, failure_kind::refused) << down.output;
+  child second{gt::default_health_server(std::nullopt, false, local(port))};
+  const auto up = steady::now();
+  EXPECT_TRUE(eventually([&] { return run_once(*c, 1s).status == status::pass; }, 5s));
+  EXPECT_LT(steady::now() - up, 2500ms);
+  const auto after = gt::connections_to(port);
+  ASSERT_EQ(after.size(), 1U);
+  EXPECT_NE(after, before);
+}
+
 TEST(grpc_check, no_health_service_is_unimplemented) {
   // gRPC's own server with the default health service switched off, and a Python grpcio server
   // that never heard of grpc.health.v1: two implementations, one answer.
