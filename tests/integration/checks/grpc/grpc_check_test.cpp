@@ -83,6 +83,16 @@ TEST(grpc_check, serving_passes_with_latency_and_details) {
   EXPECT_TRUE(t.dependency);
 }
 
+TEST(grpc_check, ipv6_loopback) {
+  child peer{gt::default_health_server(std::nullopt, false, "[::1]:0")};
+  const std::string addr = "[::1]:" + std::to_string(peer.port());
+  auto c = vitals::checks::grpc({.address = addr});
+  const auto r = run_once(*c, 2s);
+  EXPECT_EQ(r.status, status::pass) << r.output;
+  EXPECT_EQ(detail(r, "address"), addr);
+  EXPECT_EQ(gt::connections_to(peer.port()).size(), 1U);
+}
+
 TEST(grpc_check, not_serving_fails_and_recovers) {
   child peer{gt::default_health_server()};
   auto whole = vitals::checks::grpc({.address = local(peer.port())});
@@ -233,6 +243,10 @@ TEST(grpc_check, frozen_server_times_out_at_the_deadline) {
   EXPECT_EQ(r.kind, failure_kind::timeout) << r.output;
   EXPECT_NE(r.output.find("connecting to " + local(peer.port())), std::string::npos) << r.output;
   EXPECT_LT(steady::now() - t0, 300ms);
+  // More runs wait on that same pending connection instead of opening more: the kept
+  // connection and the fresh check's one.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(run_once(*fresh, 100ms).kind, failure_kind::timeout);
+  EXPECT_LE(gt::connections_to(peer.port()).size(), 2U);
   peer.thaw();
   EXPECT_TRUE(eventually([&] { return run_once(*kept, 1s).status == status::pass; }, 5s));
   EXPECT_TRUE(eventually([&] { return run_once(*fresh, 1s).status == status::pass; }, 5s));
