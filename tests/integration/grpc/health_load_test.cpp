@@ -20,6 +20,14 @@ namespace {
 using namespace std::chrono_literals;
 using namespace vitals::grpc::testing;
 
+// ASan keeps freed memory in its quarantine: RSS measures nothing there (LeakSanitizer and the
+// plain build cover it), as in the HTTP server's tests. Threads and answers are checked anyway.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool rss_is_meaningful = false;
+#else
+constexpr bool rss_is_meaningful = true;
+#endif
+
 struct server_process {
   child_process proc{{VITALS_GRPC_TEST_SERVER}};
   std::string target;
@@ -70,7 +78,9 @@ TEST(GrpcHealthLoad, WatchersThatNeverReadCostNothingAndBlockNoOne) {
   std::cout << "[ figures  ] 50 unread Watch streams, 400 flaps: RSS " << before.rss_kib << " -> "
             << after.rss_kib << " KiB, threads " << before.threads << " -> " << after.threads
             << "\n";
-  EXPECT_LT(after.rss_kib - before.rss_kib, 4 * 1024);
+  if (rss_is_meaningful) {
+    EXPECT_LT(after.rss_kib - before.rss_kib, 4 * 1024);
+  }
   EXPECT_LE(after.threads, before.threads + 4);  // gRPC's pool may add a thread or two
   const auto seen = reader.messages();
   EXPECT_TRUE(no_duplicates(seen));
@@ -178,7 +188,9 @@ TEST(GrpcHealthLoad, AThousandWatchStreamsWhileChecksFlap) {
   // bound, whatever the number of streams.
   EXPECT_LE(open.threads, idle.threads + 8);
   EXPECT_LE(flapped.threads, idle.threads + 10);
-  EXPECT_LT(flapped.rss_kib - open.rss_kib, 8 * 1024);
+  if (rss_is_meaningful) {
+    EXPECT_LT(flapped.rss_kib - open.rss_kib, 8 * 1024);
+  }
 
   // Shutdown with every stream open: a final NOT_SERVING for each, then OK.
   s.ask_ok("set db pass");
