@@ -402,6 +402,11 @@ unsigned char g_body[grpc_wire::max_service + 16];
 int verdict(const h2::api& a, call& c, std::string_view svc, bool verbose) noexcept {
   char msg[512];
   const int svc_len = static_cast<int>(svc.size() < 200 ? svc.size() : 200);
+  if (c.http_status == 0 && c.goaway) {
+    std::snprintf(msg, sizeof msg, "the server closed the connection before answering (GOAWAY %s)",
+                  a.http2_strerror(c.goaway_error));
+    return fail(bad_response, msg);
+  }
   if (c.http_status == 0) {
     std::snprintf(msg, sizeof msg, "service \"%.*s\": the stream was reset before any answer (%s)",
                   svc_len, svc.data(), a.http2_strerror(c.close_error));

@@ -11,10 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "loopback_servers.hpp"
 
 extern char** environ;
 
@@ -102,6 +107,123 @@ class peer_process {
   int in_ = -1;
   int out_ = -1;
   std::string buffer_;
+};
+
+// ---- hand-made HTTP/2 answers -----------------------------------------------------------
+// To put in front of the probe what no correct gRPC server sends (compressed or oversized
+// messages, missing trailers, resets...): frames and HPACK literals written byte by byte.
+
+namespace h2 {
+
+inline std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                         const std::string& payload) {
+  std::string f;
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  f += static_cast<char>(n >> 16);
+  f += static_cast<char>(n >> 8);
+  f += static_cast<char>(n);
+  f += static_cast<char>(type);
+  f += static_cast<char>(flags);
+  f += static_cast<char>((stream >> 24) & 0x7f);
+  f += static_cast<char>(stream >> 16);
+  f += static_cast<char>(stream >> 8);
+  f += static_cast<char>(stream);
+  return f + payload;
+}
+
+constexpr std::uint8_t data = 0, headers = 1, rst_stream = 3, settings = 4, goaway = 7;
+constexpr std::uint8_t end_stream = 1, end_headers = 4;
+
+/// A header block of literals without indexing (names and values shorter than 127 bytes).
+inline std::string block(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string b;
+  for (const auto& [name, value] : fields) {
+    b += '\0';
+    b += static_cast<char>(name.size());
+    b += name;
+    b += static_cast<char>(value.size());
+    b += value;
+  }
+  return b;
+}
+
+/// A gRPC message: flags, big-endian length (as announced), payload.
+inline std::string message(const std::string& payload, std::uint8_t flags = 0,
+                           std::uint32_t announced = UINT32_MAX) {
+  const std::uint32_t n =
+      announced == UINT32_MAX ? static_cast<std::uint32_t>(payload.size()) : announced;
+  std::string m;
+  m += static_cast<char>(flags);
+  m += static_cast<char>(n >> 24);
+  m += static_cast<char>(n >> 16);
+  m += static_cast<char>(n >> 8);
+  m += static_cast<char>(n);
+  return m + payload;
+}
+
+/// The server preface (an empty SETTINGS) and the response to stream 1.
+inline std::string answer(const std::vector<std::pair<std::string, std::string>>& head,
+                          const std::string& body,
+                          const std::vector<std::pair<std::string, std::string>>& trailers) {
+  std::string out = frame(settings, 0, 0, "");
+  const bool trailers_only = body.empty() && trailers.empty();
+  out += frame(headers, end_headers | (trailers_only ? end_stream : 0), 1, block(head));
+  if (!body.empty()) out += frame(data, trailers.empty() ? end_stream : 0, 1, body);
+  if (!trailers.empty()) out += frame(headers, end_headers | end_stream, 1, block(trailers));
+  return out;
+}
+
+}  // namespace h2
+
+/// Answers every connection with fixed bytes once the client's preface has arrived, then reads
+/// until the client closes (so that closing never turns into a reset), bounded.
+class h2_canned_server {
+ public:
+  explicit h2_canned_server(std::string bytes) : bytes_(std::move(bytes)) {
+    fd_ = listen_loopback(port_);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~h2_canned_server() {
+    stop_ = true;
+    thread_.join();
+    close(fd_);
+  }
+  h2_canned_server(const h2_canned_server&) = delete;
+  h2_canned_server& operator=(const h2_canned_server&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::string got;
+      char buf[4096];
+      for (int i = 0; i < 40 && got.size() < 24; ++i) {  // the 24-byte client preface
+        pollfd q{c, POLLIN, 0};
+        if (poll(&q, 1, 50) <= 0) continue;
+        const ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<std::size_t>(n));
+      }
+      const ssize_t ignored = send(c, bytes_.data(), bytes_.size(), MSG_NOSIGNAL);
+      static_cast<void>(ignored);
+      for (int i = 0; i < 40; ++i) {
+        pollfd q{c, POLLIN, 0};
+        if (poll(&q, 1, 50) <= 0) continue;
+        if (recv(c, buf, sizeof buf, 0) <= 0) break;
+      }
+      close(c);
+    }
+  }
+
+  std::string bytes_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 }  // namespace vitals::cli::testing

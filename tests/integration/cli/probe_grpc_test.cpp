@@ -125,6 +125,12 @@ TEST_F(cli_probe_grpc_peer, named_services_from_the_path_or_the_flag) {
   EXPECT_NE(r.err.find("service \"my.pkg.Billing\": NOT_SERVING"), std::string::npos) << r.err;
 }
 
+TEST_F(cli_probe_grpc_peer, ipv6_literal) {
+  const int port = start({"--listen", "[::1]:0"});  // the later --listen wins
+  const auto r = probe({"grpc://[::1]:" + std::to_string(port)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(cli_probe_grpc_peer, unknown_service_is_an_rpc_failure) {
   const int port = start();
   const auto r = probe({url(port, "no.such.Service")});
@@ -262,6 +268,80 @@ TEST(cli_probe_grpc, usage_errors_are_64) {
   const auto help = probe({"grpc://", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("grpc-health-probe"), std::string::npos);
+}
+
+// ---- answers no correct server sends (hand-made HTTP/2) -----------------------------------
+
+using fields = std::vector<std::pair<std::string, std::string>>;
+const fields grpc_head = {{":status", "200"}, {"content-type", "application/grpc"}};
+const fields ok_trailers = {{"grpc-status", "0"}};
+const std::string serving = h2::message("\x08\x01");
+
+struct hostile_case {
+  const char* what;
+  std::string bytes;
+  int expected;
+  const char* says;
+};
+
+TEST(cli_probe_grpc, hand_made_answers_are_judged_defensively) {
+  using h2::answer;
+  using h2::message;
+  const std::vector<hostile_case> cases = {
+      {"well-formed SERVING", answer(grpc_head, serving, ok_trailers), 0, ""},
+      {"NOT_SERVING", answer(grpc_head, message("\x08\x02"), ok_trailers), 1, "NOT_SERVING"},
+      {"an enum value of the future", answer(grpc_head, message("\x08\x07"), ok_trailers), 1,
+       "status 7"},
+      {"no status field: UNKNOWN", answer(grpc_head, message(""), ok_trailers), 1, "UNKNOWN"},
+      {"unknown fields around the status",
+       answer(grpc_head,
+              message(std::string("\x12\x03"
+                                  "abc"
+                                  "\x08\x01\x18\x05",
+                                  9)),
+              ok_trailers),
+       0, ""},
+      {"compressed", answer(grpc_head, message("\x08\x01", 1), ok_trailers), 5, "compressed"},
+      {"1 GiB announced", answer(grpc_head, message("\x08\x01", 0, 1u << 30), ok_trailers), 5,
+       "too large"},
+      {"two messages", answer(grpc_head, serving + serving, ok_trailers), 5, "more than one"},
+      {"truncated message", answer(grpc_head, message("\x08", 0, 2), ok_trailers), 5, "truncated"},
+      {"malformed protobuf", answer(grpc_head, message("\x08\x80"), ok_trailers), 5, "malformed"},
+      {"no message at all", answer(grpc_head, "", ok_trailers), 5, "no response message"},
+      {"no trailers", answer(grpc_head, serving, {}), 5, "without grpc-status"},
+      {"HTTP 503", answer({{":status", "503"}, {"content-type", "application/grpc"}}, "", {}), 5,
+       "HTTP status 503"},
+      {"not gRPC", answer({{":status", "200"}, {"content-type", "text/html"}}, "<html>", {}), 5,
+       "text/html"},
+      {"trailers-only UNAVAILABLE",
+       answer({{":status", "200"},
+               {"content-type", "application/grpc"},
+               {"grpc-status", "14"},
+               {"grpc-message", "backend%20down%0A"}},
+              "", {}),
+       5, "UNAVAILABLE: backend down?"},
+      {"DEADLINE_EXCEEDED from the server", answer(grpc_head, "", {{"grpc-status", "4"}}), 3,
+       "DEADLINE_EXCEEDED"},
+      {"stream reset",
+       h2::frame(h2::settings, 0, 0, "") +
+           h2::frame(h2::rst_stream, 0, 1, std::string("\0\0\0\x02", 4)),
+       5, "INTERNAL_ERROR"},
+      {"GOAWAY",
+       h2::frame(h2::settings, 0, 0, "") +
+           h2::frame(h2::goaway, 0, 0, std::string("\0\0\0\0\0\0\0\x0b", 8)),
+       5, "GOAWAY"},
+      {"cut in the middle of the DATA",
+       h2::frame(h2::settings, 0, 0, "") +
+           h2::frame(h2::headers, h2::end_headers, 1, h2::block(grpc_head)) +
+           h2::frame(h2::data, 0, 1, serving).substr(0, 12),
+       5, "closed before the end"},
+  };
+  for (const hostile_case& c : cases) {
+    h2_canned_server srv{c.bytes};
+    const auto r = probe({"--rpc-timeout", "2s", url(srv.port(), "svc")});
+    EXPECT_EQ(r.exit_code, c.expected) << c.what << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.what << ": " << r.err;
+  }
 }
 
 // libnghttp2 is loaded only for grpc:// (and OpenSSL only with --tls): LD_DEBUG shows what the
