@@ -295,6 +295,12 @@ TEST(grpc_check, frozen_server_under_the_engine_threads_flat) {
   svc.stop();
 }
 
+std::size_t fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
 std::size_t rss_kib() {
   std::ifstream in("/proc/self/status");
   for (std::string line; std::getline(in, line);) {
@@ -315,6 +321,7 @@ TEST(grpc_check, many_checks_one_connection_each_threads_shared) {
   }
   const auto threads_idle = gt::thread_count();
   const auto rss_idle = rss_kib();
+  const auto fds_idle = fd_count();
   vitals::service svc{std::move(reg), {.on_event = [](const vitals::event&) {}}};
   svc.start();
   const auto all = [&](status want) {
@@ -327,7 +334,10 @@ TEST(grpc_check, many_checks_one_connection_each_threads_shared) {
   ASSERT_TRUE(eventually([&] { return all(status::pass); }, 5s));
   std::this_thread::sleep_for(300ms);
   const auto threads_serving = gt::thread_count();
+  const auto fds_serving = fd_count();
   EXPECT_EQ(gt::connections_to(peer.port()).size(), static_cast<std::size_t>(n));
+  // One socket per check, plus gRPC's few process-wide descriptors (epoll, wakeup fds).
+  EXPECT_LE(fds_serving - fds_idle, static_cast<std::size_t>(n) + 8);
   peer.freeze();
   ASSERT_TRUE(eventually([&] { return all(status::fail); }, 3s));
   std::size_t threads_max = 0;
@@ -337,9 +347,9 @@ TEST(grpc_check, many_checks_one_connection_each_threads_shared) {
   }
   std::printf(
       "%d grpc checks: threads %zu idle -> %zu serving -> max %zu frozen; "
-      "connections %zu; RSS +%zu KiB\n",
+      "connections %zu; descriptors +%zu; RSS +%zu KiB\n",
       n, threads_idle, threads_serving, threads_max, gt::connections_to(peer.port()).size(),
-      rss_kib() - rss_idle);
+      fds_serving - fds_idle, rss_kib() - rss_idle);
   // gRPC's own pool grows a little under load (its executor adds threads up to a cap), but never
   // by a thread per check or per run: 40 checks x ~20 runs each here.
   EXPECT_LT(threads_max, threads_serving + 8);
