@@ -93,6 +93,26 @@ TEST(grpc_check, ipv6_loopback) {
   EXPECT_EQ(gt::connections_to(peer.port()).size(), 1U);
 }
 
+TEST(grpc_check, unix_socket) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("vitals-grpc-" + std::to_string(::getpid()) + ".sock");
+  std::filesystem::remove(path);
+  {
+    child peer{gt::default_health_server(std::nullopt, false, "unix:" + path.string())};
+    auto c = vitals::checks::grpc({.address = "unix:" + path.string()});
+    const auto r = run_once(*c, 2s);
+    EXPECT_EQ(r.status, status::pass) << r.output;
+    EXPECT_EQ(detail(r, "address"), "unix:" + path.string());
+  }
+  auto gone = vitals::checks::grpc({.address = "unix:" + path.string()});
+  const auto r = run_once(*gone, 2s);
+  EXPECT_EQ(r.status, status::fail);
+  EXPECT_NE(r.kind, failure_kind::timeout) << r.output;
+  std::printf("unix socket gone: %s/%s\n", std::string(to_string(r.kind)).c_str(),
+              r.output.c_str());
+  std::filesystem::remove(path);
+}
+
 TEST(grpc_check, not_serving_fails_and_recovers) {
   child peer{gt::default_health_server()};
   auto whole = vitals::checks::grpc({.address = local(peer.port())});
