@@ -7,6 +7,7 @@
 
 #include "tool/commands.hpp"
 #include "tool/output.hpp"
+#include "tool/url_checks.hpp"
 #include "vitals/service.hpp"
 
 namespace vitals::cli {
@@ -30,15 +31,58 @@ registry one_shot_registry(const config::daemon_config& cfg) {
   return reg;
 }
 
+// A check name for a URL (1 to 64 of A-Z a-z 0-9 _ . -): what follows the scheme, password
+// already masked, other characters as '_'; a repeated name gets a suffix.
+std::string name_for(const std::string& shown, const std::vector<config::check_config>& taken) {
+  const auto scheme = shown.find("://");
+  std::string name;
+  for (char c : shown.substr(scheme == std::string::npos ? 0 : scheme + 3)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_';
+    name += ok ? c : '_';
+  }
+  while (!name.empty() && name.back() == '_') name.pop_back();
+  if (name.empty()) name = "dependency";
+  name.resize(std::min<std::size_t>(name.size(), 60));
+  const std::string base = name;
+  for (int n = 2; std::any_of(taken.begin(), taken.end(),
+                              [&](const config::check_config& c) { return c.name == name; });
+       ++n) {
+    name = base + "-" + std::to_string(n);
+  }
+  return name;
+}
+
 }  // namespace
 
 int run_check(const check_args& args) {
   config::daemon_config cfg;
-  try {
-    cfg = config::load_file(args.config);
-  } catch (const config::error& e) {
-    std::cerr << e.what() << (std::string_view{e.what()}.ends_with('\n') ? "" : "\n");
-    return config_error;
+  if (args.urls.empty() == args.config.empty()) {
+    std::cerr << "vitals check: give either --config FILE or dependency URLs\n";
+    return bad_usage;
+  }
+  if (!args.urls.empty()) {
+    for (const auto& url : args.urls) {
+      try {
+        dependency d = make_dependency(url);
+        config::check_config c;
+        c.name = name_for(d.shown, cfg.checks);
+        c.type = d.type;
+        c.options.timeout = args.timeout;
+        c.impl = std::move(d.impl);
+        cfg.checks.push_back(std::move(c));
+      } catch (const std::exception& e) {
+        std::cerr << "vitals check: " << e.what() << "\n";
+        return bad_usage;
+      }
+    }
+  } else {
+    try {
+      cfg = config::load_file(args.config);
+    } catch (const config::error& e) {
+      std::cerr << e.what() << (std::string_view{e.what()}.ends_with('\n') ? "" : "\n");
+      return config_error;
+    }
   }
   if (args.output != "table" && args.output != "json") {
     std::cerr << "vitals check: --output must be table or json\n";

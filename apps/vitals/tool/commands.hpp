@@ -21,12 +21,16 @@ enum tool_exit : int {
 
 struct check_args {
   std::string config{};
-  std::string output = "table";  ///< "table" or "json"
-  bool strict = false;           ///< warn → exit 1
-  bool progress = true;          ///< shown only when stdout is a terminal anyway
+  /// Instead of a configuration: one check per dependency URL (the schemes of `vitals wait`).
+  std::vector<std::string> urls{};
+  std::chrono::milliseconds timeout = std::chrono::seconds{5};  ///< of each URL's check
+  std::string output = "table";                                 ///< "table" or "json"
+  bool strict = false;                                          ///< warn → exit 1
+  bool progress = true;  ///< shown only when stdout is a terminal anyway
 };
-/// Loads the configuration, runs every check once through the engine (timeouts enforced by the
-/// runner), prints a table or JSON on stdout. Returns 0 (pass/warn) or 1 (fail/unknown).
+/// Loads the configuration (or makes one check per URL), runs every check once through the
+/// engine (timeouts enforced by the runner), prints a table or JSON on stdout. Returns 0
+/// (pass/warn), 1 (fail/unknown), 64 (a bad URL, or both or neither of --config and URLs).
 int run_check(const check_args& args);
 
 // ---- vitals validate ----------------------------------------------------------------------

@@ -30,8 +30,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "vitals " VITALS_VERSION);
 
   vitals::cli::check_args check;
-  auto* check_cmd = app.add_subcommand("check", "Run every configured check once and report");
-  check_cmd->add_option("-c,--config", check.config, "vitalsd YAML configuration")->required();
+  std::string check_timeout = "5s";
+  auto* check_cmd = app.add_subcommand(
+      "check", "Run every configured check (or one per dependency URL) once and report");
+  check_cmd->add_option("-c,--config", check.config, "vitalsd YAML configuration");
+  check_cmd->add_option(
+      "urls", check.urls,
+      "dependency URLs instead of a configuration (" + vitals::checks::all_schemes(" ") + ")");
+  check_cmd->add_option("-t,--timeout", check_timeout, "timeout of each URL's check (5s)");
   check_cmd->add_option("-o,--output", check.output, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   check_cmd->add_flag("--strict", check.strict, "exit 1 on warn too");
@@ -72,6 +78,10 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    if (*check_cmd) {
+      check.timeout = duration_arg(check_timeout, "--timeout");
+      if (check.timeout.count() <= 0) throw CLI::ValidationError("--timeout", "must be positive");
+    }
     if (*probes_cmd) {
       probes.probe_timeout = duration_arg(probe_timeout, "--probe-timeout");
       probes.transport = probes_via == "grpc" ? vitals::cli::probe_transport::grpc

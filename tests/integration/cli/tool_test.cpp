@@ -129,6 +129,39 @@ TEST(cli_check, config_errors_and_usage) {
   EXPECT_EQ(run_vitals({"frobnicate"}).exit_code, 64);
 }
 
+// `vitals check URL...`: one check per dependency URL, the table and exit code as for a file.
+TEST(cli_check, urls_instead_of_a_configuration) {
+  std::uint16_t open_port = 0;
+  const int fd = listen_loopback(open_port);
+  const std::uint16_t closed = closed_port();
+  const std::string up = "tcp://127.0.0.1:" + std::to_string(open_port);
+  auto r = run_vitals({"check", "--no-progress", up});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("127.0.0.1_" + std::to_string(open_port) + "  tcp   pass"),
+            std::string::npos)
+      << r.out;
+  r = run_vitals({"check", "--no-progress", "--output", "json", "--timeout", "2s", up, up,
+                  "tcp://127.0.0.1:" + std::to_string(closed)});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // the closed port fails
+  const auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["checks"].size(), 3U) << r.out;
+  EXPECT_NE(r.out.find("\"127.0.0.1_" + std::to_string(open_port) + "-2\""), std::string::npos)
+      << r.out;  // a repeated URL gets its own name
+  EXPECT_NE(r.out.find("connection refused"), std::string::npos) << r.out;
+  // A password never reaches the table, even in a name.
+  r = run_vitals({"check", "--no-progress", "--timeout", "1s",
+                  "redis://:s3cr3t-pw@127.0.0.1:" + std::to_string(closed)});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("s3cr3t-pw"), std::string::npos) << r.out << r.err;
+  // Usage: an unknown scheme, both a file and URLs, a bad timeout.
+  r = run_vitals({"check", "bogus://x"});
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_NE(r.err.find("unknown scheme 'bogus'"), std::string::npos) << r.err;
+  EXPECT_EQ(run_vitals({"check", "--config", config("pass.yaml"), up}).exit_code, 64);
+  EXPECT_EQ(run_vitals({"check", "--timeout", "0s", up}).exit_code, 64);
+  ::close(fd);
+}
+
 // ---- probes -------------------------------------------------------------------------------
 
 TEST(cli_probes, kubernetes_golden_and_warnings) {

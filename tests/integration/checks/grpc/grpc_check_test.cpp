@@ -591,6 +591,25 @@ TEST(grpc_cli, check_reports_the_status) {
   std::printf("%s", r.text.c_str());
   std::filesystem::remove(config);
 }
+
+// `vitals check grpc://...`: the URL form, one check per URL, no configuration file.
+TEST(grpc_cli, check_urls) {
+  child peer{gt::default_health_server()};
+  ASSERT_EQ(peer.command("set shop.Orders SERVING"), "ok");
+  const std::string base = "grpc://" + local(peer.port());
+  auto r =
+      gt::run_program({VITALS_CLI, "check", "--no-progress", base, base + "/shop.Orders"}, 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.text;
+  EXPECT_NE(r.text.find("2 checks, 2 pass"), std::string::npos) << r.text;
+  ASSERT_EQ(peer.command("set shop.Orders NOT_SERVING"), "ok");
+  r = gt::run_program({VITALS_CLI, "check", "--no-progress", base + "/shop.Orders", base + "/nope",
+                       "grpc://" + local(gt::closed_port())},
+                      30s);
+  EXPECT_EQ(r.exit_code, 1) << r.text;
+  EXPECT_NE(r.text.find("NOT_SERVING"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("not found"), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("connection refused"), std::string::npos) << r.text;
+}
 #endif
 
 }  // namespace
