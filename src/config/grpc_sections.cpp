@@ -106,9 +106,12 @@ std::optional<key_problem> grpc_keys_agree(const document& d) {
     bool known = false;
     for (const auto& c : d.cfg.checks) known = known || c.name == target;
     if (!known) {
-      return key_problem{.key = "aliases",
-                         .message = "alias \"" + name + "\" names \"" + target +
-                                    "\": neither \"\", liveness, readiness, startup nor a check"};
+      std::string message = "alias \"";
+      message += name;
+      message += "\" names \"";
+      message += target;
+      message += "\": neither \"\", liveness, readiness, startup nor a check";
+      return key_problem{.key = "aliases", .message = std::move(message)};
     }
   }
   return std::nullopt;

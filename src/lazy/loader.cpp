@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -41,6 +42,16 @@ std::vector<std::string> module_dirs() {
   return dirs;
 }
 
+namespace {
+
+[[noreturn]] void fail(std::initializer_list<std::string_view> parts) {
+  std::string message;
+  for (const std::string_view part : parts) message += part;
+  throw std::runtime_error(message);
+}
+
+}  // namespace
+
 void* load_entry(std::string_view file_name, std::string_view entry_name,
                  std::string_view what_name) {
   const std::string file{file_name};
@@ -50,7 +61,8 @@ void* load_entry(std::string_view file_name, std::string_view entry_name,
   for (const auto& dir : dirs) {
     const std::string path = dir + "/" + file;
     if (::access(path.c_str(), R_OK) != 0) {
-      searched += (searched.empty() ? "" : ", ") + dir;
+      if (!searched.empty()) searched += ", ";
+      searched += dir;
       continue;
     }
     // A module that exists but does not load is an error, not a reason to try the next
@@ -60,25 +72,22 @@ void* load_entry(std::string_view file_name, std::string_view entry_name,
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* err = ::dlerror();
-      throw std::runtime_error(what + ": cannot load " + path + ": " +
-                               (err != nullptr ? err : "unknown error"));
+      fail({what, ": cannot load ", path, ": ", err != nullptr ? err : "unknown error"});
     }
     const auto* abi = static_cast<const char*>(::dlsym(handle, "vitals_lazy_abi"));
     if (abi == nullptr || std::string_view{abi} != VITALS_LAZY_ABI) {
-      throw std::runtime_error(what + ": " + path + " was built for " +
-                               (abi != nullptr ? abi : "another program") + ", this program is " +
-                               VITALS_LAZY_ABI);
+      fail({what, ": ", path, " was built for ", abi != nullptr ? abi : "another program",
+            ", this program is ", VITALS_LAZY_ABI});
     }
     const std::string entry{entry_name};
     void* address = ::dlsym(handle, entry.c_str());
     if (address == nullptr) {
-      throw std::runtime_error(what + ": " + path + " has no " + entry);
+      fail({what, ": ", path, " has no ", entry});
     }
     return address;
   }
-  throw std::runtime_error(what + " needs " + file + ", not found in " +
-                           (searched.empty() ? "(no directory)" : searched) +
-                           " (set VITALS_MODULE_DIR to its directory)");
+  fail({what, " needs ", file, ", not found in ", searched.empty() ? "(no directory)" : searched,
+        " (set VITALS_MODULE_DIR to its directory)"});
 }
 
 void* load_factory(std::string_view type) {

@@ -183,17 +183,17 @@ std::vector<std::string> probe_warnings(const config::daemon_config& cfg,
   }
   if (transport == probe_transport::grpc) {
     if (kubernetes && !cfg.grpc.cert_file.empty()) {
-      w.push_back(
+      w.emplace_back(
           "grpc: has TLS, but Kubernetes gRPC probes speak plaintext only: they will "
           "fail; use exec probes (`vitals probe --tls grpc://...`) or a plaintext port");
     }
     if (kubernetes && loopback_only(grpc_host(cfg))) {
-      w.push_back("grpc listen address " + grpc_host(cfg) +
-                  " is loopback only: kubelet gRPC probes dial the pod IP and will fail; listen "
-                  "on 0.0.0.0 or use exec probes (`vitals probe grpc://...`)");
+      w.emplace_back("grpc listen address " + grpc_host(cfg) +
+                     " is loopback only: kubelet gRPC probes dial the pod IP and will fail; listen "
+                     "on 0.0.0.0 or use exec probes (`vitals probe grpc://...`)");
     }
     if (grpc_port(cfg) == 0) {
-      w.push_back("grpc listen port is 0 (random): probes need a fixed port");
+      w.emplace_back("grpc listen port is 0 (random): probes need a fixed port");
     }
     return w;
   }
