@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/grpc_names.hpp"
+
 namespace vitals::cli::grpc_wire {
 
 namespace {
@@ -186,40 +188,12 @@ int parse_status(std::string_view text) noexcept {
 }
 
 const char* status_name(int code) noexcept {
-  static constexpr const char* names[] = {"OK",
-                                          "CANCELLED",
-                                          "UNKNOWN",
-                                          "INVALID_ARGUMENT",
-                                          "DEADLINE_EXCEEDED",
-                                          "NOT_FOUND",
-                                          "ALREADY_EXISTS",
-                                          "PERMISSION_DENIED",
-                                          "RESOURCE_EXHAUSTED",
-                                          "FAILED_PRECONDITION",
-                                          "ABORTED",
-                                          "OUT_OF_RANGE",
-                                          "UNIMPLEMENTED",
-                                          "INTERNAL",
-                                          "UNAVAILABLE",
-                                          "DATA_LOSS",
-                                          "UNAUTHENTICATED"};
-  if (code < 0 || code >= static_cast<int>(sizeof names / sizeof names[0])) return "?";
-  return names[code];
+  const char* name = base::grpc_status_code_name(code);
+  return name != nullptr ? name : "?";
 }
 
 const char* serving_status_name(std::int64_t status) noexcept {
-  switch (status) {
-    case 0:
-      return "UNKNOWN";
-    case 1:
-      return "SERVING";
-    case 2:
-      return "NOT_SERVING";
-    case 3:
-      return "SERVICE_UNKNOWN";
-    default:
-      return nullptr;
-  }
+  return base::grpc_serving_status_name(status);
 }
 
 std::size_t printable_message(std::string_view text, char* out, std::size_t cap) noexcept {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/grpc_names.hpp"
 #include "common/url.hpp"
 #include "grpc/grpc_detail.hpp"
 #include "vitals/redact.hpp"
@@ -260,40 +261,13 @@ std::optional<std::int64_t> decode_health_response(std::string_view bytes) {
 }
 
 std::string serving_status_name(std::int64_t status) {
-  switch (status) {
-    case 0:
-      return "UNKNOWN";
-    case 1:
-      return "SERVING";
-    case 2:
-      return "NOT_SERVING";
-    case 3:
-      return "SERVICE_UNKNOWN";
-    default:
-      return "status " + std::to_string(status);
-  }
+  const char* name = base::grpc_serving_status_name(status);
+  return name != nullptr ? std::string{name} : "status " + std::to_string(status);
 }
 
 std::string grpc_code_name(int code) {
-  static constexpr std::array<const char*, 17> names{"OK",
-                                                     "CANCELLED",
-                                                     "UNKNOWN",
-                                                     "INVALID_ARGUMENT",
-                                                     "DEADLINE_EXCEEDED",
-                                                     "NOT_FOUND",
-                                                     "ALREADY_EXISTS",
-                                                     "PERMISSION_DENIED",
-                                                     "RESOURCE_EXHAUSTED",
-                                                     "FAILED_PRECONDITION",
-                                                     "ABORTED",
-                                                     "OUT_OF_RANGE",
-                                                     "UNIMPLEMENTED",
-                                                     "INTERNAL",
-                                                     "UNAVAILABLE",
-                                                     "DATA_LOSS",
-                                                     "UNAUTHENTICATED"};
-  if (code >= 0 && static_cast<std::size_t>(code) < names.size()) return names[code];
-  return "CODE " + std::to_string(code);
+  const char* name = base::grpc_status_code_name(code);
+  return name != nullptr ? std::string{name} : "CODE " + std::to_string(code);
 }
 
 result classify_health_call(const grpc_outcome& call, const grpc_address& where,
