@@ -17,13 +17,17 @@ TOKEN = "t0ken-for-tests"
 SECRET = "hunter2-secret"
 
 
-def make_service() -> vitals.Service:
+def make_registry() -> vitals.Registry:
     reg = vitals.Registry()
     reg.add("db", lambda: vitals.fail(f"auth failed for {SECRET}"), secrets=[SECRET],
             critical=False)
     reg.add("cache", lambda: vitals.ok().observe(3, "ms"), probes=["ready", "startup"])
     reg.add("loop", lambda: True, probes=["live"])
-    svc = vitals.Service(reg, service_id="orders").start()
+    return reg
+
+
+def make_service() -> vitals.Service:
+    svc = vitals.Service(make_registry(), service_id="orders").start()
     deadline = 50
     while any(c["runs"] == 0 for c in svc.checks()) and deadline:
         svc.wait_for_update(0.2)
@@ -61,15 +65,15 @@ def call_wsgi(app, path, method="GET", token="", query=""):
 def test_wsgi_endpoints_and_passthrough(svc):
     app = vitals.wsgi.middleware(app_404, svc, token=TOKEN)
     status, headers, body = call_wsgi(app, "/readyz")
-    assert (status, body) == (200, b"ok\n") and headers["Content-Length"] == "3"
+    assert (status, body) == (200, b"ok") and headers["Content-Length"] == "2"
     status, _, body = call_wsgi(app, "/readyz", query="verbose")
-    assert status == 200 and b"[+]cache ok" in body and b"[-]db" in body
+    assert status == 200 and b"[+]cache ok" in body and b"[+]db ok (warn" in body
     assert call_wsgi(app, "/livez")[0] == 200
     assert call_wsgi(app, "/readyz/cache")[0] == 200
     assert call_wsgi(app, "/readyz/nope")[0] == 404
     assert call_wsgi(app, "/readyz", method="POST")[0] == 405
     status, headers, body = call_wsgi(app, "/readyz", method="HEAD")
-    assert status == 200 and body == b"" and headers["Content-Length"] == "3"
+    assert status == 200 and body == b"" and headers["Content-Length"] == "2"
     # anything else is the application's
     assert call_wsgi(app, "/orders")[2] == b"app: /orders"
     assert call_wsgi(app, "/readyzz")[2] == b"app: /readyzz"
@@ -128,7 +132,7 @@ async def inner_app(scope, receive, send):
 def test_asgi_endpoints_and_passthrough(svc):
     app = vitals.asgi.middleware(inner_app, svc, token=TOKEN)
     status, headers, body = asyncio.run(call_asgi(app, "/readyz"))
-    assert (status, body, headers[b"content-length"]) == (200, b"ok\n", b"3")
+    assert (status, body, headers[b"content-length"]) == (200, b"ok", b"2")
     assert asyncio.run(call_asgi(app, "/other"))[0] == 418
     status, _, body = asyncio.run(call_asgi(app, "/health", headers=[
         (b"authorization", f"Bearer {TOKEN}".encode())]))
@@ -235,7 +239,9 @@ def test_django_middleware_and_urls(svc):
         assert c.get("/health").status_code == 200
 
 
-def test_fastapi_install_and_router(svc):
+def test_fastapi_install_and_router():
+    # the lifespan ends with the shutdown of the service: one of its own
+    svc = make_service()
     fastapi = pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
@@ -249,6 +255,8 @@ def test_fastapi_install_and_router(svc):
         assert c.get("/items").json() == {"items": []}
         assert b"***" in c.get("/health", headers={"Authorization": f"Bearer {TOKEN}"}).content
 
+    assert svc.shutting_down and not svc.started
+    svc = make_service()
     app2 = fastapi.FastAPI()
     app2.include_router(vitals.fastapi.router(svc, prefix="/_health"), prefix="/_health")
     with TestClient(app2) as c:
@@ -256,26 +264,39 @@ def test_fastapi_install_and_router(svc):
         assert r.status_code == 200 and b"[+]cache ok" in r.content
         assert c.get("/_health/health/cache").status_code == 200
         assert c.get("/readyz").status_code == 404
+    svc.stop()
 
 
-def test_aiohttp_setup(svc):
+def test_aiohttp_setup():
     pytest.importorskip("aiohttp")
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
     import vitals.aiohttp
 
+    svc = vitals.Service(make_registry())  # not started: on_startup starts it
+
+    async def hi(_request):
+        return web.Response(text="hi")
+
     async def main():
         app = web.Application()
-        app.router.add_get("/hi", lambda r: web.Response(text="hi"))
+        app.router.add_get("/hi", hi)
         vitals.aiohttp.setup(app, svc, token=TOKEN)
         async with TestClient(TestServer(app)) as c:
+            assert (await c.get("/readyz")).status == 503 or svc.checks()[1]["runs"] > 0
+            for _ in range(250):  # no pass before the first result: wait for them
+                if all(x["runs"] > 0 for x in svc.checks()):
+                    break
+                await asyncio.sleep(0.02)
             r = await c.get("/readyz")
-            assert r.status == 200 and await r.text() == "ok\n"
+            assert r.status == 200 and await r.text() == "ok"
             assert await (await c.get("/hi")).text() == "hi"
             r = await c.get("/health", headers={"Authorization": f"Bearer {TOKEN}"})
             body = await r.read()
             assert b"***" in body and SECRET.encode() not in body
             assert (await c.get("/readyz/nope")).status == 404
+            assert svc.started
+        assert svc.shutting_down and not svc.started  # on_shutdown, on_cleanup
 
     asyncio.run(main())
