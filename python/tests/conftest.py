@@ -96,9 +96,9 @@ def get(url: str, token: str = "", timeout: float = 5.0, method: str = "GET"):
         req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, r.headers, r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, e.headers, e.read()
 
 
 class AppServer:
@@ -136,7 +136,6 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        self.log.close()
 
 
 @pytest.fixture
@@ -158,3 +157,4 @@ def serve(tmp_path):
     yield start
     for srv in started:
         srv.stop()
+        srv.log.close()

@@ -238,14 +238,16 @@ class Service:
         self._started = False
         self._shutdown = False
         self._handlers: "weakref.WeakSet[Handler]" = weakref.WeakSet()
-        self._previous_sigterm: Any = None
+        self._sigterm_installed = False
         _services.add(self)
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self, *, handle_sigterm: bool = False) -> "Service":
+    def start(self, *, handle_sigterm: bool = True) -> "Service":
         """Starts the engine's threads in this process. Idempotent. Called from a running event
         loop, that loop runs the ``async def`` checks (else see ``bind_loop``). With
-        ``handle_sigterm``, SIGTERM begins the shutdown, then goes to the previous handler."""
+        ``handle_sigterm`` (default), SIGTERM fails readiness at once, then goes on to the
+        handler installed before (the server's own drain, or the default: exit); only from
+        the main thread, and never twice for one service."""
         with self._lock:
             self._own_process()
             if self._loop is None:
@@ -256,7 +258,8 @@ class Service:
             if not self._started:
                 self._engine.start()
                 self._started = True
-        if handle_sigterm:
+        if (handle_sigterm and not self._sigterm_installed
+                and threading.current_thread() is threading.main_thread()):
             self.install_sigterm()
         return self
 
@@ -305,6 +308,7 @@ class Service:
 
         on_sigterm._vitals_service = self  # type: ignore[attr-defined]
         signal.signal(signal.SIGTERM, on_sigterm)
+        self._sigterm_installed = True
 
     # -- reading ------------------------------------------------------------------------------
     def status(self, probe: Union[Probe, str] = Probe.READY) -> Status:

@@ -16,10 +16,10 @@ if env("VITALS_TEST_PG_URL"):
     reg.add("postgres", vitals.checks.postgres(url=env("VITALS_TEST_PG_URL"),
                                                application_name=env("VITALS_APP_NAME", "vitals")),
             probes=["ready", "startup"], interval=interval,
-            timeout=float(env("VITALS_APP_PG_TIMEOUT", "0.5")))
+            timeout=float(env("VITALS_APP_PG_TIMEOUT", "0.4")))
 if env("VITALS_TEST_REDIS_URL"):
     reg.add("redis", vitals.checks.redis(url=env("VITALS_TEST_REDIS_URL")), interval=interval,
-            timeout=0.5)
+            timeout=0.4)
 
 runs_dir = env("VITALS_APP_RUNS_DIR")
 
@@ -31,7 +31,7 @@ def counted():
     return True
 
 
-reg.add("counted", counted, probes=["live", "ready"], interval=interval, timeout=0.5)
+reg.add("counted", counted, probes=["live", "ready"], interval=interval, timeout=0.4)
 if env("VITALS_APP_HANG") == "1":
     forever = threading.Event()
     reg.add("hang", lambda: forever.wait(), interval=0.5, timeout=0.2, critical=False)
