@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vitals needs, only those missing (fast when all are there).
-# Usage: scripts/install-deps.sh [build] [test] [bench]   (default: build)
+# Usage: scripts/install-deps.sh [build] [test] [python] [bench]   (default: build)
 set -euo pipefail
 
 build_pkgs=(
@@ -20,9 +20,16 @@ test_pkgs=(
   systemd clang libclang-rt-14-dev prometheus prometheus-alertmanager python3-yaml
   python3-aiosmtpd python3-grpcio python3-grpc-tools python3-protobuf
 )
+# vitals for Python (python/): pybind11 and Python's headers for the module, pytest and the
+# frameworks and servers its tests run (Debian's Python 3.11, /usr/bin/python3).
+python_pkgs=(
+  pybind11-dev python3-dev python3-setuptools python3-venv python3-pip python3-pytest
+  python3-flask gunicorn python3-django python3-fastapi python3-starlette python3-uvicorn
+  python3-aiohttp python3-httpx python3-psycopg2 python3-redis
+)
 # Peers and load tools for bench/.
 bench_pkgs=(wrk nginx-light hyperfine golang-go python3-aiohttp python3-psycopg2 linux-perf
-  gnuplot-nox)
+  gnuplot-nox python3-django-health-check "${python_pkgs[@]}")
 
 groups=("$@")
 [[ ${#groups[@]} -eq 0 ]] && groups=(build)
@@ -31,8 +38,9 @@ for g in "${groups[@]}"; do
   case "$g" in
     build) want+=("${build_pkgs[@]}") ;;
     test) want+=("${test_pkgs[@]}") ;;
+    python) want+=("${python_pkgs[@]}") ;;
     bench) want+=("${bench_pkgs[@]}") ;;
-    *) echo "install-deps: unknown group '$g' (build, test, bench)" >&2; exit 64 ;;
+    *) echo "install-deps: unknown group '$g' (build, test, python, bench)" >&2; exit 64 ;;
   esac
 done
 

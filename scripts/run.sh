@@ -9,6 +9,7 @@ scripts/install-deps.sh build
 # A build directory of its own: the test command's builds (build/release, ...) keep their options
 # whichever of the two commands runs first.
 cmake -S . -B build/run -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DVITALS_BUILD_TESTS=OFF -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF >/dev/null
+  -DVITALS_BUILD_TESTS=OFF -DVITALS_BUILD_BENCH=OFF -DVITALS_BUILD_EXAMPLES=OFF \
+  -DVITALS_BUILD_PYTHON=OFF >/dev/null
 cmake --build build/run -j"${JOBS:-$(nproc)}" --target vitalsd
 exec build/run/apps/vitalsd/vitalsd "$@"

@@ -181,6 +181,7 @@ def test_four_forked_workers_each_check_once_per_interval(serve, app_env, pg_url
             c.request("GET", "/readyz")
             c.getresponse().read()
             answered[0] += 1
+        c.close()
 
     threads = [threading.Thread(target=flood) for _ in range(8)]
     for t in threads:
