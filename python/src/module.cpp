@@ -2,7 +2,7 @@
 //
 // The Python package (python/vitals/) holds the API people use; this module is its floor:
 //   Check      a check object: a built-in type from its keys (make_builtin), from a URL, or a
-//              Python callable (python_check) that the engine's pool runs with the GIL taken
+//              Python callable (python_check), run by a Python thread of its own
 //   Registry   vitals::registry (validation errors are ValueError with the registry's text)
 //   Engine     vitals::service, shared with the handlers that serve it
 //   Handler    vitals::http::handler: request in, (status, headers, body) out
@@ -16,6 +16,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,22 +40,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// False once the interpreter is shutting down: a pool thread must not take the GIL then (it
-/// would be parked forever or unwound by pthread_exit).
-bool python_alive() noexcept { return Py_IsInitialized() != 0 && _Py_IsFinalizing() == 0; }
+/// pybind11's gil_scoped_release with a destructor that may throw. At interpreter exit,
+/// PyEval_RestoreThread() ends a daemon thread that asks for the GIL back with pthread_exit();
+/// its forced unwinding must be able to leave this destructor (pybind11's own is noexcept: that
+/// would be std::terminate) and then pybind11's dispatcher, which rethrows it.
+class gil_release {
+ public:
+  gil_release() : state_(PyEval_SaveThread()) {}
+  ~gil_release() noexcept(false) { PyEval_RestoreThread(state_); }
+  gil_release(const gil_release&) = delete;
+  gil_release& operator=(const gil_release&) = delete;
 
-/// "TypeError: message" for an exception raised by a check (no traceback: outputs are short).
-std::string describe(const py::error_already_set& e) {
-  std::string text;
-  try {
-    text = py::str(e.type().attr("__name__")).cast<std::string>();
-    auto message = py::str(e.value()).cast<std::string>();
-    if (!message.empty()) text += ": " + message;
-  } catch (...) {
-    text = "exception in check";
-  }
-  return text;
-}
+ private:
+  PyThreadState* state_;
+};
 
 vitals::result to_result(const py::handle& r) {
   if (r.is_none()) return vitals::pass();
@@ -67,45 +68,145 @@ vitals::result to_result(const py::handle& r) {
                       vitals::failure_kind::internal);
 }
 
-/// A check whose body is Python. `runner(remaining_seconds)` runs one check (sync, or an
-/// `async def` on an event loop: see vitals/_runner.py) and returns what the check returned.
-/// The engine enforces the deadline whatever Python does: a run that never returns holds this
-/// pool thread and no other, and is never started twice.
-class python_check final : public vitals::check {
+// ---- Python checks and events: handed to Python threads, never run on the engine's ----------
+//
+// No engine thread ever takes the GIL. At interpreter exit Python ends every thread that tries
+// to take it with pthread_exit(), whose unwinding must not cross the engine's frames (they catch
+// everything a check may throw, and a swallowed forced unwind aborts the process). So a Python
+// check is an async_check whose start() only posts the run to the check's own Python thread
+// (vitals/_runner.py), which waits in job_box::next() with the GIL released, runs the callable
+// and completes the run with the GIL released again. One thread per Python check: runs never
+// overlap (the engine's guarantee), so a check that never returns holds that thread and no other.
+
+/// One run handed to Python: its deadline and the engine's completion, called exactly once.
+class python_job {
  public:
-  python_check(py::object runner, vitals::check_traits traits)
-      : runner_(new py::object(std::move(runner))), traits_(std::move(traits)) {}
-  ~python_check() override {
-    // The callable is a Python object: released under the GIL, or leaked at interpreter exit.
-    if (python_alive()) {
-      py::gil_scoped_acquire gil;
-      delete runner_;
-    }
+  python_job(std::chrono::steady_clock::time_point deadline, vitals::async_check::completion done)
+      : deadline_(deadline), done_(std::move(done)) {}
+  [[nodiscard]] double remaining() const {
+    return std::max(
+        std::chrono::duration<double>(deadline_ - std::chrono::steady_clock::now()).count(), 0.0);
   }
+  /// With the GIL (held: no engine thread ever waits for it, so completing cannot deadlock).
+  void finish(const py::handle& value) { complete(to_result(value)); }
+  void raised(const std::string& text) {
+    complete(vitals::fail(text, vitals::failure_kind::internal));
+  }
+  void complete(vitals::result r) {
+    vitals::async_check::completion done;
+    {
+      std::lock_guard lk(mu_);
+      done.swap(done_);
+    }
+    if (done) done(std::move(r));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point deadline_;
+  std::mutex mu_;
+  vitals::async_check::completion done_;
+};
+
+/// The runs of one Python check, from the engine to its Python thread.
+class job_box {
+ public:
+  void post(std::shared_ptr<python_job> job) {
+    {
+      std::lock_guard lk(mu_);
+      if (!closed_) {
+        pending_ = std::move(job);
+        job = nullptr;
+      }
+    }
+    if (job) job->complete(vitals::fail("the check's thread has stopped", vitals::failure_kind::internal));
+    cv_.notify_one();
+  }
+  /// Blocks (the caller releases the GIL) until a run is posted; null once closed.
+  std::shared_ptr<python_job> next() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return closed_ || pending_ != nullptr; });
+    return std::exchange(pending_, nullptr);
+  }
+  void close() {
+    std::shared_ptr<python_job> left;
+    {
+      std::lock_guard lk(mu_);
+      closed_ = true;
+      left = std::exchange(pending_, nullptr);
+    }
+    cv_.notify_all();
+    if (left) left->complete(vitals::fail("the engine has stopped", vitals::failure_kind::internal));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<python_job> pending_;
+  bool closed_ = false;
+};
+
+class python_check final : public vitals::async_check {
+ public:
+  python_check(std::shared_ptr<job_box> box, vitals::check_traits traits)
+      : box_(std::move(box)), traits_(std::move(traits)) {}
+  ~python_check() override { box_->close(); }  // its thread returns from next() and ends
   python_check(const python_check&) = delete;
   python_check& operator=(const python_check&) = delete;
 
-  vitals::result run(const vitals::context& ctx) override {
-    if (!python_alive()) {
-      return vitals::fail("the Python interpreter is exiting", vitals::failure_kind::internal);
-    }
-    const auto remaining =
-        std::chrono::duration<double>(ctx.deadline() - std::chrono::steady_clock::now()).count();
-    py::gil_scoped_acquire gil;
-    try {
-      py::object r = (*runner_)(std::max(remaining, 0.0));
-      return to_result(r);
-    } catch (py::error_already_set& e) {
-      return vitals::fail(describe(e), vitals::failure_kind::internal);
-    } catch (const py::cast_error& e) {
-      return vitals::fail(e.what(), vitals::failure_kind::internal);
-    }
+  void start(std::shared_ptr<const vitals::context> ctx, completion done) override {
+    box_->post(std::make_shared<python_job>(ctx->deadline(), std::move(done)));
   }
   [[nodiscard]] vitals::check_traits traits() const override { return traits_; }
 
  private:
-  py::object* runner_;  // owned; see the destructor
+  std::shared_ptr<job_box> box_;
   vitals::check_traits traits_;
+};
+
+/// The engine's events, from its threads to one Python thread (bounded: past 10,000 waiting, the
+/// oldest are dropped and counted; a slow logger never slows the engine).
+class event_box {
+ public:
+  static constexpr std::size_t capacity = 10'000;
+  void push(const vitals::event& e) {
+    {
+      std::lock_guard lk(mu_);
+      if (closed_) return;
+      if (events_.size() == capacity) {
+        events_.pop_front();
+        ++dropped_;
+      }
+      events_.push_back(e);
+    }
+    cv_.notify_one();
+  }
+  /// Blocks (the caller releases the GIL) until an event arrives; nullopt once closed.
+  std::optional<vitals::event> next() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return closed_ || !events_.empty(); });
+    if (events_.empty()) return std::nullopt;
+    auto e = std::move(events_.front());
+    events_.pop_front();
+    return e;
+  }
+  void close() {
+    {
+      std::lock_guard lk(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  [[nodiscard]] std::uint64_t dropped() const {
+    std::lock_guard lk(mu_);
+    return dropped_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<vitals::event> events_;
+  std::uint64_t dropped_ = 0;
+  bool closed_ = false;
 };
 
 struct check_handle {
@@ -326,6 +427,18 @@ py::list describe_types() {
 
 struct engine_handle {
   std::shared_ptr<vitals::service> svc;
+  std::shared_ptr<event_box> events;
+
+  engine_handle(std::shared_ptr<vitals::service> s, std::shared_ptr<event_box> e)
+      : svc(std::move(s)), events(std::move(e)) {}
+  engine_handle(engine_handle&&) noexcept = default;
+  engine_handle& operator=(engine_handle&&) noexcept = default;
+  engine_handle(const engine_handle&) = delete;
+  engine_handle& operator=(const engine_handle&) = delete;
+  ~engine_handle() {
+    svc.reset();  // stops it: its Python checks' threads leave next()
+    if (events) events->close();
+  }
 };
 
 py::dict state_dict(const vitals::check_state& c) {
@@ -341,27 +454,6 @@ py::dict state_dict(const vitals::check_state& c) {
   d["in_flight"] = c.in_flight;
   d["duration"] = std::chrono::duration<double>(c.reported.duration).count();
   return d;
-}
-
-/// Logs through a Python callable, from the engine's threads (never at interpreter exit).
-std::function<void(const vitals::event&)> python_events(py::object callback) {
-  if (callback.is_none()) return {};
-  auto cb = std::shared_ptr<py::object>(new py::object(std::move(callback)), [](py::object* p) {
-    if (python_alive()) {
-      py::gil_scoped_acquire gil;
-      delete p;
-    }
-  });
-  return [cb](const vitals::event& e) {
-    if (!python_alive()) return;
-    py::gil_scoped_acquire gil;
-    try {
-      static const char* types[] = {"transition", "timeout", "late_result", "shutdown", "error"};
-      (*cb)(types[static_cast<int>(e.what)], e.check, e.from, e.to, e.kind, e.message);
-    } catch (py::error_already_set& err) {
-      err.discard_as_unraisable("vitals: on_event");
-    }
-  };
 }
 
 vitals::http::detail_policy detail_policy_of(const std::string& s) {
@@ -480,18 +572,28 @@ PYBIND11_MODULE(_vitals, m) {
   m.def("make_builtin", &make_builtin, py::arg("type"), py::arg("kwargs"));
   m.def("make_from_url", &make_from_url, py::arg("url"));
   m.def("describe_types", &describe_types);
+  py::class_<python_job, std::shared_ptr<python_job>>(m, "Job",
+                                                     "One run of a Python check, for its thread.")
+      .def_property_readonly("remaining", &python_job::remaining,
+                             "Seconds left before the deadline.")
+      .def("finish", &python_job::finish, py::arg("value"))
+      .def("raised", &python_job::raised, py::arg("text"));
+  py::class_<job_box, std::shared_ptr<job_box>>(m, "JobBox")
+      .def(py::init<>())
+      .def("next", &job_box::next, py::call_guard<gil_release>())
+      .def("close", &job_box::close, py::call_guard<gil_release>());
   m.def(
       "python_check",
-      [](py::object runner, std::string type, std::string component_type, bool dependency,
-         std::vector<std::string> secrets) {
+      [](std::shared_ptr<job_box> box, std::string type, std::string component_type,
+         bool dependency, std::vector<std::string> secrets) {
         vitals::check_traits traits{.type = type,
                                     .component_type = std::move(component_type),
                                     .dependency = dependency,
                                     .secrets = std::move(secrets)};
-        return check_handle{std::make_shared<python_check>(std::move(runner), std::move(traits)),
+        return check_handle{std::make_shared<python_check>(std::move(box), std::move(traits)),
                             std::move(type)};
       },
-      py::arg("runner"), py::arg("type"), py::arg("component_type"), py::arg("dependency"),
+      py::arg("box"), py::arg("type"), py::arg("component_type"), py::arg("dependency"),
       py::arg("secrets"));
 
   py::class_<vitals::registry>(m, "Registry")
@@ -534,36 +636,57 @@ PYBIND11_MODULE(_vitals, m) {
 
   py::class_<engine_handle>(m, "Engine")
       .def(py::init([](vitals::registry& reg, std::string service_id, std::string version,
-                       std::string description, std::size_t max_threads, py::object on_event,
-                       bool self_check) {
+                       std::string description, std::size_t max_threads, bool self_check) {
              vitals::service_options o;
              o.info = {.service_id = std::move(service_id),
                        .version = std::move(version),
                        .description = std::move(description)};
              o.max_threads = max_threads;
-             o.on_event = python_events(std::move(on_event));
+             auto events = std::make_shared<event_box>();
+             o.on_event = [events](const vitals::event& e) { events->push(e); };
              o.self_check = self_check;
-             return engine_handle{
-                 std::make_shared<vitals::service>(std::move(reg), std::move(o))};
+             return engine_handle{std::make_shared<vitals::service>(std::move(reg), std::move(o)),
+                                  std::move(events)};
            }),
            py::arg("registry"), py::arg("service_id"), py::arg("version"), py::arg("description"),
-           py::arg("max_threads"), py::arg("on_event"), py::arg("self_check"))
+           py::arg("max_threads"), py::arg("self_check"))
+      .def(
+          "next_event",
+          [](engine_handle& e) -> py::object {
+            std::optional<vitals::event> ev;
+            {
+              gil_release nogil;
+              ev = e.events->next();
+            }
+            if (!ev) return py::none();
+            static const char* types[] = {"transition", "timeout", "late_result", "shutdown",
+                                          "error"};
+            return py::make_tuple(types[static_cast<int>(ev->what)], ev->check, ev->from, ev->to,
+                                  ev->kind, ev->message);
+          },
+          "The next event (what, check, before, after, kind, message), waiting without the GIL; "
+          "None once the engine is closed.")
+      .def(
+          "close_events", [](engine_handle& e) { e.events->close(); },
+          py::call_guard<gil_release>())
+      .def_property_readonly("events_dropped",
+                             [](const engine_handle& e) { return e.events->dropped(); })
       .def(
           "start", [](engine_handle& e) { e.svc->start(); },
-          py::call_guard<py::gil_scoped_release>())
+          py::call_guard<gil_release>())
       .def(
           "stop", [](engine_handle& e) { e.svc->stop(); },
-          py::call_guard<py::gil_scoped_release>())
+          py::call_guard<gil_release>())
       .def(
           "begin_shutdown", [](engine_handle& e) { e.svc->begin_shutdown(); },
-          py::call_guard<py::gil_scoped_release>())
+          py::call_guard<gil_release>())
       .def_property_readonly("shutting_down",
                              [](const engine_handle& e) { return e.svc->shutting_down(); })
       .def("probe_status",
            [](const engine_handle& e, int p) {
              std::shared_ptr<const vitals::snapshot> snap;
              {
-               py::gil_scoped_release nogil;
+               gil_release nogil;
                snap = e.svc->current();
              }
              return snap->probe_status(static_cast<vitals::probe>(p));
@@ -572,21 +695,21 @@ PYBIND11_MODULE(_vitals, m) {
            [](const engine_handle& e) {
              std::shared_ptr<const vitals::snapshot> snap;
              {
-               py::gil_scoped_release nogil;
+               gil_release nogil;
                snap = e.svc->current();
              }
              return snap->overall_status();
            })
       .def_property_readonly("generation",
                              [](const engine_handle& e) {
-                               py::gil_scoped_release nogil;
+                               gil_release nogil;
                                return e.svc->current()->generation;
                              })
       .def("checks",
            [](const engine_handle& e) {
              std::shared_ptr<const vitals::snapshot> snap;
              {
-               py::gil_scoped_release nogil;
+               gil_release nogil;
                snap = e.svc->current();
              }
              py::list out;
@@ -599,12 +722,12 @@ PYBIND11_MODULE(_vitals, m) {
             return e.svc->wait_for_update(
                 generation, std::chrono::milliseconds{static_cast<std::int64_t>(timeout * 1000)});
           },
-          py::arg("generation"), py::arg("timeout"), py::call_guard<py::gil_scoped_release>())
+          py::arg("generation"), py::arg("timeout"), py::call_guard<gil_release>())
       .def("stats",
            [](const engine_handle& e) {
              vitals::engine_stats s;
              {
-               py::gil_scoped_release nogil;
+               gil_release nogil;
                s = e.svc->stats();
              }
              py::dict d;
@@ -620,6 +743,7 @@ PYBIND11_MODULE(_vitals, m) {
              // After fork(): the engine's threads stayed in the parent and its locks may be
              // held by them. The child never touches it again, not even to destroy it.
              new std::shared_ptr<vitals::service>(std::move(e.svc));  // NOLINT: leaked on purpose
+             new std::shared_ptr<event_box>(std::move(e.events));     // NOLINT: its lock too
              e.svc = nullptr;
            })
       .def_property_readonly("alive",
@@ -648,7 +772,7 @@ PYBIND11_MODULE(_vitals, m) {
              std::string_view authorization, std::string_view accept) {
             vitals::http::response r;
             {
-              py::gil_scoped_release nogil;
+              gil_release nogil;
               std::vector<vitals::http::header> headers;
               if (!authorization.empty()) headers.push_back({"Authorization", authorization});
               if (!accept.empty()) headers.push_back({"Accept", accept});
@@ -662,5 +786,5 @@ PYBIND11_MODULE(_vitals, m) {
           py::arg("accept") = "")
       .def(
           "rebind", [](handler_handle& h, engine_handle& e) { h.h->rebind(e.svc); },
-          py::call_guard<py::gil_scoped_release>());
+          py::call_guard<gil_release>());
 }

@@ -128,18 +128,22 @@ def test_frozen_postgres_answers_at_once_and_times_out_at_the_deadline(pg_url, p
             svc.wait_for_update(1)
         with frozen(pg_pid):
             t0 = time.monotonic()
-            slowest = 0.0
+            took = []
             timed_out_at = None
             while time.monotonic() - t0 < 3.0:
                 t = time.perf_counter()
                 status = h.handle("GET", "/readyz")[0]
-                slowest = max(slowest, time.perf_counter() - t)
+                took.append(time.perf_counter() - t)
                 c = svc.checks()[0]
                 if timed_out_at is None and c["kind"] == vitals.FailureKind.TIMEOUT:
                     timed_out_at = time.monotonic()
                     assert status == 503
                 time.sleep(0.005)
-            assert slowest < 0.010, f"a /readyz took {slowest * 1000:.1f} ms"
+            took.sort()
+            p95 = took[int(len(took) * 0.95) - 1]
+            # never waits on the database (its timeout is 500 ms); the slowest few are the
+            # scheduler's and the GIL's switch interval (5 ms) on a busy machine
+            assert p95 < 0.010 and took[-1] < 0.100, (p95, took[-1])
             assert timed_out_at is not None, svc.checks()
             assert "timed out after 500ms" in svc.checks()[0]["output"]
         # thawed: passes again on the next runs

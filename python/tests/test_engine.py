@@ -349,3 +349,43 @@ def test_a_service_started_after_fork_in_the_child_only():
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert not svc.started and state(svc, "a")["runs"] == 0  # the parent never checked
+
+
+EXIT_SCRIPT = r"""
+import asyncio, threading, time, vitals
+never = threading.Event()
+
+async def forever():
+    await asyncio.Event().wait()
+
+def spins():  # pure Python holding the GIL most of the time
+    while True:
+        sum(range(10_000))
+
+reg = vitals.Registry()
+reg.add("waits", never.wait, interval=0.3, timeout=0.1)
+reg.add("spins", spins, interval=0.3, timeout=0.1)
+reg.add("coroutine", forever, interval=0.3, timeout=0.1)
+svc = vitals.Service(reg).start()
+h = svc.handler()
+# daemon threads inside the engine's calls, GIL released, when the interpreter exits
+threading.Thread(target=lambda: svc._engine.wait_for_update(2**62, 60), daemon=True).start()
+threading.Thread(target=lambda: [h.handle("GET", "/readyz") for _ in iter(int, 1)],
+                 daemon=True).start()
+while any(c["runs"] == 0 for c in svc.checks()):
+    svc.wait_for_update(1)
+time.sleep(0.3)
+print(sorted((c["name"], str(c["kind"])) for c in svc.checks()))
+"""
+
+
+def test_interpreter_exit_with_hung_checks_and_busy_threads_is_clean():
+    """At exit Python ends daemon threads that ask for the GIL with pthread_exit(): no engine
+    thread may be one of them, and none of our frames may stop the unwinding (abort)."""
+    import subprocess
+    import sys
+    for _ in range(3):
+        r = subprocess.run([sys.executable, "-X", "dev", "-c", EXIT_SCRIPT], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "('coroutine', 'timeout'), ('spins', 'timeout'), ('waits', 'timeout')" in r.stdout

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from . import _vitals
 from ._vitals import FailureKind, Result, Status, fail, ok, warn
-from ._runner import make_runner, private_loop
+from ._runner import private_loop, worker
 
 __all__ = [
     "Registry", "Service", "Probe", "Status", "FailureKind", "Result", "ok", "warn", "fail",
@@ -126,11 +126,13 @@ class Registry:
             fn, deps, hidden = check, bool(dependency), [str(s) for s in secrets]
             kind = "python-async" if _is_async(fn) else "python"
 
-            def make(loop=None, fn=fn, deps=deps, hidden=hidden, kind=kind):
-                return _vitals.python_check(make_runner(fn, loop), kind, "component", deps,
-                                            hidden)
+            def make(loop=None, threads=None, fn=fn, deps=deps, hidden=hidden, kind=kind,
+                     name=name):
+                box = _vitals.JobBox()
+                if threads is not None:  # a real engine's (not add()'s validation): its thread
+                    threads.append((box, worker(box, fn, loop, name)))
+                return _vitals.python_check(box, kind, "component", deps, hidden)
 
-            make.kind = kind  # type: ignore[attr-defined]
         else:
             raise TypeError(
                 f"add(): check must be a callable or a vitals.checks object, not "
@@ -153,11 +155,11 @@ class Registry:
     def names(self) -> list[str]:
         return [e.name for e in self._entries]
 
-    def _build(self, loop: Optional[Callable[[], asyncio.AbstractEventLoop]] = None
-               ) -> "_vitals.Registry":
+    def _build(self, loop: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
+               threads: Optional[list] = None) -> "_vitals.Registry":
         reg = _vitals.Registry()
         for e in self._entries:
-            reg.add(e.name, e.make(loop), **e.options)
+            reg.add(e.name, e.make(loop, threads), **e.options)
         return reg
 
 
@@ -175,7 +177,7 @@ class _BuiltinSpec:
         self.type, self.kwargs, self.url = type_, kwargs or {}, url
         self.build()  # errors now, not at start()
 
-    def build(self, loop: Any = None) -> "_vitals.Check":
+    def build(self, loop: Any = None, threads: Any = None) -> "_vitals.Check":
         if self.url is not None:
             return _vitals.make_from_url(self.url)
         return _vitals.make_builtin(self.type, self.kwargs)
@@ -230,11 +232,12 @@ class Service:
         self._registry = registry
         self._engine_args = dict(service_id=service_id, version=version,
                                  description=description, max_threads=int(max_threads),
-                                 on_event=on_event or _log_event, self_check=bool(self_check))
+                                 self_check=bool(self_check))
+        self._on_event = on_event or _log_event
         self._lock = threading.RLock()
         self._pid = os.getpid()
         self._loop = loop
-        self._engine = _vitals.Engine(registry._build(self._check_loop), **self._engine_args)
+        self._new_engine()
         self._started = False
         self._shutdown = False
         self._handlers: "weakref.WeakSet[Handler]" = weakref.WeakSet()
@@ -256,19 +259,44 @@ class Service:
                 except RuntimeError:
                     pass
             if not self._started:
-                self._engine.start()
-                self._started = True
+                self._start_engine()
         if (handle_sigterm and not self._sigterm_installed
                 and threading.current_thread() is threading.main_thread()):
             self.install_sigterm()
         return self
 
     def stop(self) -> None:
-        """Stops the engine (runs in flight are cancelled). Idempotent."""
+        """Stops the engine (runs in flight are cancelled) and its threads. Idempotent; a
+        stopped service does not start again."""
         with self._lock:
-            if self._started and os.getpid() == self._pid:
-                self._engine.stop()
+            if os.getpid() == self._pid:
+                if self._started:
+                    self._engine.stop()
+                self._engine.close_events()
+                for box, _ in self._threads:
+                    box.close()
             self._started = False
+
+    def _new_engine(self) -> None:
+        self._threads: list = []  # (JobBox, thread) of each Python check, started with it
+        self._engine = _vitals.Engine(self._registry._build(self._check_loop, self._threads),
+                                      **self._engine_args)
+
+    def _start_engine(self) -> None:
+        for _, t in self._threads:
+            t.start()
+        engine, on_event = self._engine, self._on_event
+
+        def pump() -> None:  # the engine's events, delivered on a Python thread of its own
+            while (e := engine.next_event()) is not None:
+                try:
+                    on_event(*e)
+                except Exception:  # a logging callback must not stop the others
+                    _log.exception("vitals: on_event raised")
+
+        threading.Thread(target=pump, name="vitals-events", daemon=True).start()
+        self._engine.start()
+        self._started = True
 
     def begin_shutdown(self) -> None:
         """Readiness fails from now on (also in workers forked later); liveness is unaffected."""
@@ -369,8 +397,7 @@ class Service:
             was_started = self._started
             self._engine.abandon()
             self._pid = os.getpid()
-            self._engine = _vitals.Engine(self._registry._build(self._check_loop),
-                                          **self._engine_args)
+            self._new_engine()
             if self._shutdown:
                 self._engine.begin_shutdown()
             for h in list(self._handlers):
@@ -379,8 +406,7 @@ class Service:
             if isinstance(self._loop, asyncio.AbstractEventLoop):
                 self._loop = None  # the parent's loop does not run here
             if was_started:
-                self._engine.start()
-                self._started = True
+                self._start_engine()
 
     def __repr__(self) -> str:
         return f"<vitals.Service {len(self._registry)} checks pid={self._pid}>"

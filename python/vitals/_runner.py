@@ -1,6 +1,15 @@
-"""How the engine's pool runs a Python check: sync in the pool thread, ``async def`` on an
-event loop with the deadline enforced in both places (the loop cancels the coroutine; the pool
-thread stops waiting even if the loop is stalled and never gets to cancel it)."""
+"""Where a Python check runs: on a Python thread of its own, never on an engine thread.
+
+The C++ check only posts each run to a JobBox; the check's thread waits in ``box.next()`` with
+the GIL released, calls the check, and completes the run (``job.finish``) with the GIL released
+again. The engine never takes the GIL, so interpreter exit (which ends with pthread_exit any
+thread that then asks for it) never unwinds through the engine. Runs never overlap (the engine's
+guarantee): a check that never returns holds its own thread and nothing else.
+
+An ``async def`` check runs on an event loop with its deadline enforced twice: the loop cancels
+the coroutine (``asyncio.wait_for``), and the check's thread stops waiting at the deadline even
+if the loop is too stalled to cancel anything.
+"""
 
 from __future__ import annotations
 
@@ -55,14 +64,29 @@ def _await_on(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[Any], remain
         return _vitals.fail("cancelled", _vitals.FailureKind.INTERNAL)
 
 
-def make_runner(fn: Callable[[], Any], loop: Optional[LoopProvider]) -> Callable[[float], Any]:
-    """The callable the C++ check calls with the seconds left before its deadline."""
+def describe(e: BaseException) -> str:
+    """ "TypeName: message" (no traceback: outputs are short; the engine redacts them)."""
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def worker(box: "_vitals.JobBox", fn: Callable[[], Any], loop: Optional[LoopProvider],
+           name: str) -> threading.Thread:
+    """The check's thread (not started): runs each posted job until the box is closed."""
     provider = loop or private_loop
 
-    def run(remaining: float) -> Any:
-        r = fn()
-        if inspect.isawaitable(r):
-            return _await_on(provider(), r, remaining)
-        return r
+    def work() -> None:
+        while True:
+            job = box.next()
+            if job is None:
+                return
+            try:
+                value = fn()
+                if inspect.isawaitable(value):
+                    value = _await_on(provider(), value, job.remaining)
+            except BaseException as e:  # noqa: BLE001 (whatever a check raises is its result)
+                job.raised(describe(e))
+                continue
+            job.finish(value)
 
-    return run
+    return threading.Thread(target=work, name=f"vitals-check-{name}", daemon=True)

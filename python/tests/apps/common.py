@@ -14,7 +14,8 @@ interval = float(env("VITALS_APP_INTERVAL", "1"))
 reg = vitals.Registry()
 if env("VITALS_TEST_PG_URL"):
     reg.add("postgres", vitals.checks.postgres(url=env("VITALS_TEST_PG_URL"),
-                                               application_name=env("VITALS_APP_NAME", "vitals")),
+                                               application_name=env("VITALS_APP_NAME", "vitals"),
+                                               query="SELECT 1"),
             probes=["ready", "startup"], interval=interval,
             timeout=float(env("VITALS_APP_PG_TIMEOUT", "0.4")))
 if env("VITALS_TEST_REDIS_URL"):
