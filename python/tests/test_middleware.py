@@ -231,6 +231,17 @@ def test_django_middleware_and_urls(svc):
     assert c.get("/readyz").status_code == 200 and c.get("/orders").content == b"orders"
     r = c.get("/health", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert b"auth failed for ***" in r.content and SECRET.encode() not in r.content
+    # a 503 from a probe is an answer: not logged by Django as a server error (mail_admins)
+    import logging
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("django.request").addHandler(handler)
+    try:
+        assert c.get("/readyz/db").status_code == 503
+    finally:
+        logging.getLogger("django.request").removeHandler(handler)
+    assert records == []
     with override_settings(MIDDLEWARE=[]):  # the URL include alone
         r = c.get("/readyz?verbose")
         assert r.status_code == 200 and b"[+]cache ok" in r.content

@@ -56,6 +56,9 @@ def respond(h: Handler, request: HttpRequest) -> HttpResponse:
     for name, value in headers:
         resp[name] = value
     resp["Content-Length"] = str(length)
+    # A 503 from /readyz is an answer, not a server error: Django would otherwise log every one
+    # to django.request at ERROR (mail_admins builds an error report per probe: ~8x slower).
+    resp._has_been_logged = True  # Django's own flag (django.utils.log.log_response)
     return resp
 
 
