@@ -2,13 +2,14 @@
 """vitals in Python web services vs the peers, side by side in one run (bench/python/README.md).
 
     source /tmp/vitals-test-servers/env.sh       # scripts/test-servers.sh start: PostgreSQL, Redis
-    PYTHONPATH=build/release/python bench/python/run.py [--seconds 10]
+    PYTHONPATH=build/release/python bench/python/run.py [--seconds 5] [--rounds 5]
 
 Every app runs under the same gunicorn (1 worker, gthread, 4 threads) pinned to CPU 0, wrk on
-CPU 1 (-t1 -c8). Per app: req/s and latency of its readiness endpoint; the queries PostgreSQL
-and the PINGs Redis received during the flood (read before the server starts and after its
-connections have closed: a backend's counters are final when it exits); then the same flood
-with PostgreSQL frozen (SIGSTOP) for its whole length.
+CPU 1 (-t1 -c8). 1. One app alive at a time, one flood: the queries PostgreSQL and the PINGs
+Redis received over the server's life (read before it starts and after its connections have
+closed: a backend's counters are final when it exits). 2. Every app alive, interleaved rounds of
+floods: req/s and latency (medians; ratios are medians of per-round ratios, so the machine's
+drift hits every app alike). 3. PostgreSQL frozen (SIGSTOP): one flood per app.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def pg_children(pid: int) -> list[int]:
     return out
 
 
-def wrk(url: str, seconds: float) -> dict:
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c8", f"-d{int(seconds)}s", "--latency",
+def wrk(url: str, seconds: float, connections: int = 8) -> dict:
+    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}",
+                          f"-d{int(seconds)}s", "--latency",
                           "--timeout", "2s", url], capture_output=True, text=True).stdout
     res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "raw": out}
 
@@ -91,77 +93,113 @@ class Counters:
         return x, pings
 
 
-def run_app(module: str, path: str, seconds: float, counters: Counters, pg_pid: int,
-            env: dict) -> dict:
-    port = free_port()
-    x0, p0 = counters.read()
-    t0 = time.monotonic()
-    proc = subprocess.Popen(
-        ["taskset", "-c", "0", PY, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "-k",
-         "gthread", "--threads", "4", "--chdir", str(HERE / "apps"), "--log-level", "warning",
-         module], env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}{path}"
-    try:
+class Server:
+    """One app under gunicorn (1 worker, gthread×4) pinned to CPU 0, stopped by its PID."""
+
+    def __init__(self, module: str, path: str, env: dict):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}{path}"
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", "0", PY, "-m", "gunicorn", "-b", f"127.0.0.1:{self.port}", "-w",
+             "1", "-k", "gthread", "--threads", "4", "--chdir", str(HERE / "apps"),
+             "--log-level", "warning", module], env=env, start_new_session=True)
+        self.started = time.monotonic()
         deadline = time.monotonic() + 30
         while True:
             with contextlib.suppress(OSError):
-                if urllib.request.urlopen(url, timeout=1).status == 200:
+                if urllib.request.urlopen(self.url, timeout=1).status == 200:
                     break
-            if time.monotonic() > deadline or proc.poll() is not None:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise RuntimeError(f"{module} did not become ready")
             time.sleep(0.1)
-        wrk(url, 2)  # warm-up
-        normal = wrk(url, seconds)
-        # frozen PostgreSQL for a whole flood
-        pids = pg_children(pg_pid)
-        for p in pids:
-            os.kill(p, signal.SIGSTOP)
-        try:
-            frozen = wrk(url, seconds)
-        finally:
-            for p in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(p, signal.SIGCONT)
+
+    def stop(self) -> float:
+        os.killpg(self.proc.pid, signal.SIGTERM)  # only what this script started
+        self.proc.wait(30)
+        return time.monotonic() - self.started
+
+
+@contextlib.contextmanager
+def frozen(pg_pid: int):
+    pids = pg_children(pg_pid)
+    for p in pids:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        yield
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # only what this script started
-        proc.wait(30)
-    lifetime = time.monotonic() - t0
-    time.sleep(1.0)  # the backends of the app's connections exit and flush their counters
-    x1, p1 = counters.read()
-    return {"normal": normal, "frozen": frozen, "queries": x1 - x0 - 2, "pings": p1 - p0,
-            "lifetime": lifetime}
+        for p in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGCONT)
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--only", help="substring of the app names to run")
+    ap.add_argument("--seconds", type=int, default=5, help="length of one flood")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds of every app")
     args = ap.parse_args()
     pg_url, redis_url = os.environ["VITALS_TEST_PG_URL"], os.environ["VITALS_TEST_REDIS_URL"]
     pg_pid = int(os.environ["VITALS_TEST_PG_PID"])
     env = dict(os.environ, BENCH_INTERVAL="1")
     subprocess.run([PY, str(HERE / "apps" / "dhc_site.py")], env=env, check=True)  # migrate
     counters = Counters(pg_url, redis_url)
-    results = {}
+
+    # 1. What the dependencies see under a flood: one app alive at a time.
+    load = {}
     for name, module, path in APPS:
-        if args.only and args.only not in name:
-            continue
-        print(f"== {name}", file=sys.stderr)
-        results[name] = run_app(module, path, args.seconds, counters, pg_pid, env)
-    bare = results.get(APPS[0][0], {}).get("normal", {}).get("rps")
-    dhc = results.get(APPS[-1][0], {}).get("normal", {}).get("rps")
-    print(f"\n{args.seconds:g} s per flood; gunicorn 1 worker gthread×4 on CPU 0, wrk -t1 -c8 on "
-          "CPU 1; checks every 1 s\n")
-    print("| app | req/s | × bare | × django-health-check | p50 ms | p99 ms | PostgreSQL queries "
-          "(per s) | Redis PINGs | frozen PostgreSQL: req/s | p99 ms | timeouts |")
+        print(f"== queries: {name}", file=sys.stderr)
+        x0, p0 = counters.read()
+        srv = Server(module, path, env)
+        flood = wrk(srv.url, args.seconds)
+        lifetime = srv.stop()
+        time.sleep(1.0)  # the app's backends exit and flush their counters
+        x1, p1 = counters.read()
+        load[name] = {"queries": x1 - x0 - 2, "pings": p1 - p0, "lifetime": lifetime,
+                      "requests": flood["requests"]}
+
+    # 2. Throughput, every app alive, interleaved rounds (the machine's drift hits all alike).
+    servers = {name: Server(module, path, env) for name, module, path in APPS}
+    for srv in servers.values():
+        wrk(srv.url, 1)  # warm-up
+    rounds: dict[str, list[dict]] = {name: [] for name in servers}
+    for r in range(args.rounds):
+        print(f"== round {r + 1}/{args.rounds}", file=sys.stderr)
+        for name, srv in servers.items():
+            rounds[name].append(wrk(srv.url, args.seconds))
+    # 3. PostgreSQL frozen: a flood per app, then its latency as a prober sees it (2 connections).
+    stalled, probed = {}, {}
+    with frozen(pg_pid):
+        for name, srv in servers.items():
+            print(f"== frozen: {name}", file=sys.stderr)
+            stalled[name] = wrk(srv.url, args.seconds)
+            probed[name] = wrk(srv.url, args.seconds, connections=2)
+    for srv in servers.values():
+        srv.stop()
+
+    bare, dhc = APPS[0][0], APPS[-1][0]
+    print(f"\n{args.rounds} interleaved rounds of {args.seconds} s per app (medians); gunicorn 1 "
+          "worker gthread×4 on CPU 0, wrk -t1 -c8 on CPU 1; checks every 1 s\n")
+    print("| app | req/s | × bare | × django-health-check | p50 ms | p99 ms | flood alone: "
+          "requests | PostgreSQL queries | Redis PINGs | PostgreSQL frozen: req/s | p99 ms, 2 "
+          "connections |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, r in results.items():
-        n, f = r["normal"], r["frozen"]
-        print(f"| {name} | {n['rps']:,.0f} | {n['rps'] / bare:.2f} | "
-              f"{n['rps'] / dhc:.1f} | {n['p50']:.2f} | {n['p99']:.2f} | "
-              f"{r['queries']:,} ({r['queries'] / r['lifetime']:,.1f}) | {r['pings']:,} | "
-              f"{f['rps']:,.0f} | {f['p99']:.2f} | {f['timeouts']:,} |"
-              if bare and dhc else f"| {name} | {n['rps']:,.0f} |")
+    for name in servers:
+        rs = rounds[name]
+        ratio_bare = median([a["rps"] / b["rps"] for a, b in zip(rs, rounds[bare])])
+        ratio_dhc = median([a["rps"] / b["rps"] for a, b in zip(rs, rounds[dhc])])
+        f, q = stalled[name], load[name]
+        frozen_rps = f"{f['rps']:,.0f}" if f["requests"] else "0 (every request hung)"
+        c2 = probed[name]
+        frozen_p99 = f"{c2['p99']:.2f}" if c2["requests"] else "—"
+        print(f"| {name} | {median([x['rps'] for x in rs]):,.0f} | {ratio_bare:.2f} | "
+              f"{ratio_dhc:.1f} | {median([x['p50'] for x in rs]):.2f} | "
+              f"{median([x['p99'] for x in rs]):.2f} | {q['requests']:,} | "
+              f"{max(q['queries'], 0):,} in {q['lifetime']:.1f} s | {q['pings']:,} | "
+              f"{frozen_rps} | {frozen_p99} |")
     return 0
 
 
