@@ -17,10 +17,10 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -118,7 +118,8 @@ class job_box {
         job = nullptr;
       }
     }
-    if (job) job->complete(vitals::fail("the check's thread has stopped", vitals::failure_kind::internal));
+    if (job)
+      job->complete(vitals::fail("the check's thread has stopped", vitals::failure_kind::internal));
     cv_.notify_one();
   }
   /// Blocks (the caller releases the GIL) until a run is posted; null once closed.
@@ -135,7 +136,8 @@ class job_box {
       left = std::exchange(pending_, nullptr);
     }
     cv_.notify_all();
-    if (left) left->complete(vitals::fail("the engine has stopped", vitals::failure_kind::internal));
+    if (left)
+      left->complete(vitals::fail("the engine has stopped", vitals::failure_kind::internal));
   }
 
  private:
@@ -398,7 +400,7 @@ check_handle make_from_url(const std::string& url) {
 /// Every key of every built-in type: what vitals/checks.py turns into functions and the stub.
 py::list describe_types() {
   py::list out;
-  const char* kinds[] = {"str",  "int",       "float",     "bool",
+  const char* kinds[] = {"str",      "int",       "float",     "bool",
                          "duration", "list[str]", "list[int]", "dict[str, str]"};
   for (const auto& t : vitals::checks::builtin_types()) {
     py::list keys;
@@ -553,7 +555,8 @@ PYBIND11_MODULE(_vitals, m) {
         return s + ">";
       });
 
-  m.def("ok", [] { return vitals::pass(); }, "A passing result.");
+  m.def(
+      "ok", [] { return vitals::pass(); }, "A passing result.");
   m.def("warn", &vitals::warn, py::arg("output"),
         "A warning: the probe stays up but the check reports a concern.");
   m.def(
@@ -573,7 +576,7 @@ PYBIND11_MODULE(_vitals, m) {
   m.def("make_from_url", &make_from_url, py::arg("url"));
   m.def("describe_types", &describe_types);
   py::class_<python_job, std::shared_ptr<python_job>>(m, "Job",
-                                                     "One run of a Python check, for its thread.")
+                                                      "One run of a Python check, for its thread.")
       .def_property_readonly("remaining", &python_job::remaining,
                              "Seconds left before the deadline.")
       .def("finish", &python_job::finish, py::arg("value"))
@@ -672,11 +675,9 @@ PYBIND11_MODULE(_vitals, m) {
       .def_property_readonly("events_dropped",
                              [](const engine_handle& e) { return e.events->dropped(); })
       .def(
-          "start", [](engine_handle& e) { e.svc->start(); },
-          py::call_guard<gil_release>())
+          "start", [](engine_handle& e) { e.svc->start(); }, py::call_guard<gil_release>())
       .def(
-          "stop", [](engine_handle& e) { e.svc->stop(); },
-          py::call_guard<gil_release>())
+          "stop", [](engine_handle& e) { e.svc->stop(); }, py::call_guard<gil_release>())
       .def(
           "begin_shutdown", [](engine_handle& e) { e.svc->begin_shutdown(); },
           py::call_guard<gil_release>())
@@ -746,8 +747,7 @@ PYBIND11_MODULE(_vitals, m) {
              new std::shared_ptr<event_box>(std::move(e.events));     // NOLINT: its lock too
              e.svc = nullptr;
            })
-      .def_property_readonly("alive",
-                             [](const engine_handle& e) { return e.svc != nullptr; });
+      .def_property_readonly("alive", [](const engine_handle& e) { return e.svc != nullptr; });
 
   m.def("route_roots", &route_roots);
 
