@@ -286,6 +286,7 @@ def test_aiohttp_setup():
     import vitals.aiohttp
 
     svc = vitals.Service(make_registry())  # not started: on_startup starts it
+    svc2 = vitals.Service(make_registry())
 
     async def hi(_request):
         return web.Response(text="hi")
@@ -308,6 +309,22 @@ def test_aiohttp_setup():
             assert b"***" in body and SECRET.encode() not in body
             assert (await c.get("/readyz/nope")).status == 404
             assert svc.started
+        # the same as a sub-application under a prefix
+        app2 = web.Application()
+        app2.router.add_get("/hi", hi)
+        vitals.aiohttp.mount(app2, svc2, "/_health")
+        async with TestClient(TestServer(app2)) as c:
+            for _ in range(250):
+                if all(x["runs"] > 0 for x in svc2.checks()):
+                    break
+                await asyncio.sleep(0.02)
+            r = await c.get("/_health/readyz?verbose")
+            assert r.status == 200 and "[+]cache ok" in await r.text()
+            assert (await c.get("/_health/health/cache")).status == 200
+            assert (await c.get("/readyz")).status == 404
+            assert await (await c.get("/hi")).text() == "hi"
+            assert svc2.started
+        assert svc2.shutting_down and not svc2.started
         assert svc.shutting_down and not svc.started  # on_shutdown, on_cleanup
 
     asyncio.run(main())

@@ -1,7 +1,9 @@
-"""aiohttp: the endpoints as routes of the application, and its lifecycle signals.
+"""aiohttp: the endpoints as routes of the application (or of a sub-application under a
+prefix), and its lifecycle signals.
 
     app = web.Application()
-    vitals.aiohttp.setup(app, svc)     # /livez /readyz /startupz /health
+    vitals.aiohttp.setup(app, svc)                  # /livez /readyz /startupz /health
+    vitals.aiohttp.mount(app, svc, "/_health")      # or: a sub-app, /_health/readyz ...
     web.run_app(app)
 
 on_startup binds the app's loop (``async def`` checks run on it) and starts the engine;
@@ -11,7 +13,7 @@ on_shutdown fails readiness at once (liveness stays); on_cleanup stops the engin
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Optional
 
 from aiohttp import web
 
@@ -19,8 +21,10 @@ from . import Handler, Service
 
 
 def setup(app: web.Application, service: Service, *, prefix: str = "",
-          **options: Any) -> web.Application:
+          register_routes_at: Optional[str] = None, **options: Any) -> web.Application:
+    """Adds the routes (under ``prefix``) and the signals to ``app``."""
     handler = service.handler(prefix=prefix, **options)
+    at = prefix if register_routes_at is None else register_routes_at  # a sub-app's are relative
 
     async def endpoint(request: web.Request) -> web.Response:
         status, headers, body, length = handler.handle(
@@ -32,8 +36,8 @@ def setup(app: web.Application, service: Service, *, prefix: str = "",
         return resp
 
     for root in Handler._roots:
-        app.router.add_route("*", prefix + root, endpoint)
-        app.router.add_route("*", prefix + root + "/{name:.+}", endpoint)
+        app.router.add_route("*", at + root, endpoint)
+        app.router.add_route("*", at + root + "/{name:.+}", endpoint)
 
     async def on_startup(_app: web.Application) -> None:
         service.bind_loop(asyncio.get_running_loop())
@@ -50,3 +54,13 @@ def setup(app: web.Application, service: Service, *, prefix: str = "",
     app.on_cleanup.append(on_cleanup)
     app["vitals"] = service
     return app
+
+
+def mount(app: web.Application, service: Service, prefix: str,
+          **options: Any) -> web.Application:
+    """The endpoints as a sub-application under ``prefix`` ("/_health"); its signals run with
+    the parent's (start, readiness failing on shutdown, stop). Returns the sub-application."""
+    sub = web.Application()
+    setup(sub, service, prefix=prefix, register_routes_at="", **options)
+    app.add_subapp(prefix, sub)
+    return sub
