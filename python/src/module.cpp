@@ -55,6 +55,24 @@ class gil_release {
   PyThreadState* state_;
 };
 
+/// Concatenation in one allocation.
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto p : parts) out.append(p);
+  return out;
+}
+
+/// "a, b, c" of what `name` says of each item.
+template <class Range, class Name>
+std::string join(const Range& items, Name name) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += name(item);
+  }
+  return out;
+}
+
 vitals::result to_result(const py::handle& r) {
   if (r.is_none()) return vitals::pass();
   if (PyBool_Check(r.ptr()) != 0) {
@@ -222,9 +240,8 @@ const vitals::schema::check_type& find_type(const std::string& name) {
   for (const auto& t : vitals::checks::builtin_types()) {
     if (t.name() == name) return t;
   }
-  std::string all;
-  for (const auto& t : vitals::checks::builtin_types()) all += (all.empty() ? "" : ", ") + t.name();
-  throw py::value_error("unknown check type '" + name + "' (types: " + all + ")");
+  const auto all = join(vitals::checks::builtin_types(), [](const auto& t) { return t.name(); });
+  throw py::value_error(cat({"unknown check type '", name, "' (types: ", all, ")"}));
 }
 
 std::chrono::milliseconds to_duration(const py::handle& v, const std::string& where) {
@@ -272,13 +289,10 @@ vitals::schema::value to_value(const vitals::schema::key_spec& k, const py::hand
       if (!py::isinstance<py::str>(v)) throw expect("a str");
       auto s = v.cast<std::string>();
       if (!k.choices.empty()) {
-        bool found = false;
-        std::string all;
-        for (const auto& c : k.choices) {
-          found = found || c == s;
-          all += (all.empty() ? "" : ", ") + c;
+        if (std::find(k.choices.begin(), k.choices.end(), s) == k.choices.end()) {
+          const auto all = join(k.choices, [](const std::string& c) { return c; });
+          throw py::value_error(cat({where, ": must be one of ", all}));
         }
-        if (!found) throw py::value_error(where + ": must be one of " + all);
       }
       return s;
     }
@@ -309,7 +323,7 @@ vitals::schema::value to_value(const vitals::schema::key_spec& k, const py::hand
         auto s = item.cast<std::string>();
         if (!k.choices.empty() &&
             std::find(k.choices.begin(), k.choices.end(), s) == k.choices.end()) {
-          throw py::value_error(where + ": '" + s + "' is not an allowed value");
+          throw py::value_error(cat({where, ": '", s, "' is not an allowed value"}));
         }
         out.push_back(std::move(s));
       }
@@ -353,13 +367,12 @@ check_handle make_builtin(const std::string& type, const py::dict& kwargs) {
     auto name = key.cast<std::string>();
     const auto* k = section.find(name);
     if (k == nullptr) {
-      std::string all;
-      for (const auto& spec : section.keys) all += (all.empty() ? "" : ", ") + spec.name;
-      throw py::type_error("vitals.checks." + type + "() got an unexpected keyword argument '" +
-                           name + "' (keys: " + all + ")");
+      const auto all = join(section.keys, [](const auto& spec) { return spec.name; });
+      throw py::type_error(cat({"vitals.checks.", type, "() got an unexpected keyword argument '",
+                                name, "' (keys: ", all, ")"}));
     }
     if (val.is_none()) continue;  // None = the key's default
-    const auto where = "vitals.checks." + type + "(" + name + "=...)";
+    const auto where = cat({"vitals.checks.", type, "(", name, "=...)"});
     auto value = to_value(*k, val, where);
     try {
       k->apply(options.get(), value);
