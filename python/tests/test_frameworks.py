@@ -272,3 +272,21 @@ def test_a_thousand_requests_while_checks_flap_under_dev_mode(server, serve, app
     # such as gunicorn's unclosed keep-alive socket at exit, are theirs)
     ours = [line for line in log.splitlines() if "/vitals/" in line or "_vitals" in line]
     assert "Traceback" not in log and not ours, log[-3000:]
+
+
+@pytest.mark.parametrize("start", ["0", "1"])
+def test_preload_master_checks_only_when_started_at_import(start, serve, app_env, tmp_path):
+    """gunicorn --preload imports the app in the master. init_app(start=False): only workers
+    check, each from its first request; start=True: the master checks too (documented)."""
+    argv = [PYTHON, "-m", "gunicorn", "--preload", "-b", "127.0.0.1:{port}", "-w", "2",
+            "flask_app:app"]
+    srv = serve(argv, {**app_env, "VITALS_APP_START": start})
+    deadline = time.monotonic() + 20
+    while get(srv.base + "/readyz")[0] != 200:  # a worker's first request starts its engine
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.2)
+    pids = {int(p) for p in (tmp_path / "runs").read_text().split()}
+    workers = set(children_outside(srv.proc.pid))
+    assert pids - {srv.proc.pid} <= workers and pids & workers, (pids, workers)
+    assert (srv.proc.pid in pids) == (start == "1"), (srv.proc.pid, pids)

@@ -239,6 +239,7 @@ class Service:
         self._loop = loop
         self._new_engine()
         self._started = False
+        self._stopped = False
         self._shutdown = False
         self._handlers: "weakref.WeakSet[Handler]" = weakref.WeakSet()
         self._sigterm_installed = False
@@ -258,7 +259,7 @@ class Service:
                     self._loop = asyncio.get_running_loop()
                 except RuntimeError:
                     pass
-            if not self._started:
+            if not self._started and not self._stopped:
                 self._start_engine()
         if (handle_sigterm and not self._sigterm_installed
                 and threading.current_thread() is threading.main_thread()):
@@ -276,6 +277,7 @@ class Service:
                 for box, _ in self._threads:
                     box.close()
             self._started = False
+            self._stopped = True
 
     def _new_engine(self) -> None:
         self._threads: list = []  # (JobBox, thread) of each Python check, started with it
@@ -312,6 +314,11 @@ class Service:
     @property
     def started(self) -> bool:
         return self._started and os.getpid() == self._pid
+
+    def _ensure_started(self) -> None:
+        """A mount's first request in a process starts the service there (never after stop())."""
+        if not self.started and not self._stopped:
+            self.start()
 
     def bind_loop(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
         """Runs ``async def`` checks on ``loop`` (default: the running loop), so that a stalled
@@ -402,7 +409,7 @@ class Service:
                 self._engine.begin_shutdown()
             for h in list(self._handlers):
                 h._rebind(self._engine)
-            self._started = False
+            self._started = self._stopped = False
             if isinstance(self._loop, asyncio.AbstractEventLoop):
                 self._loop = None  # the parent's loop does not run here
             if was_started:
@@ -440,9 +447,11 @@ class Handler:
     def handle(self, method: str, target: str, authorization: str = "",
                accept: str = "") -> tuple[int, list[tuple[str, str]], bytes, int]:
         """(status, headers, body, content_length) for one request; ``target`` is the path and
-        query as sent (percent-encoded)."""
-        if self._service._pid != os.getpid():
-            self._service._own_process()
+        query as sent (percent-encoded). The first request in a process starts the service
+        there if nothing did (a worker forked from a master that never started it)."""
+        svc = self._service
+        if not svc._started or svc._pid != os.getpid():
+            svc._ensure_started()
         return self._h.handle(method, target, authorization, accept)
 
     def _rebind(self, engine: "_vitals.Engine") -> None:

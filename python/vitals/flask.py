@@ -15,12 +15,15 @@ from . import Handler, Service, wsgi
 _METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
-def init_app(app: flask.Flask, service: Service, **options: Any) -> flask.Flask:
+def init_app(app: flask.Flask, service: Service, *, start: bool = True,
+             **options: Any) -> flask.Flask:
     """Mounts the endpoints in front of ``app`` (options: see vitals.wsgi.middleware) and starts
-    the service if it is not started (in each worker: the engine starts after a fork)."""
+    the service. ``start=False`` leaves it to the first request in each process: under
+    ``gunicorn --preload`` the app is imported by the master, which then checks nothing."""
     app.wsgi_app = wsgi.middleware(app.wsgi_app, service, **options)  # type: ignore[method-assign]
     app.extensions["vitals"] = service
-    service.start()
+    if start:
+        service.start()
     return app
 
 

@@ -1,5 +1,6 @@
 """Flask under gunicorn: ``gunicorn flask_app:app``."""
 
+import os
 import time
 
 import flask
@@ -21,4 +22,4 @@ def slow():
     return f"ready={svc.status('ready')} live={svc.status('live')}"
 
 
-vitals.flask.init_app(app, svc)
+vitals.flask.init_app(app, svc, start=os.environ.get("VITALS_APP_START", "1") == "1")

@@ -7,8 +7,10 @@
     urlpatterns = [path("", include("vitals.django.urls")), ...]  # ... or this
 
 Optional keys: TOKEN (default $VITALS_TOKEN), PREFIX ("/_health"; with the URL include, give
-the same prefix to both), DETAILS, METRICS, STATUS_CODES. The service is started in each process
-on first use (after gunicorn's fork, in the worker).
+the same prefix to both), DETAILS, METRICS, STATUS_CODES, START (default True: the service starts
+when Django loads the middleware, or on the first request of the URL include; False: on the
+first request in each process, for ``gunicorn --preload``, whose master imports the app and
+must not check).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def handler() -> Handler:
                                details=conf.get("DETAILS", "authorized"),
                                metrics=conf.get("METRICS", "details"),
                                status_codes=conf.get("STATUS_CODES"))
-        svc.start()
+        if conf.get("START", True):
+            svc.start()
     return _handler
 
 
