@@ -278,6 +278,41 @@ def test_fastapi_install_and_router():
     svc.stop()
 
 
+def test_fastapi_on_event_handlers():
+    fastapi = pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    import vitals.fastapi
+
+    loops = []
+
+    async def on_loop():
+        loops.append(asyncio.get_running_loop())
+        return True
+
+    svc = vitals.Service(vitals.Registry().add("a", on_loop, interval=0.2, timeout=0.1))
+    app = fastapi.FastAPI()
+    app_loop = []
+
+    async def remember_loop():
+        app_loop.append(asyncio.get_running_loop())
+
+    app.add_event_handler("startup", remember_loop)
+    app.add_event_handler("startup", svc.start)
+    app.add_event_handler("shutdown", svc.begin_shutdown)
+    vitals.fastapi.install(app, svc, lifespan=False)
+    with TestClient(app) as c:
+        assert svc.started
+        for _ in range(100):
+            if c.get("/readyz").status_code == 200:
+                break
+            svc.wait_for_update(0.1)
+        assert c.get("/readyz").status_code == 200
+        assert loops and all(lp is app_loop[0] for lp in loops)  # the app's loop ran them
+    assert svc.shutting_down
+    svc.stop()
+
+
 def test_aiohttp_setup():
     pytest.importorskip("aiohttp")
     from aiohttp import web
