@@ -93,8 +93,9 @@ vitals::result to_result(const py::handle& r) {
 // everything a check may throw, and a swallowed forced unwind aborts the process). So a Python
 // check is an async_check whose start() only posts the run to the check's own Python thread
 // (vitals/_runner.py), which waits in job_box::next() with the GIL released, runs the callable
-// and completes the run with the GIL released again. One thread per Python check: runs never
-// overlap (the engine's guarantee), so a check that never returns holds that thread and no other.
+// and completes the run (holding the GIL: the engine never waits for it, so this cannot
+// deadlock). One thread per Python check: runs never overlap (the engine's guarantee), so a
+// check that never returns holds that thread and no other.
 
 /// One run handed to Python: its deadline and the engine's completion, called exactly once.
 class python_job {
