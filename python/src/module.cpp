@@ -753,15 +753,13 @@ PYBIND11_MODULE(_vitals, m) {
              d["results"] = s.results;
              return d;
            })
-      .def("abandon",
-           [](engine_handle& e) {
-             // After fork(): the engine's threads stayed in the parent and its locks may be
-             // held by them. The child never touches it again, not even to destroy it.
-             new std::shared_ptr<vitals::service>(std::move(e.svc));  // NOLINT: leaked on purpose
-             new std::shared_ptr<event_box>(std::move(e.events));     // NOLINT: its lock too
-             e.svc = nullptr;
-           })
-      .def_property_readonly("alive", [](const engine_handle& e) { return e.svc != nullptr; });
+      .def("abandon", [](engine_handle& e) {
+        // After fork(): the engine's threads stayed in the parent and its locks may be
+        // held by them. The child never touches it again, not even to destroy it.
+        new std::shared_ptr<vitals::service>(std::move(e.svc));  // NOLINT: leaked on purpose
+        new std::shared_ptr<event_box>(std::move(e.events));     // NOLINT: its lock too
+        e.svc = nullptr;
+      });
 
   m.def("route_roots", &route_roots);
 

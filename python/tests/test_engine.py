@@ -105,6 +105,8 @@ def test_return_values_and_exceptions():
         assert s["wrong"]["kind"] == vitals.FailureKind.INTERNAL and "str" in s["wrong"]["output"]
         body = svc.handler(details="everyone").handle("GET", "/health")[2]
         assert b"hunter2" not in body and b"s3cr3t-v4lue" not in body and b"12000" in body
+        stats = svc.stats()
+        assert stats["checks"] == 8 and stats["results"] >= 8 and stats["events_dropped"] == 0
     finally:
         svc.stop()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, frozen, get, secret_of, threads_of
+from conftest import PYTHON, children_of, frozen, get, secret_of, threads_of
 
 TOKEN = "pytest-token-0123456789"
 
@@ -136,7 +136,6 @@ def test_hung_python_check_runs_once_threads_flat(server, serve, app_env):
 
 def worker_pid(pid: int) -> int:
     """The worker of a gunicorn master (itself for uvicorn and aiohttp)."""
-    from conftest import children_of
     kids = children_of(pid)
     return kids[0] if kids else pid
 
@@ -170,7 +169,7 @@ def test_four_forked_workers_each_check_once_per_interval(serve, app_env, pg_url
     runs_file = tmp_path / "runs"
     deadline = time.monotonic() + 30  # four workers booting on two cores
     while True:
-        workers = set(children_outside(srv.proc.pid))
+        workers = set(children_of(srv.proc.pid))
         ran = {int(p) for p in runs_file.read_text().split()} if runs_file.exists() else set()
         if len(workers) == 4 and workers <= ran:
             break
@@ -221,11 +220,6 @@ def test_four_forked_workers_each_check_once_per_interval(serve, app_env, pg_url
     queries = x1 - x0 - ours
     assert queries <= 4 * (lifetime_intervals + 2), (queries, lifetime_intervals, answered[0])
     assert queries >= 4 * (flood_s / 0.5) * 0.8, (queries, flood_s)  # the count does count
-
-
-def children_outside(pid: int) -> list[int]:
-    from conftest import children_of
-    return children_of(pid)
 
 
 @pytest.mark.parametrize("server", ["fastapi-uvicorn", "aiohttp", "flask-gunicorn-gthread"])
@@ -287,6 +281,6 @@ def test_preload_master_checks_only_when_started_at_import(start, serve, app_env
         time.sleep(0.05)
     time.sleep(1.2)
     pids = {int(p) for p in (tmp_path / "runs").read_text().split()}
-    workers = set(children_outside(srv.proc.pid))
+    workers = set(children_of(srv.proc.pid))
     assert pids - {srv.proc.pid} <= workers and pids & workers, (pids, workers)
     assert (srv.proc.pid in pids) == (start == "1"), (srv.proc.pid, pids)

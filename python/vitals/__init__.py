@@ -370,8 +370,10 @@ class Service:
         return self._engine.wait_for_update(gen, float(t))
 
     def stats(self) -> dict:
+        """The engine's figures (checks, in_flight, pool_threads, pool_max_threads, results) and
+        events_dropped: events the on_event thread did not take before 10,000 queued up."""
         self._own_process()
-        return self._engine.stats()
+        return {**self._engine.stats(), "events_dropped": self._engine.events_dropped}
 
     def handler(self, *, prefix: str = "", token: Optional[str] = None, details: str = "authorized",
                 metrics: str = "details", status_codes: Optional[dict] = None) -> "Handler":

@@ -2,7 +2,6 @@
 import os
 from urllib.parse import urlsplit
 
-import django
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.urls import include, path
