@@ -187,6 +187,32 @@ def test_asgi_lifespan_starts_binds_and_drains():
     assert s.shutting_down and not s.started
 
 
+def test_asgi_app_without_lifespan_support_still_serves():
+    async def no_lifespan(scope, receive, send):
+        if scope["type"] == "lifespan":
+            raise RuntimeError("lifespan not supported")  # servers log it and go on without
+        await inner_app(scope, receive, send)
+
+    s = vitals.Service(make_registry())
+    app = vitals.asgi.middleware(no_lifespan, s)
+
+    async def main():
+        with pytest.raises(RuntimeError):
+            await app({"type": "lifespan"}, asyncio.Queue().get, lambda m: None)
+        assert not s.shutting_down
+        await call_asgi(app, "/readyz")  # the first request starts the service
+        for _ in range(250):
+            if all(c["runs"] > 0 for c in s.checks()):
+                break
+            await asyncio.sleep(0.02)
+        return await call_asgi(app, "/readyz")
+
+    try:
+        assert asyncio.run(main())[0] == 200 and s.started
+    finally:
+        s.stop()
+
+
 def test_flask_init_app_and_blueprint(svc):
     flask = pytest.importorskip("flask")
     import vitals.flask

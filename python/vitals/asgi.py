@@ -64,20 +64,27 @@ class Middleware:
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         svc = self.service
+        shutdown = False
 
         async def lifespan_receive() -> dict:
+            nonlocal shutdown
             message = await receive()
             if message["type"] == "lifespan.startup":
                 svc.bind_loop(asyncio.get_running_loop())
                 svc.start()
             elif message["type"] == "lifespan.shutdown":
+                shutdown = True
                 svc.begin_shutdown()
             return message
 
         try:
             await self.app(scope, lifespan_receive, send)
         finally:
-            svc.stop()
+            # Only a lifespan that reached its shutdown ends the service: an app that refuses
+            # the lifespan scope (the server then goes on without one) keeps it, and its first
+            # request starts it.
+            if shutdown:
+                svc.stop()
 
 
 def middleware(app: Callable, service: Service, **options: Any) -> Middleware:
