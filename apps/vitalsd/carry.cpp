@@ -16,8 +16,8 @@ std::vector<std::shared_ptr<const vitals::check_state>> carried_states(
     if (it == before.end() || !it->second->same_check(c)) continue;
     const auto i = current.checks.index_of(c.name);
     if (i == current.checks.size()) continue;
-    const auto& state = current.checks.shared(i);
-    if (state->reported.status != vitals::status::unknown) out.push_back(state);
+    auto state = current.checks.shared(i);
+    if (state->reported.status != vitals::status::unknown) out.push_back(std::move(state));
   }
   return out;
 }

@@ -92,7 +92,7 @@ def health(directory, t0, t1, n):
             if e.get("status") != "pass":
                 failing += 1
             if "time" in e:
-                times.setdefault(int(name[1:]), set()).add(parse_time(e["time"]))
+                times.setdefault(int(name[1:].lstrip(".")), set()).add(parse_time(e["time"]))
     report(times, t0, t1, n, {"polls": len(files), "not_pass_last_poll": failing})
 
 

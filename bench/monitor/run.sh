@@ -20,7 +20,8 @@
 # appended to $OUT/summary.txt (OUT defaults to a new /tmp/vitals-monitor.* directory).
 #
 # Environment: VITALSD, VITALS_MODULE_DIR, FLAP_SERVER (binaries; default build/dev), WARMUP,
-# WINDOW, POLL, OUT, BASE_PORT (nginx ports from here, default 18100), VITALSD_PORT (18900).
+# WINDOW, POLL, OUT, BASE_PORT (nginx ports from here, default 18100), VITALSD_PORT (18900),
+# NOFILE (a hard fd limit to raise to first, as root: `NOFILE=200000 ... http 50000`).
 set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,9 @@ BASE_PORT=${BASE_PORT:-18100}
 VITALSD_PORT=${VITALSD_PORT:-18900}
 FLAP_PORT=${FLAP_PORT:-18950}
 OUT=${OUT:-$(mktemp -d /tmp/vitals-monitor.XXXXXX)}
+# NOFILE: raise the hard RLIMIT_NOFILE of this script (hence of nginx and vitalsd) to this first;
+# needs root (CAP_SYS_RESOURCE), up to fs.nr_open. For 10,000 http checks and beyond.
+NOFILE=${NOFILE:-}
 mkdir -p "$OUT"
 TOKEN=monitor-bench-token
 TICK=$(getconf CLK_TCK)
@@ -123,6 +127,9 @@ run_vitalsd() {  # run_vitalsd tcp|http N [JITTER]
   local nports=$(( (n + 2499) / 2500 )) ports="" p
   (( nports < 2 )) && nports=2
   mkdir -p "$dir"
+  if [[ -n $NOFILE ]] && (( NOFILE > $(ulimit -Hn) )); then
+    ulimit -Hn "$NOFILE" || { echo "$tag: cannot raise the hard fd limit to $NOFILE (root?)"; return 1; }
+  fi
   ulimit -n "$(ulimit -Hn)"
   for ((p = 0; p < nports; p++)); do ports+="${ports:+,}$((BASE_PORT + p))"; done
   echo "== $tag: $n $kind checks, jitter $jitter, nginx on $nports ports; $(machine)" | tee "$dir/info"
@@ -297,6 +304,9 @@ run_peer() {  # run_peer tcp|http [N] [INTERVAL] [CONCURRENCY]
   local kind=$1 n=${2:-5000} ival=${3:-1s} conc=${4:-16}
   local dir="$OUT/peer-$kind-$n-$ival" module target url
   mkdir -p "$dir"
+  if [[ -n $NOFILE ]] && (( NOFILE > $(ulimit -Hn) )); then
+    ulimit -Hn "$NOFILE" || { echo "peer-$kind: cannot raise the hard fd limit to $NOFILE (root?)"; return 1; }
+  fi
   ulimit -n "$(ulimit -Hn)"
   echo "== peer-$kind: blackbox_exporter (wrk -c$conc) vs vitalsd ($n checks every $ival); $(machine), $("$BLACKBOX" --version 2>&1 | head -1)" | tee "$dir/info"
   nginx_start "$dir/nginx" 2 $(( n + 4096 )) || return 1

@@ -90,7 +90,9 @@ struct service_info {
 /// `std::vector<check_state>` (`size()`, `[i]`, range-for, `find(name)`).
 ///
 /// Structurally shared: consecutive snapshots share every check that did not change, so the
-/// engine publishes in O(changed checks), not O(all checks). Built by hand (tests, tools) from
+/// engine publishes in O(changed checks), not O(all checks). A snapshot's states are owned by
+/// the snapshot as a whole (one reference count for all of them, not one per check), so a
+/// publication never touches the states it does not change. Built by hand (tests, tools) from
 /// an initializer list or a vector.
 ///
 ///     for (const vitals::check_state& c : snap->checks) use(c.name, c.reported.status);
@@ -99,7 +101,12 @@ class check_list {
   /// Checks per shared block: a publication copies one block per changed check plus one
   /// pointer per block.
   static constexpr std::size_t block_size = 64;
-  using block = std::vector<std::shared_ptr<const check_state>>;
+  /// One version of a block of consecutive checks (engine internals: shared, never modified
+  /// once published).
+  struct block {
+    std::array<const check_state*, block_size> at{};
+  };
+  using name_index = std::vector<std::pair<std::string, std::uint32_t>>;
 
   class iterator {
    public:
@@ -150,14 +157,15 @@ class check_list {
   check_list() = default;
   check_list(std::initializer_list<check_state> states);  // NOLINT: reads like a vector
   explicit check_list(std::vector<check_state> states);
-  /// For the engine: blocks of shared states and the (shared, immutable) name index.
-  check_list(std::vector<std::shared_ptr<const block>> blocks, std::size_t size,
-             std::shared_ptr<const std::vector<std::pair<std::string, std::uint32_t>>> index);
+  /// For the engine: `blocks` (one per block_size checks) stays valid, with every block and
+  /// state it reaches, as long as `owner` lives; `index` is the (shared, immutable) name index.
+  check_list(const block* const* blocks, std::size_t size, std::shared_ptr<const name_index> index,
+             std::shared_ptr<const void> owner);
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] const check_state& operator[](std::size_t i) const noexcept {
-    return *(*blocks_[i / block_size])[i % block_size];
+    return *blocks_[i / block_size]->at[i % block_size];
   }
   [[nodiscard]] const check_state& front() const noexcept { return (*this)[0]; }
   [[nodiscard]] const check_state& back() const noexcept { return (*this)[size_ - 1]; }
@@ -165,19 +173,23 @@ class check_list {
   [[nodiscard]] iterator end() const noexcept { return {this, size_}; }
   /// Position of the check of that name (O(log n)), or `size()`.
   [[nodiscard]] std::size_t index_of(std::string_view name) const noexcept;
-  /// The shared state of check `i`: lets a reader keep one check alive without the snapshot.
-  [[nodiscard]] const std::shared_ptr<const check_state>& shared(std::size_t i) const noexcept {
-    return (*blocks_[i / block_size])[i % block_size];
+  /// Check `i`, kept alive on its own: the pointer shares the ownership of the whole list, so
+  /// hold it briefly (a reload's hand-over), not for ever.
+  [[nodiscard]] std::shared_ptr<const check_state> shared(std::size_t i) const noexcept {
+    return {owner_, &(*this)[i]};
   }
-  [[nodiscard]] const std::vector<std::shared_ptr<const block>>& blocks() const noexcept {
-    return blocks_;
+  /// The blocks, for tests of the structural sharing: `block_count()` of them.
+  [[nodiscard]] std::size_t block_count() const noexcept {
+    return (size_ + block_size - 1) / block_size;
   }
+  [[nodiscard]] const block* block_at(std::size_t b) const noexcept { return blocks_[b]; }
 
  private:
-  std::vector<std::shared_ptr<const block>> blocks_{};
+  const block* const* blocks_ = nullptr;
   std::size_t size_ = 0;
   /// (name, position), sorted by name.
-  std::shared_ptr<const std::vector<std::pair<std::string, std::uint32_t>>> index_{};
+  std::shared_ptr<const name_index> index_{};
+  std::shared_ptr<const void> owner_{};
 };
 
 /// How the checks of one probe stand, counted by the engine as results arrive, so that a

@@ -99,11 +99,22 @@ class engine_check final : public async_check {
 struct launch {
   std::uint32_t index;
   std::uint64_t run_id;
+  // An async check is started by the engine's own call (the engine, hence the check, lives
+  // through it): no reference is taken, which at 100,000 checks is a cold cache line less per
+  // run. A blocking one runs later on the pool and holds the check.
+  check* raw;
   std::shared_ptr<check> impl;
   bool async;
   std::string name;
   run_state::ticket run;
 };
+
+// The scheduler knows which check is due next: its run state is brought into the cache ahead
+// of its time (at 100,000 checks it is otherwise a cold ~1 KiB read when it comes due).
+void prefetch_object(const void* p, std::size_t bytes) noexcept {
+  const auto* c = static_cast<const char*>(p);
+  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+}
 
 void default_on_event(const event& e) {
   std::string line = "vitals: ";
@@ -493,6 +504,7 @@ steady_time service::impl::poll() {
     while (!wake_.empty() && wake_.next() <= now) {
       const std::uint32_t i = wake_.top();
       auto& rt = checks_[i];
+      __builtin_prefetch(rt.impl().get());  // its start follows the step below
       const status before = rt.state().reported.status;
       const auto out = rt.step(now, jittered_locked(rt.options()), wall);
       if (out.timed_out) {
@@ -518,7 +530,8 @@ steady_time service::impl::poll() {
         if (rt.state().lag > late_start) ++late_starts_;
         launches.push_back(launch{.index = i,
                                   .run_id = rt.current_run().run_id,
-                                  .impl = rt.impl(),
+                                  .raw = rt.impl().get(),
+                                  .impl = rt.async() ? nullptr : rt.impl(),
                                   .async = rt.async(),
                                   .name = rt.name(),
                                   .run = rt.current_run()});
@@ -533,6 +546,7 @@ steady_time service::impl::poll() {
     maybe_publish_locked(now);
     next = next_wake_locked();
     scheduled_wake_ = next;
+    if (!wake_.empty()) prefetch_object(&checks_[wake_.top()], sizeof(run_state));
   }
   for (auto& l : launches) dispatch(std::move(l));
   flush_events();
@@ -728,7 +742,7 @@ void service::impl::dispatch(launch l) {
     auto ctx = std::make_shared<const context>(std::move(l.name), l.run.deadline, l.run.cancelled,
                                                l.run.activity);
     try {
-      static_cast<async_check&>(*l.impl).start(std::move(ctx), done);
+      static_cast<async_check&>(*l.raw).start(std::move(ctx), done);
     } catch (const std::exception& e) {
       done(fail(e.what(), failure_kind::internal));
     } catch (...) {

@@ -5,7 +5,7 @@
 namespace vitals {
 namespace {
 
-using name_index = std::vector<std::pair<std::string, std::uint32_t>>;
+using name_index = check_list::name_index;
 
 std::shared_ptr<const name_index> index_names(const check_list& list) {
   auto index = std::make_shared<name_index>();
@@ -88,21 +88,32 @@ void run_counters::count(const result& r, std::chrono::milliseconds timeout) noe
 check_list::check_list(std::initializer_list<check_state> states)
     : check_list(std::vector<check_state>(states)) {}
 
+namespace {
+
+// A hand-built list owns its states and blocks in one piece.
+struct built_list {
+  std::vector<check_state> states;
+  std::vector<check_list::block> blocks;
+  std::vector<const check_list::block*> top;
+};
+
+}  // namespace
+
 check_list::check_list(std::vector<check_state> states) : size_(states.size()) {
-  for (std::size_t i = 0; i < states.size(); i += block_size) {
-    auto b = std::make_shared<block>();
-    const std::size_t end = std::min(states.size(), i + block_size);
-    b->reserve(end - i);
-    for (std::size_t j = i; j < end; ++j)
-      b->push_back(std::make_shared<const check_state>(std::move(states[j])));
-    blocks_.push_back(std::move(b));
-  }
+  auto own = std::make_shared<built_list>();
+  own->states = std::move(states);
+  own->blocks.resize(block_count());
+  for (std::size_t i = 0; i < size_; ++i)
+    own->blocks[i / block_size].at[i % block_size] = &own->states[i];
+  for (const auto& b : own->blocks) own->top.push_back(&b);
+  blocks_ = own->top.data();
+  owner_ = std::move(own);
   index_ = index_names(*this);
 }
 
-check_list::check_list(std::vector<std::shared_ptr<const block>> blocks, std::size_t size,
-                       std::shared_ptr<const name_index> index)
-    : blocks_(std::move(blocks)), size_(size), index_(std::move(index)) {
+check_list::check_list(const block* const* blocks, std::size_t size,
+                       std::shared_ptr<const name_index> index, std::shared_ptr<const void> owner)
+    : blocks_(blocks), size_(size), index_(std::move(index)), owner_(std::move(owner)) {
   if (!index_) index_ = index_names(*this);
 }
 

@@ -231,11 +231,11 @@ TEST(Publication, UnchangedChecksAreSharedBetweenSnapshots) {
   (void)svc.poll();  // only c700 runs again
   const auto b = svc.current();
   ASSERT_GT(b->generation, a->generation);
-  ASSERT_EQ(a->checks.blocks().size(), b->checks.blocks().size());
+  ASSERT_EQ(a->checks.block_count(), b->checks.block_count());
   std::size_t shared_blocks = 0;
-  for (std::size_t i = 0; i < a->checks.blocks().size(); ++i)
-    shared_blocks += a->checks.blocks()[i] == b->checks.blocks()[i] ? 1 : 0;
-  EXPECT_EQ(shared_blocks, a->checks.blocks().size() - 1) << "only c700's block was copied";
+  for (std::size_t i = 0; i < a->checks.block_count(); ++i)
+    shared_blocks += a->checks.block_at(i) == b->checks.block_at(i) ? 1 : 0;
+  EXPECT_EQ(shared_blocks, a->checks.block_count() - 1) << "only c700's block was copied";
   std::size_t shared_states = 0;
   for (std::size_t i = 0; i < n; ++i)
     shared_states += a->checks.shared(i) == b->checks.shared(i) ? 1 : 0;
@@ -244,6 +244,73 @@ TEST(Publication, UnchangedChecksAreSharedBetweenSnapshots) {
   EXPECT_EQ(b->find("c700")->runs, 2U);
   EXPECT_EQ(b->find("c699")->runs, 1U);
   EXPECT_EQ(&b->checks[699], b->find("c699"));
+}
+
+// A snapshot's states are owned by its publication's epoch, which keeps the later epochs: a
+// snapshot held for long must not keep every later result alive. After publisher::fold_after
+// publications it is folded (it keeps only its own states), and still reads as it did.
+TEST(Publication, ASnapshotHeldForLongKeepsOnlyItsOwnStates) {
+  auto clk = std::make_shared<manual_clock>();
+  registry reg;
+  for (int i = 0; i < 100; ++i)  // only c0 runs again: about two publications per second
+    reg.add("c" + std::to_string(i), std::make_shared<instant>(),
+            {.interval = i == 0 ? 1s : 1000s, .timeout = 500ms, .jitter = 0});
+  service svc{std::move(reg), {.clock = clk, .on_event = [](const event&) {}}};
+  (void)svc.poll();
+  const auto held = svc.current();  // kept to the end
+  std::vector<std::uint64_t> runs;
+  for (const auto& c : held->checks) runs.push_back(c.runs);
+  clk->advance(1s);
+  (void)svc.poll();
+  std::weak_ptr<const check_state> later;
+  later = svc.current()->checks.shared(0);  // this thread's cache holds it until the next read
+  ASSERT_FALSE(later.expired());
+  for (int k = 0; k < 3; ++k) {
+    clk->advance(1s);
+    (void)svc.poll();
+    (void)svc.current();
+  }
+  EXPECT_FALSE(later.expired()) << "young: the held snapshot's epoch still keeps the later ones";
+  for (int k = 0; k < 200; ++k) {
+    clk->advance(1s);
+    (void)svc.poll();
+    (void)svc.current();
+  }
+  EXPECT_TRUE(later.expired()) << "folded: the held snapshot no longer keeps later results";
+  ASSERT_EQ(held->checks.size(), 100U);
+  for (std::size_t i = 0; i < held->checks.size(); ++i) {
+    EXPECT_EQ(held->checks[i].name, "c" + std::to_string(i));
+    EXPECT_EQ(held->checks[i].runs, runs[i]);
+  }
+  EXPECT_EQ(svc.current()->find("c0")->runs, runs[0] + 204);
+}
+
+// Snapshots outlive the engine that published them, folded or not.
+TEST(Publication, SnapshotsOutliveTheEngine) {
+  auto clk = std::make_shared<manual_clock>();
+  std::shared_ptr<const snapshot> first;
+  std::shared_ptr<const snapshot> last;
+  std::shared_ptr<const check_state> one;
+  {
+    registry reg;
+    for (int i = 0; i < 130; ++i)
+      reg.add("c" + std::to_string(i), std::make_shared<instant>(),
+              {.interval = 1s, .timeout = 500ms, .jitter = 0});
+    service svc{std::move(reg), {.clock = clk, .on_event = [](const event&) {}}};
+    (void)svc.poll();
+    first = svc.current();
+    for (int k = 0; k < 100; ++k) {
+      clk->advance(1s);
+      (void)svc.poll();
+    }
+    last = svc.current();
+    one = last->checks.shared(129);
+  }
+  EXPECT_EQ(first->find("c129")->runs, 1U);
+  EXPECT_EQ(last->find("c129")->runs, 101U);
+  last.reset();
+  EXPECT_EQ(one->name, "c129");
+  EXPECT_EQ(one->runs, 101U);
 }
 
 TEST(Publication, ResultsAreBatchedWithinThePublishInterval) {

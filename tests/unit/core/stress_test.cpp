@@ -82,8 +82,26 @@ TEST(EngineStress, ReadersAndFlappingChecksOnTheRealClock) {
     readers.emplace_back([&, t] {
       std::uint64_t last_gen = 0;
       std::uint64_t n = 0;
+      // One snapshot kept across hundreds of publications (an idle serving thread's cached
+      // copy): it must read the same at the end, while the engine folds its epoch.
+      std::shared_ptr<const snapshot> held;
+      std::vector<std::pair<std::string, std::uint64_t>> held_seen;
+      const auto check_held = [&] {
+        if (!held) return;
+        for (std::size_t i = 0; i < held->checks.size(); i += 97)
+          if (held->checks[i].name != held_seen[i / 97].first ||
+              held->checks[i].runs != held_seen[i / 97].second)
+            ++violations;
+      };
       while (!done.load(std::memory_order_relaxed)) {
         auto snap = svc.current();
+        if (n % 1024 == static_cast<std::uint64_t>(t) % 1024) {
+          check_held();
+          held = snap;
+          held_seen.clear();
+          for (std::size_t i = 0; i < held->checks.size(); i += 97)
+            held_seen.emplace_back(held->checks[i].name, held->checks[i].runs);
+        }
         if (snap->generation < last_gen) ++violations;  // never goes back in time
         last_gen = snap->generation;
         if (snap->checks.size() != checks) ++violations;
@@ -97,6 +115,7 @@ TEST(EngineStress, ReadersAndFlappingChecksOnTheRealClock) {
         if (t == 3 && n == 5000) svc.begin_shutdown();
         ++n;
       }
+      check_held();
       reads += n;
     });
   }
@@ -168,8 +187,26 @@ TEST(EngineStress, TenThousandFlappingChecksAndSixtyFourReaders) {
       std::uint64_t last_gen = 0;
       std::uint64_t n = 0;
       std::mt19937 rng(static_cast<unsigned>(t));
+      // One snapshot kept across hundreds of publications (an idle serving thread's cached
+      // copy): it must read the same at the end, while the engine folds its epoch.
+      std::shared_ptr<const snapshot> held;
+      std::vector<std::pair<std::string, std::uint64_t>> held_seen;
+      const auto check_held = [&] {
+        if (!held) return;
+        for (std::size_t i = 0; i < held->checks.size(); i += 97)
+          if (held->checks[i].name != held_seen[i / 97].first ||
+              held->checks[i].runs != held_seen[i / 97].second)
+            ++violations;
+      };
       while (!done.load(std::memory_order_relaxed)) {
         auto snap = svc.current();
+        if (n % 1024 == static_cast<std::uint64_t>(t) % 1024) {
+          check_held();
+          held = snap;
+          held_seen.clear();
+          for (std::size_t i = 0; i < held->checks.size(); i += 97)
+            held_seen.emplace_back(held->checks[i].name, held->checks[i].runs);
+        }
         if (snap->generation < last_gen) ++violations;
         last_gen = snap->generation;
         if (snap->checks.size() != checks) ++violations;
@@ -188,6 +225,7 @@ TEST(EngineStress, TenThousandFlappingChecksAndSixtyFourReaders) {
         // cores CI has): this test is about consistency, not throughput.
         std::this_thread::sleep_for(200us);
       }
+      check_held();
       reads += n;
     });
   }
