@@ -89,14 +89,7 @@ class publisher {
       auto state =
           prepared ? std::move(prepared) : std::make_shared<const check_state>(state_of(i));
       blocks_[b]->at[i % check_list::block_size] = state.get();
-      if (current_[i]) {
-        // Freed when the snapshots that show it are gone, typically at the next publication:
-        // fetched now, so that its release does not wait for a cold line per member.
-        const auto* old = reinterpret_cast<const char*>(current_[i].get());
-        for (std::ptrdiff_t off = -64; off < std::ptrdiff_t{sizeof(check_state)}; off += 64)
-          __builtin_prefetch(old + off);
-        retiring.states.emplace_back(i, std::move(current_[i]));
-      }
+      if (current_[i]) retiring.states.emplace_back(i, std::move(current_[i]));
       current_[i] = std::move(state);
       slot_[i] = 0;
     }

@@ -168,6 +168,10 @@ std::optional<run_state::completion> run_state::complete(std::uint64_t run_id, r
                                                          wall_time wall) {
   if (!state_.in_flight || run_.run_id != run_id) return std::nullopt;
   state_.in_flight = false;
+  // The run's flag and activity are let go while they are still warm (the check holds its own
+  // references for as long as it needs them); the next run allocates its own.
+  run_.cancelled.reset();
+  run_.activity.reset();
   completion c;
   const steady_time began = started && *started > dispatched_ ? *started : dispatched_;
   // Time spent waiting for a pool thread is the engine's delay, not the check's.
