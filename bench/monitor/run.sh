@@ -21,7 +21,8 @@
 #
 # Environment: VITALSD, VITALS_MODULE_DIR, FLAP_SERVER (binaries; default build/dev), WARMUP,
 # WINDOW, POLL, OUT, BASE_PORT (nginx ports from here, default 18100), VITALSD_PORT (18900),
-# NOFILE (a hard fd limit to raise to first, as root: `NOFILE=200000 ... http 50000`).
+# NOFILE (a hard fd limit to raise to first, as root: `NOFILE=200000 ... http 50000`),
+# MAX_REDIRECTS=0 (http checks follow no redirect: one descriptor each instead of two).
 set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

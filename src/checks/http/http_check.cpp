@@ -157,8 +157,11 @@ class http_check final : public detail::loop_check<http_check> {
   friend loop_check;
 
  public:
-  // The kept connection, and one of its own for a redirect to another origin.
-  [[nodiscard]] std::size_t descriptors() const noexcept override { return 2; }
+  // The kept connection, and one of its own for a redirect to another origin; one in all when
+  // it follows no redirect or keeps no connection (each hop's own is closed before the next).
+  [[nodiscard]] std::size_t descriptors() const noexcept override {
+    return options_.keep_alive && options_.max_redirects > 0 ? 2 : 1;
+  }
   explicit http_check(http_options o) : options_(std::move(o)) {
     url_ = detail::parse_url(options_.url);
     if (url_.scheme != "http" && url_.scheme != "https") {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "http/http_rules.hpp"
+#include "vitals/checks/descriptors.hpp"
 #include "vitals/checks/http.hpp"
 
 namespace vitals::checks::detail {
@@ -118,6 +119,18 @@ TEST(http_options, traits_declare_every_secret) {
   EXPECT_TRUE(has("tok-abcdef"));
   EXPECT_TRUE(has("Bearer tok-abcdef"));
   EXPECT_FALSE(has("application/json"));
+}
+
+// What vitalsd budgets per http check (apps/vitalsd/fd_budget): a redirect to another origin
+// needs a second connection beside the kept one, only when both can happen.
+TEST(http_options, descriptors_held_at_most) {
+  const auto held = [](vitals::checks::http_options o) {
+    o.url = "http://127.0.0.1:1/";
+    return vitals::checks::descriptors_of(*vitals::checks::http(std::move(o)));
+  };
+  EXPECT_EQ(held({}), 2U);
+  EXPECT_EQ(held({.max_redirects = 0}), 1U);
+  EXPECT_EQ(held({.keep_alive = false}), 1U);
 }
 
 }  // namespace
