@@ -71,8 +71,6 @@ class publisher {
     slot_[i] = static_cast<std::uint32_t>(dirty_.size());
   }
   [[nodiscard]] bool dirty() const noexcept { return !dirty_.empty(); }
-  /// Epochs folded so far (snapshots held for long).
-  [[nodiscard]] std::uint64_t folds() const noexcept { return folds_; }
 
   /// The check list of the next snapshot; `state_of(i)` is check i's working state.
   template <class StateOf>
@@ -121,10 +119,24 @@ class publisher {
     epoch() = default;
     epoch(const epoch&) = delete;
     epoch& operator=(const epoch&) = delete;
-    // Iterative: a chain of many epochs must not recurse once per link.
+    // Iterative: a chain of many epochs must not recurse once per link. The outermost
+    // destructor on a thread releases the links one by one; an epoch destroyed by one of
+    // those releases hands its own link back instead of releasing it. Every link is an
+    // ordinary release (no use_count() guess), so no other holder ever sees a chain cut short.
     ~epoch() {
-      auto n = std::move(next);
-      while (n && n.use_count() == 1) n = std::move(n->next);
+      if (!next) return;
+      thread_local std::shared_ptr<epoch>* handed_back = nullptr;
+      if (handed_back != nullptr) {
+        *handed_back = std::move(next);
+        return;
+      }
+      std::shared_ptr<epoch> link = std::move(next);
+      handed_back = &link;
+      while (link) {
+        auto releasing = std::move(link);
+        releasing.reset();  // if that was the last reference, `link` is now its successor
+      }
+      handed_back = nullptr;
     }
   };
 
@@ -156,9 +168,7 @@ class publisher {
     e->pinned = std::move(pinned);
     e->pinned_blocks = std::move(pinned_blocks);
     // e no longer needs the later epochs; they go when their own snapshots do.
-    auto later = std::move(e->next);
-    while (later && later.use_count() == 1) later = std::move(later->next);
-    ++folds_;
+    e->next.reset();
   }
 
   std::size_t size_;
@@ -171,7 +181,6 @@ class publisher {
   std::shared_ptr<epoch> open_;
   std::deque<std::weak_ptr<epoch>> older_{};
   std::uint64_t generation_ = 0;
-  std::uint64_t folds_ = 0;
 };
 
 }  // namespace vitals::detail
