@@ -207,8 +207,14 @@ inline std::unique_ptr<child_process> start_memcached(std::uint16_t port) {
 /// (also when an assertion fails half-way).
 class frozen {
  public:
+  // kill() only queues the stop: a thread busy elsewhere (in the kernel, or on the other core of
+  // a loaded machine) may still answer a request or two. Frozen means every thread of every
+  // process is stopped (state T in /proc/<pid>/task/<tid>/stat), waited for up to 2 s.
   explicit frozen(std::vector<pid_t> pids) : pids_(std::move(pids)) {
     for (const pid_t p : pids_) ::kill(p, SIGSTOP);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{2};
+    while (!all_stopped() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
   }
   frozen(const frozen&) = delete;
   frozen& operator=(const frozen&) = delete;
@@ -219,6 +225,29 @@ class frozen {
   }
 
  private:
+  [[nodiscard]] bool all_stopped() const {
+    for (const pid_t p : pids_) {
+      const std::string tasks = "/proc/" + std::to_string(p) + "/task";
+      DIR* d = ::opendir(tasks.c_str());
+      if (d == nullptr) continue;  // gone: nothing left to answer
+      bool stopped = true;
+      while (const dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::ifstream in(tasks + "/" + e->d_name + "/stat");
+        std::string line;
+        std::getline(in, line);
+        const auto close = line.rfind(") ");
+        const char state = close != std::string::npos && close + 2 < line.size()
+                               ? line[close + 2]
+                               : 'X';  // vanished while read: not answering either
+        if (state != 'T' && state != 't' && state != 'Z' && state != 'X') stopped = false;
+      }
+      ::closedir(d);
+      if (!stopped) return false;
+    }
+    return true;
+  }
+
   std::vector<pid_t> pids_;
 };
 
