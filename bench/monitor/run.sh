@@ -101,6 +101,15 @@ machine() {
     "vitalsd $VITALSD built $(date -r "$VITALSD" '+%F %T')"
 }
 
+# fd_limits TAG: the hard fd limit raised to NOFILE first (if set; root with CAP_SYS_RESOURCE),
+# then the soft one to the hard one, for this script and what it starts.
+fd_limits() {
+  if [[ -n $NOFILE ]] && (( NOFILE > $(ulimit -Hn) )); then
+    ulimit -Hn "$NOFILE" || { echo "$1: cannot raise the hard fd limit to $NOFILE (root?)"; return 1; }
+  fi
+  ulimit -n "$(ulimit -Hn)"
+}
+
 # ---- nginx ------------------------------------------------------------------------------------
 nginx_pid= nginx_bpid=
 nginx_start() {  # nginx_start DIR NPORTS CONNS
@@ -128,10 +137,7 @@ run_vitalsd() {  # run_vitalsd tcp|http N [JITTER]
   local nports=$(( (n + 2499) / 2500 )) ports="" p
   (( nports < 2 )) && nports=2
   mkdir -p "$dir"
-  if [[ -n $NOFILE ]] && (( NOFILE > $(ulimit -Hn) )); then
-    ulimit -Hn "$NOFILE" || { echo "$tag: cannot raise the hard fd limit to $NOFILE (root?)"; return 1; }
-  fi
-  ulimit -n "$(ulimit -Hn)"
+  fd_limits "$tag" || return 1
   for ((p = 0; p < nports; p++)); do ports+="${ports:+,}$((BASE_PORT + p))"; done
   echo "== $tag: $n $kind checks, jitter $jitter, nginx on $nports ports; $(machine)" | tee "$dir/info"
   echo "$TOKEN" > "$dir/token"
@@ -305,10 +311,7 @@ run_peer() {  # run_peer tcp|http [N] [INTERVAL] [CONCURRENCY]
   local kind=$1 n=${2:-5000} ival=${3:-1s} conc=${4:-16}
   local dir="$OUT/peer-$kind-$n-$ival" module target url
   mkdir -p "$dir"
-  if [[ -n $NOFILE ]] && (( NOFILE > $(ulimit -Hn) )); then
-    ulimit -Hn "$NOFILE" || { echo "peer-$kind: cannot raise the hard fd limit to $NOFILE (root?)"; return 1; }
-  fi
-  ulimit -n "$(ulimit -Hn)"
+  fd_limits "peer-$kind" || return 1
   echo "== peer-$kind: blackbox_exporter (wrk -c$conc) vs vitalsd ($n checks every $ival); $(machine), $("$BLACKBOX" --version 2>&1 | head -1)" | tee "$dir/info"
   nginx_start "$dir/nginx" 2 $(( n + 4096 )) || return 1
   cat > "$dir/blackbox.yml" <<YML

@@ -30,6 +30,36 @@ struct concurrency_probe {
   void leave() { --running; }
 };
 
+// One snapshot kept across hundreds of publications (an idle serving thread's cached copy):
+// it must read the same when it is let go, while the engine folds its epoch.
+class held_snapshot {
+ public:
+  // Checks the snapshot held so far (if any), then holds `snap`. Returns the mismatches.
+  int replace(std::shared_ptr<const snapshot> snap) {
+    const int bad = check();
+    held_ = std::move(snap);
+    seen_.clear();
+    for (std::size_t i = 0; i < held_->checks.size(); i += stride)
+      seen_.emplace_back(held_->checks[i].name, held_->checks[i].runs);
+    return bad;
+  }
+  // Mismatches between the held snapshot and what it read when it was taken.
+  [[nodiscard]] int check() const {
+    if (!held_) return 0;
+    int bad = 0;
+    for (std::size_t i = 0; i < held_->checks.size(); i += stride)
+      if (held_->checks[i].name != seen_[i / stride].first ||
+          held_->checks[i].runs != seen_[i / stride].second)
+        ++bad;
+    return bad;
+  }
+
+ private:
+  static constexpr std::size_t stride = 97;
+  std::shared_ptr<const snapshot> held_;
+  std::vector<std::pair<std::string, std::uint64_t>> seen_;
+};
+
 TEST(EngineStress, ReadersAndFlappingChecksOnTheRealClock) {
   constexpr int checks = 6;
   std::vector<std::shared_ptr<concurrency_probe>> probes;
@@ -82,26 +112,10 @@ TEST(EngineStress, ReadersAndFlappingChecksOnTheRealClock) {
     readers.emplace_back([&, t] {
       std::uint64_t last_gen = 0;
       std::uint64_t n = 0;
-      // One snapshot kept across hundreds of publications (an idle serving thread's cached
-      // copy): it must read the same at the end, while the engine folds its epoch.
-      std::shared_ptr<const snapshot> held;
-      std::vector<std::pair<std::string, std::uint64_t>> held_seen;
-      const auto check_held = [&] {
-        if (!held) return;
-        for (std::size_t i = 0; i < held->checks.size(); i += 97)
-          if (held->checks[i].name != held_seen[i / 97].first ||
-              held->checks[i].runs != held_seen[i / 97].second)
-            ++violations;
-      };
+      held_snapshot held;  // let go and re-taken every 1,024 reads
       while (!done.load(std::memory_order_relaxed)) {
         auto snap = svc.current();
-        if (n % 1024 == static_cast<std::uint64_t>(t) % 1024) {
-          check_held();
-          held = snap;
-          held_seen.clear();
-          for (std::size_t i = 0; i < held->checks.size(); i += 97)
-            held_seen.emplace_back(held->checks[i].name, held->checks[i].runs);
-        }
+        if (n % 1024 == static_cast<std::uint64_t>(t) % 1024) violations += held.replace(snap);
         if (snap->generation < last_gen) ++violations;  // never goes back in time
         last_gen = snap->generation;
         if (snap->checks.size() != checks) ++violations;
@@ -115,7 +129,7 @@ TEST(EngineStress, ReadersAndFlappingChecksOnTheRealClock) {
         if (t == 3 && n == 5000) svc.begin_shutdown();
         ++n;
       }
-      check_held();
+      violations += held.check();
       reads += n;
     });
   }
@@ -187,26 +201,10 @@ TEST(EngineStress, TenThousandFlappingChecksAndSixtyFourReaders) {
       std::uint64_t last_gen = 0;
       std::uint64_t n = 0;
       std::mt19937 rng(static_cast<unsigned>(t));
-      // One snapshot kept across hundreds of publications (an idle serving thread's cached
-      // copy): it must read the same at the end, while the engine folds its epoch.
-      std::shared_ptr<const snapshot> held;
-      std::vector<std::pair<std::string, std::uint64_t>> held_seen;
-      const auto check_held = [&] {
-        if (!held) return;
-        for (std::size_t i = 0; i < held->checks.size(); i += 97)
-          if (held->checks[i].name != held_seen[i / 97].first ||
-              held->checks[i].runs != held_seen[i / 97].second)
-            ++violations;
-      };
+      held_snapshot held;  // let go and re-taken every 1,024 reads
       while (!done.load(std::memory_order_relaxed)) {
         auto snap = svc.current();
-        if (n % 1024 == static_cast<std::uint64_t>(t) % 1024) {
-          check_held();
-          held = snap;
-          held_seen.clear();
-          for (std::size_t i = 0; i < held->checks.size(); i += 97)
-            held_seen.emplace_back(held->checks[i].name, held->checks[i].runs);
-        }
+        if (n % 1024 == static_cast<std::uint64_t>(t) % 1024) violations += held.replace(snap);
         if (snap->generation < last_gen) ++violations;
         last_gen = snap->generation;
         if (snap->checks.size() != checks) ++violations;
@@ -225,7 +223,7 @@ TEST(EngineStress, TenThousandFlappingChecksAndSixtyFourReaders) {
         // cores CI has): this test is about consistency, not throughput.
         std::this_thread::sleep_for(200us);
       }
-      check_held();
+      violations += held.check();
       reads += n;
     });
   }
