@@ -23,6 +23,40 @@ using vitals::config::daemon_config;
 
 std::string ms_text(std::chrono::nanoseconds d) { return vitals::base::format_duration(d); }
 
+constexpr std::string_view storage_check = "storage";
+
+void write_history_metrics(const vitals::sqlite_history& h,
+                           vitals::http::detail::metrics_writer& w) {
+  using vitals::http::detail::metric_type;
+  const vitals::history_stats st = h.stats();
+  w.family("vitals_history_results_written", metric_type::counter,
+           "Raw results written to the history.");
+  w.sample("", st.results_written);
+  w.family("vitals_history_rows_written", metric_type::counter,
+           "Rollup rows (minute, hour, day) upserted.");
+  w.sample("", st.rows_written);
+  w.family("vitals_history_rows_expired", metric_type::counter, "Rows removed by retention.");
+  w.sample("", st.rows_expired);
+  w.family("vitals_history_dropped", metric_type::counter,
+           "Results and transitions dropped before they reached the history (writer behind).");
+  w.sample("", st.dropped);
+  w.family("vitals_history_faults", metric_type::counter,
+           "Failed writes or opens of the history (full disk, corrupt or unreadable file).");
+  w.sample("", st.faults);
+  w.family("vitals_history_recovered_files", metric_type::counter,
+           "Corrupt history files moved aside and started again.");
+  w.sample("", st.recovered_files);
+  w.family("vitals_history_up", metric_type::gauge,
+           "1 while the latest write of the history succeeded, 0 while it fails.");
+  w.sample("", static_cast<std::uint64_t>(st.fault.empty() ? 1 : 0));
+  w.family("vitals_history_file_bytes", metric_type::gauge,
+           "Size of the history file and its write-ahead log.");
+  w.sample("", st.file_bytes);
+  w.family("vitals_history_last_flush_seconds", metric_type::gauge,
+           "Duration of the latest committed flush.");
+  w.sample("", std::chrono::duration<double>(st.last_flush).count());
+}
+
 }  // namespace
 
 daemon::daemon(daemon_options options, daemon_config initial)
@@ -36,6 +70,7 @@ daemon::~daemon() {
   if (http_) http_->stop();
   if (svc_) svc_->stop();
   notify_->stop();
+  if (history_) history_->flush();
 }
 
 void daemon::block_signals() {
@@ -59,13 +94,29 @@ std::shared_ptr<vitals::service> daemon::make_engine(
       .engine_lag_warn = cfg.lag_warn,
   };
   if (notifications) so.observers.push_back(std::move(notifications));
+  if (history_) so.observers.push_back(history_);
   if (previous != nullptr) {
     so.seed_states = carried_states(cfg_, cfg, *previous);
     log_->write(log::level::debug, "engine built",
                 {{"checks", std::to_string(cfg.checks.size())},
                  {"kept_state", std::to_string(so.seed_states.size())}});
   }
-  return std::make_shared<vitals::service>(vitals::config::build_registry(cfg), std::move(so));
+  vitals::registry reg = vitals::config::build_registry(cfg);
+  if (history_) {
+    // The monitor's own readiness says when its history cannot be written (full disk, a
+    // corrupt file being replaced, an unwritable directory); the checks go on meanwhile.
+    reg.add(std::string{storage_check},
+            [h = history_](const vitals::context&) {
+              const vitals::history_stats st = h->stats();
+              if (!st.fault.empty()) {
+                return vitals::fail("history not written: " + st.fault,
+                                    vitals::failure_kind::internal);
+              }
+              return vitals::pass();
+            },
+            {.probes = vitals::ready, .interval = 2s, .timeout = 1s});
+  }
+  return std::make_shared<vitals::service>(std::move(reg), std::move(so));
 }
 
 void daemon::wait_first_results(const vitals::service& svc, const daemon_config& cfg) const {
@@ -108,6 +159,12 @@ void daemon::start_server() {
       .add_metrics_source([labels = labels_](vitals::http::detail::metrics_writer& w) {
         labels->write_metrics(w);
       });
+  if (history_) {
+    vitals::http::detail::handler_access::of(http_->get_handler())
+        .add_metrics_source([h = history_](vitals::http::detail::metrics_writer& w) {
+          write_history_metrics(*h, w);
+        });
+  }
   http_->start();
 }
 
@@ -196,6 +253,12 @@ void daemon::reload() {
                : vitals::config::load_file(options_.config_path);
     keep_shard(next, options_.shard);
     next.http.targets = labels_->catalog();  // the same catalog: not a change of the server
+    if (!(next.history == cfg_.history)) {
+      log_->write(log::level::warn, "storage changes take effect at the next start",
+                  {{"path", cfg_.history.path}});
+      next.history = cfg_.history;
+    }
+    next.http.history = cfg_.http.history;
   } catch (const vitals::config::error& e) {
     for (const auto& d : e.diagnostics()) {
       log_->write(log::level::error, "reload rejected: invalid configuration",
@@ -303,6 +366,7 @@ int daemon::shut_down() {
   http_->stop();
   svc_->stop();
   notify_->stop();  // what is queued is delivered (bounded by the notifiers' retries)
+  if (history_) history_->flush();
   const auto took =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   log_->write(log::level::info, "stopped", {{"after", ms_text(took)}});
@@ -311,6 +375,14 @@ int daemon::shut_down() {
 
 int daemon::run() {
   cfg_.http.targets = labels_->catalog();
+  if (!cfg_.history.path.empty()) {
+    history_ = std::make_shared<vitals::sqlite_history>(cfg_.history);
+    cfg_.http.history = history_;
+    const auto st = history_->stats();
+    log_->write(st.fault.empty() ? log::level::info : log::level::error, "history",
+                {{"path", cfg_.history.path},
+                 {"fault", st.fault.empty() ? std::string{"none"} : st.fault}});
+  }
   std::string refusal;
   if (!check_fd_budget(cfg_, &refusal)) throw std::runtime_error(refusal);
   auto notifications = notify_->prepare(cfg_);

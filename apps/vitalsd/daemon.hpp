@@ -15,6 +15,7 @@
 #include "shard.hpp"
 #include "target_labels.hpp"
 #include "vitals/config.hpp"
+#include "vitals/history.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/service.hpp"
 
@@ -75,6 +76,9 @@ class daemon {
   std::unique_ptr<grpc_frontend> grpc_;
   /// Notifications (`notify:`), an observer of each engine; shared with the /metrics source.
   std::shared_ptr<notify_hub> notify_;
+  /// `storage:` — the results history, an observer of each engine, served by the API; opened
+  /// at start (a changed `storage:` takes effect at the next start).
+  std::shared_ptr<vitals::sqlite_history> history_;
   /// vitals_target_info: the groups' labels of the running configuration.
   std::shared_ptr<target_labels> labels_ = std::make_shared<target_labels>();
   std::uint64_t reloads_ = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vitals/check.hpp"
+#include "vitals/history.hpp"
 #include "vitals/http/handler.hpp"
 #include "vitals/http/server.hpp"
 #include "vitals/registry.hpp"
@@ -187,6 +188,8 @@ struct daemon_config {
   std::vector<notifier_config> notify{};
   std::string notify_state{};
   grpc_config grpc{};
+  /// `storage:` where the history of results is kept (empty path: none; docs/history.md).
+  history_options history{};
 };
 
 /// Reads and validates a file. Throws `error` with all diagnostics (file missing, larger than

@@ -356,9 +356,12 @@ std::string reference_markdown() {
         }
       }
     } else {
-      md_table(out, k.name + ".", *k.section);
+      // A section may be only a parent of its children (`storage:` holds `sqlite:`).
+      bool first = k.section->keys.empty();
+      if (!first) md_table(out, k.name + ".", *k.section);
       for (const auto& [name, child] : k.children) {
-        out += "\n";
+        if (!first) out += "\n";
+        first = false;
         md_table(out, k.name + "." + name + ".", *child);
       }
       out += "\n";

@@ -201,6 +201,7 @@ const std::vector<top_level_key>& top_level() {
         grpc_key(),
         notify_key(),
         notify_state_key(),
+        storage_key(),
     };
   }();
   return keys;

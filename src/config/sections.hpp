@@ -94,6 +94,9 @@ struct top_level_key {
 [[nodiscard]] top_level_key notify_key();        // daemon_config::notify
 [[nodiscard]] top_level_key notify_state_key();  // daemon_config::notify_state
 
+// The row of the results history (src/history/config/storage_sections.cpp).
+[[nodiscard]] top_level_key storage_key();  // daemon_config::history
+
 // The row of vitalsd's gRPC health server (src/config/grpc_sections.cpp).
 [[nodiscard]] top_level_key grpc_key();  // daemon_config::grpc
 

@@ -501,6 +501,10 @@ std::shared_ptr<const target_catalog::map> route_call::targets() const {
   return catalog ? catalog->get() : nullptr;
 }
 
+const history_reader* route_call::history() const noexcept {
+  return scope_.st.options.history.get();
+}
+
 wire_response route_call::owned(typed_response r) {
   auto p = std::make_shared<const rendered>(wire_form(std::move(r)));
   const rendered& ref = *p;

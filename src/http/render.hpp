@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "response.hpp"
+#include "target.hpp"
+#include "vitals/history.hpp"
 #include "vitals/http/handler.hpp"
 #include "vitals/http/targets.hpp"
 #include "vitals/redact.hpp"
@@ -66,6 +68,16 @@ struct render_context {
 [[nodiscard]] typed_response render_targets(const render_context& ctx,
                                             const target_catalog::map* catalog,
                                             const check_state* only = nullptr);
+
+/// `/api/v1/uptime`: the uptime windows of every target in the history (docs/api.md).
+[[nodiscard]] typed_response render_uptimes(const std::vector<target_uptime>& table,
+                                            std::chrono::system_clock::time_point generated);
+
+/// `/api/v1/history/<target>`: rollup buckets over the query's window, the uptime windows, the
+/// transitions of the window and the latest runs (outputs for detailed callers only).
+[[nodiscard]] typed_response render_history(const render_context& ctx, const target_uptime& up,
+                                            const history_query& q, const history_reader& history,
+                                            std::chrono::system_clock::time_point now);
 
 /// `/health` (all checks, `only == nullptr`) or `/health/<check>` as application/health+json.
 [[nodiscard]] typed_response render_health(const render_context& ctx,

@@ -144,6 +144,31 @@ wire_response api_target(const route_call& c) {
 }
 
 constexpr std::string_view application_json = "application/json";
+
+wire_response api_uptime(const route_call& c) {
+  const history_reader* h = c.history();
+  if (h == nullptr) return c.not_found();
+  const auto table = h->latest_uptimes();
+  return route_call::owned(render_uptimes(*table, std::chrono::system_clock::now()));
+}
+
+wire_response api_history(const route_call& c) {
+  const history_reader* h = c.history();
+  if (h == nullptr) return c.not_found();
+  const std::optional<history_query> q = parse_history_query(c.raw_query);
+  if (!q) {
+    return route_call::owned(make_typed(
+        400, application_json,
+        R"({"error":"bad query: resolution is minute, hour or day; window a duration within )"
+        R"(48h, 90d or 730d"})"
+        "\n"));
+  }
+  const auto now = std::chrono::system_clock::now();
+  const std::optional<target_uptime> up = h->uptime(c.name, now);
+  if (!up) return c.not_found();  // no history for that name
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  return route_call::owned(render_history(c.context(*snap), *up, *q, *h, now));
+}
 constexpr std::string_view bad_push_query =
     R"({"ok":false,"error":"bad query: status must be pass, warn or fail; escapes well-formed"})"
     "\n";
@@ -212,6 +237,11 @@ std::vector<route> default_routes() {
        .match = path_match::child,
        .child = "target",
        .respond = &api_target},
+      {.path = "/api/v1/uptime", .respond = &api_uptime},
+      {.path = "/api/v1/history",
+       .match = path_match::child,
+       .child = "target",
+       .respond = &api_history},
       {.path = "/api/v1/push",
        .match = path_match::child,
        .methods = method_get | method_post,

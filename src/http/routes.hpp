@@ -76,7 +76,8 @@ struct route {
 };
 
 /// The endpoints of the handler: /livez, /readyz, /startupz, /health and their per-check forms,
-/// /metrics, /api/v1/push/<token>, /api/v1/targets and /api/v1/targets/<name>.
+/// /metrics, /api/v1/push/<token>, /api/v1/targets and /api/v1/targets/<name>, /api/v1/uptime
+/// and /api/v1/history/<target>.
 [[nodiscard]] std::vector<route> default_routes();
 
 /// Renderings that are cached per snapshot generation (rendered on first demand, then shared
@@ -135,6 +136,8 @@ class route_call {
   [[nodiscard]] push_board& pushes() const noexcept;
   /// The groups and labels of targets (handler_options::targets); null if none are set.
   [[nodiscard]] std::shared_ptr<const target_catalog::map> targets() const;
+  /// The results history (handler_options::history); null if none is set.
+  [[nodiscard]] const history_reader* history() const noexcept;
 
  private:
   const serve_scope& scope_;

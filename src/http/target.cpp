@@ -1,7 +1,9 @@
 #include "target.hpp"
 
+#include <array>
 #include <string>
 
+#include "base/duration_scan.hpp"
 #include "base/url_split.hpp"
 
 namespace vitals::http::detail {
@@ -80,6 +82,46 @@ std::optional<push_query> parse_push_query(std::string_view query) {
     return true;
   });
   if (!ok) return std::nullopt;
+  return q;
+}
+
+std::optional<history_query> parse_history_query(std::string_view query) {
+  using std::chrono::hours;
+  history_query q;
+  std::string window_storage;
+  std::string_view window;
+  const bool ok = each_parameter(query, [&](std::string_view key, std::string_view v, bool) {
+    if (key == "resolution") {
+      if (v == "minute") {
+        q.resolution = history_resolution::minute;
+      } else if (v == "hour") {
+        q.resolution = history_resolution::hour;
+      } else if (v == "day") {
+        q.resolution = history_resolution::day;
+      } else {
+        return false;
+      }
+    } else if (key == "window") {
+      window_storage.assign(v);
+    }
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  window = window_storage;
+  constexpr std::array<std::pair<hours, hours>, 3> bounds{
+      {{hours{1}, hours{48}}, {hours{24 * 7}, hours{24 * 90}}, {hours{24 * 90}, hours{24 * 730}}}};
+  const auto [fallback, most] = bounds[static_cast<std::size_t>(q.resolution)];
+  if (window.empty()) {
+    q.window = fallback;
+    return q;
+  }
+  const auto scan =
+      base::scan_duration(window, base::unit_s | base::unit_m | base::unit_h | base::unit_d, 1e9);
+  if (scan.error != base::duration_scan_error::none || scan.bare || !(scan.total >= 1) ||
+      scan.total > static_cast<double>(std::chrono::seconds{most}.count())) {
+    return std::nullopt;
+  }
+  q.window = std::chrono::seconds{static_cast<std::int64_t>(scan.total)};
   return q;
 }
 

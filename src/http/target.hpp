@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vitals/history.hpp"
 #include "vitals/status.hpp"
 
 namespace vitals::http::detail {
@@ -102,5 +103,16 @@ struct push_query {
 /// Unknown parameters are ignored (Uptime Kuma's `ping=` among them); a malformed escape or an
 /// unknown status word is nullopt (a 400).
 [[nodiscard]] std::optional<push_query> parse_push_query(std::string_view query);
+
+/// What `/api/v1/history/<target>` asks: `resolution` (minute, hour, day; default minute) and
+/// `window` (a duration up to the resolution's retention bound: 48h, 90d, 730d; default 1h,
+/// 7d, 90d). The window ends now.
+struct history_query {
+  history_resolution resolution = history_resolution::minute;
+  std::chrono::seconds window{0};  ///< 0: the resolution's default
+};
+/// Unknown parameters are ignored; a malformed escape, an unknown resolution or a window that
+/// is not a positive duration within its bound is nullopt (a 400).
+[[nodiscard]] std::optional<history_query> parse_history_query(std::string_view query);
 
 }  // namespace vitals::http::detail

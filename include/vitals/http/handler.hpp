@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "vitals/history.hpp"
 #include "vitals/http/targets.hpp"
 #include "vitals/push.hpp"
 #include "vitals/service.hpp"
@@ -90,6 +91,9 @@ struct handler_options {
   std::shared_ptr<push_board> pushes{};
   /// Groups and labels of monitored targets, shown by `/api/v1/targets`; null = none.
   std::shared_ptr<target_catalog> targets{};
+  /// The results history served by `/api/v1/uptime` and `/api/v1/history/<target>`
+  /// (docs/history.md); null = those paths are 404.
+  std::shared_ptr<history_reader> history{};
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 

@@ -93,6 +93,7 @@ def main():
     config = f"""listen: 127.0.0.1:{port}
 auth: {{token: {TOKEN}}}
 shutdown: {{drain_delay: 0s, grace_period: 5s}}
+storage: {{sqlite: {{path: {tmp}/history.db, flush_interval: 100ms}}}}
 checks:
   - {{name: loop, type: event_loop, probes: [live, ready, startup]}}
   - {{name: beat, type: push, token: {PUSH}, period: 1h, interval: 100ms, timeout: 50ms,
@@ -122,6 +123,20 @@ targets:
             assert time.monotonic() < end, "vitalsd did not come up with results"
             time.sleep(0.1)
 
+        # The history has every target once the writer has flushed their first results.
+        end = time.monotonic() + DEADLINE
+        while True:
+            try:
+                body = json.loads(request("GET", base + "/api/v1/uptime")[2])
+                names = {t["name"] for t in body["targets"]}
+                if {"loop", up_name} <= names and all(
+                        t["uptime"]["1h"]["runs"] > 0 for t in body["targets"]):
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            assert time.monotonic() < end, "the history did not fill"
+            time.sleep(0.1)
+
         om = {"Accept": "application/openmetrics-text;version=1.0.0"}
         cases = [
             ("GET", "/livez", {}, 200), ("HEAD", "/livez", {}, 200),
@@ -144,6 +159,15 @@ targets:
             ("GET", "/api/v1/targets/down.127.0.0.1_%d" % closed, auth, 200),
             ("HEAD", "/api/v1/targets/" + up_name, {}, 200),
             ("GET", "/api/v1/targets/nope", {}, 404),
+            ("GET", "/api/v1/uptime", {}, 200), ("HEAD", "/api/v1/uptime", {}, 200),
+            ("GET", "/api/v1/history/" + up_name, {}, 200),
+            ("GET", "/api/v1/history/down.127.0.0.1_%d?resolution=hour&window=2d" % closed,
+             auth, 200),
+            ("GET", "/api/v1/history/loop?resolution=day", {}, 200),
+            ("HEAD", "/api/v1/history/" + up_name, {}, 200),
+            ("GET", "/api/v1/history/" + up_name + "?resolution=week", {}, 400),
+            ("GET", "/api/v1/history/" + up_name + "?window=49h", {}, 400),
+            ("GET", "/api/v1/history/nope", {}, 404),
             ("GET", f"/api/v1/push/{PUSH}?msg=ok", {}, 200),
             ("POST", f"/api/v1/push/{PUSH}?status=fail&msg=disk%20full", {}, 200),
             ("GET", f"/api/v1/push/{PUSH}?status=maybe", {}, 400),
@@ -185,6 +209,15 @@ targets:
             time.sleep(0.05)
             target = json.loads(request("GET", base + "/api/v1/targets/beat", auth)[2])
         assert "disk full" in target["output"], target
+        # The history counted the runs and the failing target's failures; the token shows
+        # outputs, an anonymous caller none.
+        down = f"down.127.0.0.1_{closed}"
+        hist = json.loads(request("GET", base + "/api/v1/history/" + down, auth)[2])
+        assert hist["uptime"]["1h"]["runs"] > 0 and hist["uptime"]["1h"]["ratio"] == 0, hist
+        assert sum(b["failures"] for b in hist["buckets"]) > 0, hist
+        assert any("output" in r for r in hist["recent"]), hist
+        anon = json.loads(request("GET", base + "/api/v1/history/" + down)[2])
+        assert all("output" not in r for r in anon["recent"]), anon
         print(f"ok: {len(cases)} answers valid against {os.path.basename(spec_path)}, "
               f"{len(documented_ops)} operations exercised")
         return 0

@@ -1,0 +1,107 @@
+// The history API's bodies: /api/v1/uptime and /api/v1/history/<target> (docs/api.md).
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "render.hpp"
+
+namespace vitals::http::detail {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json uptime_object(const target_uptime& u) {
+  json o = json::object();
+  for (const auto& w : u.windows) {
+    const auto ratio = w.ratio();
+    o[w.window] = {{"ratio", ratio ? json(*ratio) : json(nullptr)},
+                   {"runs", w.count},
+                   {"failures", w.failures}};
+  }
+  return o;
+}
+
+std::string_view resolution_name(history_resolution r) noexcept {
+  switch (r) {
+    case history_resolution::minute:
+      return "minute";
+    case history_resolution::hour:
+      return "hour";
+    case history_resolution::day:
+      return "day";
+  }
+  return "minute";
+}
+
+// Milliseconds to the microsecond: what was measured, without the noise of interpolation.
+double ms3(double ms) { return std::round(ms * 1000.0) / 1000.0; }
+
+typed_response json_body(const json& doc) {
+  // Replace rather than throw on invalid UTF-8: an output is whatever a peer sent us.
+  std::string body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  body.push_back('\n');
+  return make_typed(200, "application/json", std::move(body));
+}
+
+}  // namespace
+
+typed_response render_uptimes(const std::vector<target_uptime>& table,
+                              std::chrono::system_clock::time_point generated) {
+  json list = json::array();
+  for (const auto& u : table) list.push_back({{"name", u.target}, {"uptime", uptime_object(u)}});
+  return json_body(
+      {{"generated", rfc3339(generated)}, {"count", list.size()}, {"targets", std::move(list)}});
+}
+
+typed_response render_history(const render_context& ctx, const target_uptime& up,
+                              const history_query& q, const history_reader& history,
+                              std::chrono::system_clock::time_point now) {
+  const std::string_view target = up.target;
+  const auto from = now - q.window;
+  json buckets = json::array();
+  for (const auto& b : history.buckets(target, q.resolution, from, now + std::chrono::seconds{1})) {
+    buckets.push_back({{"start", rfc3339(b.start)},
+                       {"runs", b.count},
+                       {"failures", b.failures},
+                       {"min_ms", ms3(b.min_ms)},
+                       {"avg_ms", ms3(b.avg_ms)},
+                       {"max_ms", ms3(b.max_ms)},
+                       {"p50_ms", ms3(b.p50_ms)},
+                       {"p95_ms", ms3(b.p95_ms)},
+                       {"p99_ms", ms3(b.p99_ms)}});
+  }
+  json transitions = json::array();
+  for (const auto& t : history.transitions(target, from, now + std::chrono::seconds{1}, 100)) {
+    json o = {{"time", rfc3339(t.time)}, {"from", to_string(t.from)}, {"to", to_string(t.to)}};
+    if (ctx.detailed && !t.output.empty()) o["output"] = ctx.scrubber.scrub(t.output);
+    transitions.push_back(std::move(o));
+  }
+  json recent = json::array();
+  for (const auto& r : history.recent(target, 20)) {
+    json o = {{"time", rfc3339(r.time)},
+              {"status", to_string(r.result)},
+              {"duration_ms", std::chrono::duration<double, std::milli>(r.duration).count()}};
+    if (r.kind != failure_kind::none) o["kind"] = to_string(r.kind);
+    if (ctx.detailed && r.result != status::pass && !r.output.empty()) {
+      o["output"] = ctx.scrubber.scrub(r.output);
+    }
+    recent.push_back(std::move(o));
+  }
+  const auto width = q.resolution == history_resolution::minute ? 60
+                     : q.resolution == history_resolution::hour ? 3600
+                                                                : 86400;
+  return json_body({{"name", target},
+                    {"resolution", resolution_name(q.resolution)},
+                    {"bucket_seconds", width},
+                    {"from", rfc3339(from)},
+                    {"to", rfc3339(now)},
+                    {"uptime", uptime_object(up)},
+                    {"buckets", std::move(buckets)},
+                    {"transitions", std::move(transitions)},
+                    {"recent", std::move(recent)}});
+}
+
+}  // namespace vitals::http::detail

@@ -1,0 +1,147 @@
+// /api/v1/uptime and /api/v1/history/<target> through vitals::http::handler over a real
+// SQLite history (no sockets): bodies, codes, bounds of the query, and the token rules.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "vitals/history.hpp"
+#include "vitals/http/handler.hpp"
+#include "vitals/service.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using vitals::status;
+namespace fs = std::filesystem;
+
+constexpr const char* token = "api-history-token-93f1";
+
+struct fixture {
+  fs::path dir;
+  std::shared_ptr<vitals::sqlite_history> history;
+  std::unique_ptr<vitals::service> svc;
+  fixture() {
+    std::string templ = (fs::temp_directory_path() / "vitals-history-api-XXXXXX").string();
+    dir = ::mkdtemp(templ.data());
+    history = std::make_shared<vitals::sqlite_history>(
+        vitals::history_options{.path = (dir / "h.db").string()});
+    vitals::registry reg;
+    reg.add("web", [](const vitals::context&) { return vitals::pass(); }, {});
+    svc = std::make_unique<vitals::service>(std::move(reg));
+  }
+  ~fixture() {
+    history.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  void feed(const std::string& name, std::chrono::system_clock::time_point t, status s,
+            std::string output) const {
+    vitals::check_state c;
+    c.name = name;
+    c.last_run = s == status::pass ? vitals::pass() : vitals::fail(std::move(output));
+    c.last_run.time = t;
+    c.last_run.duration = 12ms;
+    c.reported = c.last_run;
+    history->on_result(c);
+  }
+};
+
+vitals::http::response get(const vitals::http::handler& h, const std::string& target,
+                           bool with_token = false, const char* method = "GET") {
+  const std::string bearer = std::string{"Bearer "} + token;
+  const vitals::http::header auth{"Authorization", bearer};
+  return h.handle({.method = method,
+                   .target = target,
+                   .headers = with_token ? std::span<const vitals::http::header>{&auth, 1}
+                                         : std::span<const vitals::http::header>{}});
+}
+
+TEST(HistoryApi, WithoutAHistoryThePathsAreNotFound) {
+  fixture f;
+  vitals::http::handler h{*f.svc, {.token = token}};
+  EXPECT_EQ(get(h, "/api/v1/uptime").status, 404);
+  EXPECT_EQ(get(h, "/api/v1/history/web").status, 404);
+}
+
+TEST(HistoryApi, UptimeAndHistoryOfATarget) {
+  fixture f;
+  const auto now = std::chrono::system_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    f.feed("web", now - std::chrono::minutes{9 - i}, i < 3 ? status::fail : status::pass,
+           std::string{"refused by "} + token);
+  }
+  vitals::check_state c;
+  c.name = "web";
+  c.reported = vitals::fail(std::string{"down: "} + token);
+  c.reported.time = now - 9min;
+  f.history->on_transition(c, status::unknown, status::fail);
+  f.history->flush();
+  vitals::http::handler h{*f.svc, {.token = token, .history = f.history}};
+
+  const auto up = get(h, "/api/v1/uptime");
+  ASSERT_EQ(up.status, 200) << up.body;
+  const json u = json::parse(up.body);
+  ASSERT_EQ(u["count"], 1);
+  EXPECT_EQ(u["targets"][0]["name"], "web");
+  EXPECT_EQ(u["targets"][0]["uptime"]["1h"]["runs"], 10);
+  EXPECT_EQ(u["targets"][0]["uptime"]["1h"]["failures"], 3);
+  EXPECT_DOUBLE_EQ(u["targets"][0]["uptime"]["1h"]["ratio"].get<double>(), 0.7);
+  EXPECT_EQ(u["targets"][0]["uptime"]["30d"]["runs"], 10);
+  EXPECT_EQ(get(h, "/api/v1/uptime", false, "HEAD").status, 200);
+
+  const auto anon = get(h, "/api/v1/history/web");
+  ASSERT_EQ(anon.status, 200) << anon.body;
+  const json a = json::parse(anon.body);
+  EXPECT_EQ(a["name"], "web");
+  EXPECT_EQ(a["resolution"], "minute");
+  EXPECT_EQ(a["bucket_seconds"], 60);
+  EXPECT_EQ(a["buckets"].size(), 10U);
+  EXPECT_EQ(a["buckets"][0]["runs"], 1);
+  EXPECT_DOUBLE_EQ(a["buckets"][0]["min_ms"].get<double>(), 12);
+  ASSERT_EQ(a["transitions"].size(), 1U);
+  EXPECT_EQ(a["transitions"][0]["to"], "fail");
+  EXPECT_FALSE(a["transitions"][0].contains("output"));
+  ASSERT_EQ(a["recent"].size(), 10U);
+  for (const auto& r : a["recent"]) EXPECT_FALSE(r.contains("output")) << r;
+  EXPECT_EQ(anon.body.find(token), std::string::npos);
+
+  const auto authed = get(h, "/api/v1/history/web?resolution=hour&window=2d", true);
+  ASSERT_EQ(authed.status, 200) << authed.body;
+  const json b = json::parse(authed.body);
+  EXPECT_EQ(b["resolution"], "hour");
+  EXPECT_EQ(b["bucket_seconds"], 3600);
+  std::uint64_t runs = 0;
+  for (const auto& x : b["buckets"]) runs += x["runs"].get<std::uint64_t>();
+  EXPECT_EQ(runs, 10U);
+  ASSERT_TRUE(b["transitions"][0].contains("output"));
+  bool failing_output = false;
+  for (const auto& r : b["recent"]) failing_output = failing_output || r.contains("output");
+  EXPECT_TRUE(failing_output);
+  // Shown to the token holder, still scrubbed of the token itself.
+  EXPECT_EQ(authed.body.find(token), std::string::npos);
+}
+
+TEST(HistoryApi, QueriesOutOfBoundsAreBadRequestsAndUnknownTargetsNotFound) {
+  fixture f;
+  f.feed("web", std::chrono::system_clock::now(), status::pass, "");
+  f.history->flush();
+  vitals::http::handler h{*f.svc, {.history = f.history}};
+  EXPECT_EQ(get(h, "/api/v1/history/web?resolution=week").status, 400);
+  EXPECT_EQ(get(h, "/api/v1/history/web?window=49h").status, 400);
+  EXPECT_EQ(get(h, "/api/v1/history/web?resolution=hour&window=91d").status, 400);
+  EXPECT_EQ(get(h, "/api/v1/history/web?window=0s").status, 400);
+  EXPECT_EQ(get(h, "/api/v1/history/web?window=5").status, 400);  // a unit is required
+  EXPECT_EQ(get(h, "/api/v1/history/web?window=%zz").status, 400);
+  EXPECT_EQ(get(h, "/api/v1/history/web?resolution=day&window=730d").status, 200);
+  EXPECT_EQ(get(h, "/api/v1/history/web?window=90m").status, 200);
+  EXPECT_EQ(get(h, "/api/v1/history/nosuch").status, 404);
+  EXPECT_EQ(get(h, "/api/v1/history/web/x").status, 404);
+}
+
+}  // namespace
