@@ -86,11 +86,19 @@ int generate(const std::string& path, int targets, int days, int interval) {
   check(::sqlite3_exec(db, "PRAGMA synchronous=OFF; BEGIN", nullptr, nullptr, nullptr), db,
         "begin");
   statement add_target{db, "INSERT INTO targets(id, name) VALUES(?1, ?2)"};
-  statement minutes{db, "INSERT INTO minutes VALUES(?1, ?2, ?3, ?4, ?5)"};
-  statement hours{db, "INSERT INTO hours VALUES(?1, ?2, ?3, ?4, ?5)"};
-  statement daily{db, "INSERT INTO days VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
-  statement result{db, "INSERT INTO results VALUES(?1, ?2, ?3, ?4, ?5, ?6)"};
-  statement transition{db, "INSERT INTO transitions VALUES(?1, ?2, ?3, ?4, ?5)"};
+  statement minutes{
+      db, "INSERT INTO minutes(target, hour, count, failures, data) VALUES(?1, ?2, ?3, ?4, ?5)"};
+  statement hours{
+      db, "INSERT INTO hours(target, day, count, failures, data) VALUES(?1, ?2, ?3, ?4, ?5)"};
+  statement daily{db,
+                  "INSERT INTO days(target, day, count, failures, cum_count, cum_failures, data) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+  statement result{db,
+                   "INSERT INTO results(target, t, status, kind, duration_us, output) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"};
+  statement transition{db,
+                       "INSERT INTO transitions(target, t, from_status, to_status, output) "
+                       "VALUES(?1, ?2, ?3, ?4, ?5)"};
 
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t now = unix_now() / 60 * 60;

@@ -108,10 +108,13 @@ history_bucket bucket::view(std::int64_t start, std::int64_t width) const {
 }
 
 void encode(std::span<const bucket> buckets, std::string& out) {
+  // Counts first, so that uptime reads them without the latencies (decode_totals).
   for (const bucket& b : buckets) {
     put_varint(b.count, out);
+    if (b.count != 0) put_varint(b.failures, out);
+  }
+  for (const bucket& b : buckets) {
     if (b.count == 0) continue;
-    put_varint(b.failures, out);
     put_varint(b.min_us, out);
     put_varint(b.max_us - b.min_us, out);
     put_varint(b.sum_us, out);
@@ -126,19 +129,35 @@ void encode(std::span<const bucket> buckets, std::string& out) {
   }
 }
 
-bool decode(std::string_view bytes, std::span<bucket> out) noexcept {
+namespace {
+
+bool read_totals(std::string_view& bytes, std::span<bucket> out) noexcept {
   for (bucket& b : out) {
     b = bucket{};
     if (!get_u32(bytes, b.count)) return false;
     if (b.count == 0) continue;
+    if (!get_u32(bytes, b.failures) || b.failures > b.count) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool decode_totals(std::string_view bytes, std::span<bucket> out) noexcept {
+  return read_totals(bytes, out);
+}
+
+bool decode(std::string_view bytes, std::span<bucket> out) noexcept {
+  if (!read_totals(bytes, out)) return false;
+  for (bucket& b : out) {
+    if (b.count == 0) continue;
     std::uint32_t spread = 0;
     std::uint64_t mask = 0;
-    if (!get_u32(bytes, b.failures) || !get_u32(bytes, b.min_us) || !get_u32(bytes, spread) ||
-        !get_varint(bytes, b.sum_us) || !get_varint(bytes, mask)) {
+    if (!get_u32(bytes, b.min_us) || !get_u32(bytes, spread) || !get_varint(bytes, b.sum_us) ||
+        !get_varint(bytes, mask)) {
       return false;
     }
-    if (b.failures > b.count || spread > 0xffffffffU - b.min_us ||
-        mask >= (std::uint64_t{1} << latency_slots)) {
+    if (spread > 0xffffffffU - b.min_us || mask >= (std::uint64_t{1} << latency_slots)) {
       return false;
     }
     b.max_us = b.min_us + spread;

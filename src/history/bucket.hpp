@@ -38,12 +38,14 @@ struct bucket {
 /// its histogram slot and clamped to [min, max].
 [[nodiscard]] double quantile_ms(const bucket& b, double q) noexcept;
 
-/// Appends the buckets as varints: per bucket the count, then (when not 0) failures, min,
-/// max - min, sum, a bit mask of the non-empty slots and their counts. An empty bucket is
-/// one byte.
+/// Appends the buckets as varints: first each bucket's count and (when not 0) its failures,
+/// then for each non-empty bucket min, max - min, sum, a bit mask of the non-empty slots and
+/// their counts. An empty bucket is one byte.
 void encode(std::span<const bucket> buckets, std::string& out);
 /// Reads what encode() wrote into `out` (same size); false on malformed bytes (then `out`
 /// is left partly filled: callers treat the row as empty).
 [[nodiscard]] bool decode(std::string_view bytes, std::span<bucket> out) noexcept;
+/// Reads only the counts and failures (the front of what encode() wrote): what uptime needs.
+[[nodiscard]] bool decode_totals(std::string_view bytes, std::span<bucket> out) noexcept;
 
 }  // namespace vitals::history_detail

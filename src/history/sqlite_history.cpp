@@ -144,20 +144,31 @@ db_ptr open_db(const std::string& path, bool writer) {
   return db;
 }
 
+// A reading connection maps the file (no copy through read(2) per page) and keeps a larger
+// page cache: the uptime of every target reads a few rows of each.
+db_ptr open_reader(const std::string& path) {
+  db_ptr db = open_db(path, false);
+  exec(db.get(), "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-16384");
+  return db;
+}
+
 // Versioned migrations: migrations[i] brings the schema from version i to i + 1.
+// Rollup rows are keyed by period first: the uptime of every target reads one contiguous run
+// of rows per period, and retention deletes a key range; a target's own rows are found through
+// the *_by_target indexes.
 constexpr std::array<const char*, 1> migrations{
     R"sql(
 CREATE TABLE targets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE minutes(target INTEGER NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL,
-  failures INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(target, hour)) WITHOUT ROWID;
-CREATE INDEX minutes_by_hour ON minutes(hour);
-CREATE TABLE hours(target INTEGER NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,
-  failures INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(target, day)) WITHOUT ROWID;
-CREATE INDEX hours_by_day ON hours(day);
-CREATE TABLE days(target INTEGER NOT NULL, day INTEGER NOT NULL, count INTEGER NOT NULL,
+CREATE TABLE minutes(hour INTEGER NOT NULL, target INTEGER NOT NULL, count INTEGER NOT NULL,
+  failures INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(hour, target)) WITHOUT ROWID;
+CREATE INDEX minutes_by_target ON minutes(target, hour);
+CREATE TABLE hours(day INTEGER NOT NULL, target INTEGER NOT NULL, count INTEGER NOT NULL,
+  failures INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(day, target)) WITHOUT ROWID;
+CREATE INDEX hours_by_target ON hours(target, day);
+CREATE TABLE days(day INTEGER NOT NULL, target INTEGER NOT NULL, count INTEGER NOT NULL,
   failures INTEGER NOT NULL, cum_count INTEGER NOT NULL, cum_failures INTEGER NOT NULL,
-  data BLOB NOT NULL, PRIMARY KEY(target, day)) WITHOUT ROWID;
-CREATE INDEX days_by_day ON days(day, target, cum_count, cum_failures);
+  data BLOB NOT NULL, PRIMARY KEY(day, target)) WITHOUT ROWID;
+CREATE INDEX days_by_target ON days(target, day, cum_count, cum_failures);
 CREATE TABLE results(target INTEGER NOT NULL, t INTEGER NOT NULL, status INTEGER NOT NULL,
   kind INTEGER NOT NULL, duration_us INTEGER NOT NULL, output TEXT NOT NULL);
 CREATE INDEX results_by_target ON results(target);
@@ -261,13 +272,13 @@ struct writer_db {
                  "DELETE FROM results WHERE target=?1 AND rowid <= (SELECT rowid FROM results "
                  "WHERE target=?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)"},
         expire_minutes{db.get(),
-                       "DELETE FROM minutes WHERE (target, hour) IN (SELECT target, hour FROM "
+                       "DELETE FROM minutes WHERE (hour, target) IN (SELECT hour, target FROM "
                        "minutes WHERE hour < ?1 LIMIT 2000)"},
         expire_hours{db.get(),
-                     "DELETE FROM hours WHERE (target, day) IN (SELECT target, day FROM hours "
+                     "DELETE FROM hours WHERE (day, target) IN (SELECT day, target FROM hours "
                      "WHERE day < ?1 LIMIT 2000)"},
         expire_days{db.get(),
-                    "DELETE FROM days WHERE (target, day) IN (SELECT target, day FROM days "
+                    "DELETE FROM days WHERE (day, target) IN (SELECT day, target FROM days "
                     "WHERE day < ?1 LIMIT 2000)"},
         expire_transitions{db.get(),
                            "DELETE FROM transitions WHERE rowid IN (SELECT rowid FROM "
@@ -281,7 +292,7 @@ struct reader_db {
   stmt target_id, minutes_rows, hours_rows, days_rows, day_at, cum_before, recent, transitions,
       names, all_minutes, all_hours, all_days_at, min_day;
   explicit reader_db(const std::string& path)
-      : db(open_db(path, false)),
+      : db(open_reader(path)),
         target_id{db.get(), "SELECT id FROM targets WHERE name=?1"},
         minutes_rows{db.get(),
                      "SELECT hour, data FROM minutes WHERE target=?1 AND hour>=?2 AND hour<?3 "
@@ -307,9 +318,7 @@ struct reader_db {
         names{db.get(), "SELECT id, name FROM targets ORDER BY name"},
         all_minutes{db.get(), "SELECT target, hour, data FROM minutes WHERE hour>=?1"},
         all_hours{db.get(), "SELECT target, day, data FROM hours WHERE day>=?1"},
-        all_days_at{db.get(),
-                    "SELECT target, cum_count, cum_failures FROM days INDEXED BY days_by_day "
-                    "WHERE day=?1"},
+        all_days_at{db.get(), "SELECT target, cum_count, cum_failures FROM days WHERE day=?1"},
         min_day{db.get(), "SELECT min(day) FROM days"} {}
 };
 
@@ -838,7 +847,7 @@ template <std::size_t N>
 void sum_cells(std::string_view data, std::int64_t row, std::int64_t unit, std::int64_t lo,
                uptime_window& w) {
   std::array<bucket, N> cells{};
-  if (!history_detail::decode(data, cells)) return;
+  if (!history_detail::decode_totals(data, cells)) return;
   for (std::size_t i = 0; i < N; ++i) {
     if (row + static_cast<std::int64_t>(i) * unit < lo) continue;
     w.count += cells[i].count;
@@ -924,19 +933,32 @@ std::vector<target_uptime> sqlite_history::uptimes_on(system_clock::time_point n
   return impl_->read<std::vector<target_uptime>>(
       [&](reader_db& d) {
         std::vector<target_uptime> out;
-        std::unordered_map<std::int64_t, std::size_t> index;
+        std::vector<std::int64_t> ids;  // of out[i]
         {
           reset_on_exit g{d.names};
           while (d.names.step()) {
-            index.emplace(d.names.integer(0), out.size());
+            ids.push_back(d.names.integer(0));
             target_uptime u{.target = std::string{d.names.bytes(1)}};
             for (const auto& spec : windows) u.windows.push_back({.window = spec.name});
             out.push_back(std::move(u));
           }
         }
+        // Ids are the rowids of `targets`: dense, so a vector maps them to their row of `out`.
+        std::vector<std::int32_t> slot;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          if (ids[i] < 0 || ids[i] > std::int64_t{1} << 24) continue;  // never, but bounded
+          const auto at = static_cast<std::size_t>(ids[i]);
+          if (at >= slot.size()) slot.resize(at + 1, -1);
+          slot[at] = static_cast<std::int32_t>(i);
+        }
+        const auto index_of = [&](std::int64_t id) -> std::int32_t {
+          return id >= 0 && static_cast<std::uint64_t>(id) < slot.size()
+                     ? slot[static_cast<std::size_t>(id)]
+                     : -1;
+        };
         const auto row_of = [&](std::int64_t id) -> target_uptime* {
-          const auto it = index.find(id);
-          return it == index.end() ? nullptr : &out[it->second];
+          const std::int32_t i = index_of(id);
+          return i < 0 ? nullptr : &out[static_cast<std::size_t>(i)];
         };
         const std::int64_t minute_lo = floor_to(t, minute_s) - 59 * minute_s;
         {
@@ -980,18 +1002,19 @@ std::vector<target_uptime> sqlite_history::uptimes_on(system_clock::time_point n
             reset_on_exit g{d.all_days_at};
             d.all_days_at.bind(1, exact);
             while (d.all_days_at.step()) {
-              const auto it = index.find(d.all_days_at.integer(0));
-              if (it == index.end()) continue;
-              cum[it->second] = {static_cast<std::uint64_t>(d.all_days_at.integer(1)),
-                                 static_cast<std::uint64_t>(d.all_days_at.integer(2))};
-              seen[it->second] = true;
+              const std::int32_t i = index_of(d.all_days_at.integer(0));
+              if (i < 0) continue;
+              cum[static_cast<std::size_t>(i)] = {
+                  static_cast<std::uint64_t>(d.all_days_at.integer(1)),
+                  static_cast<std::uint64_t>(d.all_days_at.integer(2))};
+              seen[static_cast<std::size_t>(i)] = true;
             }
           }
-          for (const auto& [id, i] : index) {
+          for (std::size_t i = 0; i < ids.size(); ++i) {
             if (seen[i]) continue;
             stmt& s = d.day_at;  // latest row on or before `exact`
             reset_on_exit g{s};
-            s.bind(1, id).bind(2, exact);
+            s.bind(1, ids[i]).bind(2, exact);
             if (s.step()) {
               cum[i] = {static_cast<std::uint64_t>(s.integer(0)),
                         static_cast<std::uint64_t>(s.integer(1))};

@@ -512,6 +512,76 @@ TEST_F(vitalsd_test, target_groups_expand_into_checks_with_their_labels_on_metri
   EXPECT_EQ(d.wait_exit(10s), 0);
 }
 
+// storage: a history that cannot be written (its directory is missing) fails the monitor's own
+// `storage` check in readiness and vitals_history_up, the checks and liveness go on, and it
+// recovers by itself once the directory exists.
+TEST_F(vitalsd_test, a_history_that_cannot_be_written_fails_readiness_until_it_can) {
+  const fs::path store = dir_ / "later" / "history.db";
+  const std::string self = "127.0.0.1:" + std::to_string(port_);
+  const auto cfg = write(
+      "h.yaml", header() + "http: {metrics: everyone}\n" +
+                    "storage: {sqlite: {path: " + store.string() + ", flush_interval: 100ms}}\n" +
+                    "checks:\n  - {name: loop, type: event_loop, probes: [live, ready]}\n" +
+                    "targets:\n  - {group: self, type: tcp, interval: 100ms, timeout: 80ms, " +
+                    "targets: [\"" + self + "\"]}\n");
+  vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+  ASSERT_TRUE(wait_status("/readyz/storage", 503)) << d.log();
+  EXPECT_EQ(get_once(port_, "/readyz"), 503);
+  EXPECT_EQ(get_once(port_, "/livez"), 200);
+  std::string body;
+  EXPECT_EQ(get_once(port_, "/metrics", &body), 200);
+  EXPECT_NE(body.find("vitals_history_up 0"), std::string::npos) << body;
+  EXPECT_EQ(get_once(port_, "/api/v1/targets/self.127.0.0.1_" + std::to_string(port_), &body), 200);
+  EXPECT_NE(body.find("\"status\":\"pass\""), std::string::npos) << body;  // still checked
+  fs::create_directories(store.parent_path());
+  ASSERT_TRUE(wait_status("/readyz", 200, 15s)) << d.log();
+  EXPECT_EQ(get_once(port_, "/metrics", &body), 200);
+  EXPECT_NE(body.find("vitals_history_up 1"), std::string::npos) << body;
+  EXPECT_TRUE(fs::exists(store));
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0);
+}
+
+// The history is on disk as it goes: a vitalsd killed with SIGKILL restarts with what it had
+// counted (at most one flush interval lost) and goes on counting into the same buckets.
+TEST_F(vitalsd_test, history_survives_a_kill_and_continues) {
+  const std::string self = "127.0.0.1:" + std::to_string(port_);
+  const std::string target = "self.127.0.0.1_" + std::to_string(port_);
+  const auto cfg = write(
+      "k.yaml", header() + "storage: {sqlite: {path: " + (dir_ / "h.db").string() +
+                    ", flush_interval: 100ms}}\n" +
+                    "targets:\n  - {group: self, type: tcp, interval: 100ms, timeout: 80ms, " +
+                    "targets: [\"" + self + "\"]}\n");
+  const auto runs_1h = [&]() -> long {
+    std::string body;
+    if (get_once(port_, "/api/v1/history/" + target, &body) != 200) return -1;
+    const auto at = body.find("\"1h\":{");
+    const auto runs = body.find("\"runs\":", at);
+    if (at == std::string::npos || runs == std::string::npos) return -1;
+    return std::stol(body.substr(runs + 7));
+  };
+  long before = -1;
+  {
+    vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+    const auto until = clock_type::now() + 15s;
+    while (clock_type::now() < until && (before = runs_1h()) < 20)
+      std::this_thread::sleep_for(50ms);
+    ASSERT_GE(before, 20) << d.log();
+    d.signal(SIGKILL);
+    ASSERT_TRUE(d.wait_exit(5s).has_value());
+  }
+  vitalsd again{{"--config", cfg.string()}, dir_ / "log2"};
+  ASSERT_TRUE(wait_status("/readyz", 200)) << again.log();
+  long after = -1;
+  const auto until = clock_type::now() + 15s;
+  while (clock_type::now() < until && (after = runs_1h()) < before + 10) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(after, before + 10) << again.log();
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait_exit(10s), 0);
+}
+
 TEST_F(vitalsd_test, sighup_applies_a_good_configuration_and_keeps_unchanged_state) {
   // `kept` checks a file that is deleted right after its first pass, with a long interval: a
   // re-run would fail, so 200 after the reload proves its last result was carried over.
