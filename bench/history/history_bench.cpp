@@ -289,6 +289,18 @@ int query(const std::string& path, int repeats) {
   return 0;
 }
 
+long rss_kib() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %ld", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
 int ingest(const std::string& path, int targets, int seconds, int interval) {
   std::filesystem::remove(path);
   std::filesystem::remove(path + "-wal");
@@ -302,6 +314,7 @@ int ingest(const std::string& path, int targets, int seconds, int interval) {
   }
   const auto start = system_clock::now();
   std::mt19937_64 rng{7};
+  const long rss_before = rss_kib();
   const double cpu0 = cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<double> flush_ms;
@@ -329,13 +342,15 @@ int ingest(const std::string& path, int targets, int seconds, int interval) {
       "ingest: %d targets at %d s for %d simulated s: %llu results in %.2f s wall, %.2f s CPU\n"
       "  CPU per simulated second: %.1f ms (%.2f %% of a core at real time)\n"
       "  flush (one transaction, %d results): median %.1f ms, p99 %.1f ms, max %.1f ms\n"
-      "  rows written %llu, file %.1f MiB, faults %llu, dropped %llu\n",
+      "  rows written %llu, file %.1f MiB, faults %llu, dropped %llu\n"
+      "  RSS %.1f MiB before the first result, %.1f MiB after (the writer's state of %d targets)\n",
       targets, interval, seconds, static_cast<unsigned long long>(fed), wall, cpu,
       cpu / seconds * 1000.0, cpu / seconds * 100.0, targets / interval,
       flush_ms[flush_ms.size() / 2], flush_ms[flush_ms.size() * 99 / 100], flush_ms.back(),
       static_cast<unsigned long long>(st.rows_written),
       static_cast<double>(st.file_bytes) / 1048576.0, static_cast<unsigned long long>(st.faults),
-      static_cast<unsigned long long>(st.dropped));
+      static_cast<unsigned long long>(st.dropped), static_cast<double>(rss_before) / 1024.0,
+      static_cast<double>(rss_kib()) / 1024.0, targets);
   return 0;
 }
 

@@ -214,17 +214,31 @@ struct item {
   std::string output;
 };
 
+// A run waiting for the next write of its target's rows.
+struct pending_run {
+  std::uint32_t latency_us = 0;
+  std::uint8_t minute = 0;  // of its hour
+  std::uint8_t hour = 0;    // of its day
+  bool failed = false;
+};
+
+// What the writer keeps of a target: the rows of its current hour and day as last written,
+// still encoded (in memory a bucket costs what it costs on disk: ~1.5 KB a target), and the
+// runs since; a write decodes, adds and encodes again.
 struct target_state {
   std::int64_t id = 0;
   std::int64_t hour = std::numeric_limits<std::int64_t>::min();
-  std::array<bucket, 60> minutes{};
   std::int64_t day = std::numeric_limits<std::int64_t>::min();
-  std::array<bucket, 24> hours{};
-  bucket today{};
+  std::string minutes;  // 60 buckets of `hour`
+  std::string hours;    // 24 buckets of `day`
+  std::string today;    // the bucket of `day`
+  std::vector<pending_run> runs;
+  std::uint64_t today_count = 0;  // runs of `day`, written and pending
+  std::uint64_t today_failures = 0;
   std::uint64_t cum_count_before = 0;  // every run before `day`
   std::uint64_t cum_failures_before = 0;
   std::uint64_t raw = 0;  // raw result rows kept (trimmed past raw_per_target + slack)
-  bool dirty = false;
+  [[nodiscard]] bool dirty() const noexcept { return !runs.empty(); }
 };
 
 template <std::size_t N>
@@ -232,6 +246,14 @@ std::pair<std::uint64_t, std::uint64_t> totals(const std::array<bucket, N>& b) {
   std::uint64_t c = 0, f = 0;
   for (const auto& x : b) c += x.count, f += x.failures;
   return {c, f};
+}
+
+// Decodes a row's buckets (an empty or unreadable row is empty buckets).
+template <std::size_t N>
+std::array<bucket, N> cells_of(const std::string& blob) {
+  std::array<bucket, N> cells{};
+  if (!blob.empty() && !history_detail::decode(blob, cells)) cells = {};
+  return cells;
 }
 
 // The statements of the writer's connection.
@@ -247,8 +269,8 @@ struct writer_db {
         load_minutes{db.get(), "SELECT data FROM minutes WHERE target=?1 AND hour=?2"},
         load_hours{db.get(), "SELECT data FROM hours WHERE target=?1 AND day=?2"},
         load_day{db.get(),
-                 "SELECT data, cum_count - count, cum_failures - failures FROM days "
-                 "WHERE target=?1 AND day=?2"},
+                 "SELECT data, cum_count - count, cum_failures - failures, count, failures "
+                 "FROM days WHERE target=?1 AND day=?2"},
         load_cum{db.get(),
                  "SELECT cum_count, cum_failures FROM days WHERE target=?1 AND day<?2 "
                  "ORDER BY day DESC LIMIT 1"},
@@ -353,6 +375,15 @@ struct sqlite_history::impl {
   std::unordered_map<std::string, target_state> targets;
   std::deque<item> retry;  // raw rows of a failed flush
   std::chrono::steady_clock::time_point next_open{};
+  unsigned failed_in_a_row = 0;
+
+  // 1 s after a first failure, doubling up to 5 s while the file stays unwritable: a full
+  // disk costs a retry of the backlog now and then, not every second.
+  std::chrono::milliseconds backoff() {
+    const unsigned n = std::min(failed_in_a_row++, 3U);
+    return std::min<std::chrono::milliseconds>(std::chrono::seconds{1} * (1U << n),
+                                               std::chrono::seconds{5});
+  }
   std::atomic<std::uint64_t> file_generation{0};
 
   // Readers.
@@ -435,7 +466,7 @@ struct sqlite_history::impl {
       } else {
         note_fault(e.what());
       }
-      next_open = std::chrono::steady_clock::now() + std::chrono::seconds{1};
+      next_open = std::chrono::steady_clock::now() + backoff();
       return false;
     }
   }
@@ -515,25 +546,25 @@ struct sqlite_history::impl {
     writer_db& d = *w;
     if (day != s.day) {
       s.day = day;
-      s.hours = {};
-      s.today = {};
+      s.hours.clear();
+      s.today.clear();
+      s.today_count = s.today_failures = 0;
       bool found = false;
       {
         reset_on_exit g{d.load_hours};
         d.load_hours.bind(1, s.id).bind(2, day);
-        if (d.load_hours.step() && !history_detail::decode(d.load_hours.bytes(0), s.hours)) {
-          s.hours = {};
-        }
+        if (d.load_hours.step()) s.hours.assign(d.load_hours.bytes(0));
       }
       {
         reset_on_exit g{d.load_day};
         d.load_day.bind(1, s.id).bind(2, day);
         if (d.load_day.step()) {
           found = true;
-          std::array<bucket, 1> one{};
-          if (history_detail::decode(d.load_day.bytes(0), one)) s.today = one[0];
+          s.today.assign(d.load_day.bytes(0));
           s.cum_count_before = static_cast<std::uint64_t>(d.load_day.integer(1));
           s.cum_failures_before = static_cast<std::uint64_t>(d.load_day.integer(2));
+          s.today_count = static_cast<std::uint64_t>(d.load_day.integer(3));
+          s.today_failures = static_cast<std::uint64_t>(d.load_day.integer(4));
         }
       }
       if (!found) {
@@ -548,12 +579,10 @@ struct sqlite_history::impl {
     }
     if (hour != s.hour) {
       s.hour = hour;
-      s.minutes = {};
+      s.minutes.clear();
       reset_on_exit g{d.load_minutes};
       d.load_minutes.bind(1, s.id).bind(2, hour);
-      if (d.load_minutes.step() && !history_detail::decode(d.load_minutes.bytes(0), s.minutes)) {
-        s.minutes = {};
-      }
+      if (d.load_minutes.step()) s.minutes.assign(d.load_minutes.bytes(0));
     }
   }
 
@@ -564,56 +593,67 @@ struct sqlite_history::impl {
     const std::int64_t hour = floor_to(t, hour_s);
     const std::int64_t day = floor_to(t, day_s);
     // The rows of a finished hour (or day) are written before its buckets make room.
-    if (s.dirty && (hour != s.hour || day != s.day)) write_rows(s, delta);
+    if (s.dirty() && (hour != s.hour || day != s.day)) write_rows(s, delta);
     if (day != s.day && s.day != std::numeric_limits<std::int64_t>::min() && day > s.day) {
       // The previous day is complete: its runs join the running totals.
-      s.cum_count_before += s.today.count;
-      s.cum_failures_before += s.today.failures;
+      s.cum_count_before += s.today_count;
+      s.cum_failures_before += s.today_failures;
       s.day = day;  // a new day: nothing to load but what another run may have written
-      s.hours = {};
-      s.today = {};
+      s.hours.clear();
+      s.today.clear();
+      s.today_count = s.today_failures = 0;
     }
     load_period(s, hour, day);
-    const auto latency = static_cast<std::uint64_t>(std::max<std::int64_t>(it.duration_us, 0));
     const bool failed = it.result == status::fail;
-    s.minutes[static_cast<std::size_t>((t - hour) / minute_s)].add(latency, failed);
-    s.hours[static_cast<std::size_t>((t - day) / hour_s)].add(latency, failed);
-    s.today.add(latency, failed);
-    s.dirty = true;
+    s.runs.push_back({.latency_us = static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+                          it.duration_us, 0, std::numeric_limits<std::uint32_t>::max())),
+                      .minute = static_cast<std::uint8_t>((t - hour) / minute_s),
+                      .hour = static_cast<std::uint8_t>((t - day) / hour_s),
+                      .failed = failed});
+    ++s.today_count;
+    if (failed) ++s.today_failures;
   }
 
   void write_rows(target_state& s, history_stats& delta) {
     writer_db& d = *w;
-    std::string blob;
-    const auto [mc, mf] = totals(s.minutes);
-    history_detail::encode(s.minutes, blob);
+    auto minutes = cells_of<60>(s.minutes);
+    auto hours = cells_of<24>(s.hours);
+    auto today = cells_of<1>(s.today);
+    for (const pending_run& r : s.runs) {
+      minutes[r.minute].add(r.latency_us, r.failed);
+      hours[r.hour].add(r.latency_us, r.failed);
+      today[0].add(r.latency_us, r.failed);
+    }
+    s.minutes.clear();
+    history_detail::encode(minutes, s.minutes);
+    s.hours.clear();
+    history_detail::encode(hours, s.hours);
+    s.today.clear();
+    history_detail::encode(today, s.today);
+    const auto [mc, mf] = totals(minutes);
     d.put_minutes.bind(1, s.id)
         .bind(2, s.hour)
         .bind(3, static_cast<std::int64_t>(mc))
         .bind(4, static_cast<std::int64_t>(mf))
-        .blob(5, blob)
+        .blob(5, s.minutes)
         .run();
-    blob.clear();
-    const auto [hc, hf] = totals(s.hours);
-    history_detail::encode(s.hours, blob);
+    const auto [hc, hf] = totals(hours);
     d.put_hours.bind(1, s.id)
         .bind(2, s.day)
         .bind(3, static_cast<std::int64_t>(hc))
         .bind(4, static_cast<std::int64_t>(hf))
-        .blob(5, blob)
+        .blob(5, s.hours)
         .run();
-    blob.clear();
-    history_detail::encode(std::span<const bucket>{&s.today, 1}, blob);
     d.put_day.bind(1, s.id)
         .bind(2, s.day)
-        .bind(3, s.today.count)
-        .bind(4, s.today.failures)
-        .bind(5, static_cast<std::int64_t>(s.cum_count_before + s.today.count))
-        .bind(6, static_cast<std::int64_t>(s.cum_failures_before + s.today.failures))
-        .blob(7, blob)
+        .bind(3, today[0].count)
+        .bind(4, today[0].failures)
+        .bind(5, static_cast<std::int64_t>(s.cum_count_before + today[0].count))
+        .bind(6, static_cast<std::int64_t>(s.cum_failures_before + today[0].failures))
+        .blob(7, s.today)
         .run();
     delta.rows_written += 3;
-    s.dirty = false;
+    s.runs.clear();
   }
 
   void write(std::deque<item> batch) {
@@ -661,7 +701,7 @@ struct sqlite_history::impl {
       }
       const std::uint64_t slack = options.raw_per_target / 4 + 1;
       for (auto& [name, s] : targets) {
-        if (s.dirty) write_rows(s, delta);
+        if (s.dirty()) write_rows(s, delta);
         if (s.raw > options.raw_per_target + slack) {
           w->trim_raw.bind(1, s.id)
               .bind(2, static_cast<std::int64_t>(options.raw_per_target))
@@ -683,7 +723,7 @@ struct sqlite_history::impl {
       } else {
         w.reset();
         targets.clear();
-        next_open = std::chrono::steady_clock::now() + std::chrono::seconds{1};
+        next_open = std::chrono::steady_clock::now() + backoff();
       }
       return;
     }
@@ -693,6 +733,7 @@ struct sqlite_history::impl {
       const auto n = std::filesystem::file_size(options.path + suffix, ec);
       if (!ec) bytes += n;
     }
+    failed_in_a_row = 0;
     const std::lock_guard lock{mu};
     ++figures.flushes;
     figures.results_written += delta.results_written;

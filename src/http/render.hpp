@@ -69,8 +69,10 @@ struct render_context {
                                             const target_catalog::map* catalog,
                                             const check_state* only = nullptr);
 
-/// `/api/v1/uptime`: the uptime windows of every target in the history (docs/api.md).
+/// `/api/v1/uptime`: the uptime windows of every target of `current` that has history
+/// (docs/api.md); a removed target is not listed.
 [[nodiscard]] typed_response render_uptimes(const std::vector<target_uptime>& table,
+                                            const snapshot& current,
                                             std::chrono::system_clock::time_point generated);
 
 /// `/api/v1/history/<target>`: rollup buckets over the query's window, the uptime windows, the

@@ -48,10 +48,13 @@ typed_response json_body(const json& doc) {
 
 }  // namespace
 
-typed_response render_uptimes(const std::vector<target_uptime>& table,
+typed_response render_uptimes(const std::vector<target_uptime>& table, const snapshot& current,
                               std::chrono::system_clock::time_point generated) {
   json list = json::array();
-  for (const auto& u : table) list.push_back({{"name", u.target}, {"uptime", uptime_object(u)}});
+  for (const auto& u : table) {
+    if (current.find(u.target) == nullptr) continue;  // removed: its rows expire in time
+    list.push_back({{"name", u.target}, {"uptime", uptime_object(u)}});
+  }
   return json_body(
       {{"generated", rfc3339(generated)}, {"count", list.size()}, {"targets", std::move(list)}});
 }

@@ -149,7 +149,10 @@ wire_response api_uptime(const route_call& c) {
   const history_reader* h = c.history();
   if (h == nullptr) return c.not_found();
   const auto table = h->latest_uptimes();
-  return route_call::owned(render_uptimes(*table, std::chrono::system_clock::now()));
+  // The targets of the running configuration: a removed one keeps its rows until they expire,
+  // but is no longer listed.
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  return route_call::owned(render_uptimes(*table, *snap, std::chrono::system_clock::now()));
 }
 
 wire_response api_history(const route_call& c) {

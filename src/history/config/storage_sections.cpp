@@ -52,7 +52,9 @@ std::optional<key_problem> storage_keys_agree(const document& d) {
   const history_options& h = d.cfg.history;
   if (h.path.empty()) {
     if (h == history_options{}) return std::nullopt;
-    return key_problem{.key = "sqlite", .message = "storage.sqlite needs a path"};
+    return key_problem{
+        .key = "sqlite",
+        .message = "a path is required (the SQLite file, e.g. /var/lib/vitalsd/history.db)"};
   }
   for (const auto& c : d.cfg.checks) {
     if (c.name == "storage") {

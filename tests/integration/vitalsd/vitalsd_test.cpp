@@ -534,7 +534,7 @@ TEST_F(vitalsd_test, a_history_that_cannot_be_written_fails_readiness_until_it_c
   EXPECT_EQ(get_once(port_, "/api/v1/targets/self.127.0.0.1_" + std::to_string(port_), &body), 200);
   EXPECT_NE(body.find("\"status\":\"pass\""), std::string::npos) << body;  // still checked
   fs::create_directories(store.parent_path());
-  ASSERT_TRUE(wait_status("/readyz", 200, 15s)) << d.log();
+  ASSERT_TRUE(wait_status("/readyz", 200, 20s)) << d.log();  // retried within 5 s
   EXPECT_EQ(get_once(port_, "/metrics", &body), 200);
   EXPECT_NE(body.find("vitals_history_up 1"), std::string::npos) << body;
   EXPECT_TRUE(fs::exists(store));

@@ -322,4 +322,26 @@ TEST(config_hostile, very_deep_nesting_does_not_overflow_the_stack) {
   EXPECT_NE(errs[0].find("(document): "), std::string::npos) << errs[0];
 }
 
+// storage: the history's own rules, pointed at the section.
+TEST(config_errors, storage_rules) {
+  EXPECT_EQ(errors_of("storage: {sqlite: {raw_per_target: 5}}\n"),
+            list{"t.yaml:1:10: storage.sqlite: a path is required (the SQLite file, e.g. "
+                 "/var/lib/vitalsd/history.db)"});
+  EXPECT_EQ(errors_of("storage: {sqlite: {path: /x.db, keep_minutes: 30m}}\n"),
+            list{"t.yaml:1:10: storage.sqlite.keep_minutes: keep_minutes must be at least 1h"});
+  EXPECT_EQ(errors_of("storage: {sqlite: {path: /x.db, keep_minutes: 100d}}\n"),
+            list{"t.yaml:1:10: storage.sqlite: retention must grow with the bucket: "
+                 "keep_minutes <= keep_hours <= keep_days"});
+  EXPECT_EQ(errors_of("storage: {sqlite: {path: /x.db, flush_interval: 5ms}}\n"),
+            list{"t.yaml:1:10: storage.sqlite.flush_interval: flush_interval must be between "
+                 "10ms and 1m"});
+  EXPECT_EQ(errors_of("storage: {sqlte: {path: /x.db}}\n"),
+            list{"t.yaml:1:11: storage.sqlte: unknown key \"sqlte\" (did you mean \"sqlite\"?)"});
+  EXPECT_EQ(errors_of("storage: {sqlite: {path: /x.db}}\n"
+                      "checks:\n"
+                      "  - {name: storage, type: memory}\n"),
+            list{"t.yaml:1:10: storage.sqlite: with storage, the check name \"storage\" is "
+                 "vitalsd's own (the history's health in readiness): rename that check"});
+}
+
 }  // namespace

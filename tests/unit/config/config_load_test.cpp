@@ -237,4 +237,20 @@ server:
   EXPECT_EQ(t.min_version, vitals::http::tls_version::tls1_3);
 }
 
+TEST(config_load, storage_sqlite_with_its_defaults_and_overrides) {
+  EXPECT_TRUE(vitals::config::load_string("checks:\n").history.path.empty());  // no history
+  const auto cfg = vitals::config::load_string(
+      "storage:\n"
+      "  sqlite: {path: /var/lib/vitalsd/h.db, raw_per_target: 20, keep_hours: 30d,\n"
+      "           flush_interval: 250ms}\n");
+  const vitals::history_options& h = cfg.history;
+  EXPECT_EQ(h.path, "/var/lib/vitalsd/h.db");
+  EXPECT_EQ(h.raw_per_target, 20U);
+  EXPECT_EQ(h.keep_hours, std::chrono::hours{24 * 30});
+  EXPECT_EQ(h.keep_minutes, std::chrono::hours{48});  // defaults
+  EXPECT_EQ(h.keep_days, std::chrono::hours{24 * 730});
+  EXPECT_EQ(h.flush_interval, std::chrono::milliseconds{250});
+  EXPECT_EQ(h.max_pending, 100000U);
+}
+
 }  // namespace
