@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "bucket.hpp"
+#include "sqlite_api.hpp"
 #include "vitals/history.hpp"
 #include "vitals/snapshot.hpp"
 
@@ -48,24 +49,41 @@ struct db_error : std::runtime_error {
   }
 };
 
+// The loaded library: set by need_sqlite() before any connection exists, so every other call
+// finds it.
+std::atomic<const history_detail::sqlite_api*> loaded_api{nullptr};
+
+const history_detail::sqlite_api& sql() noexcept {
+  return *loaded_api.load(std::memory_order_acquire);
+}
+
+// Loads libsqlite3 (once); a failure is a fault like a missing file.
+void need_sqlite() {
+  if (loaded_api.load(std::memory_order_acquire) != nullptr) return;
+  std::string why;
+  const history_detail::sqlite_api* api = history_detail::load_sqlite(why);
+  if (api == nullptr) throw db_error{SQLITE_ERROR, why};
+  loaded_api.store(api, std::memory_order_release);
+}
+
 struct db_closer {
-  void operator()(sqlite3* db) const noexcept { ::sqlite3_close_v2(db); }
+  void operator()(sqlite3* db) const noexcept { sql().close_v2(db); }
 };
 using db_ptr = std::unique_ptr<sqlite3, db_closer>;
 
 [[noreturn]] void raise(sqlite3* db, int rc, std::string_view doing) {
   std::string what{doing};
   what += ": ";
-  what += db != nullptr ? ::sqlite3_errmsg(db) : ::sqlite3_errstr(rc);
+  what += db != nullptr ? sql().errmsg(db) : sql().errstr(rc);
   throw db_error{rc, what};
 }
 
-void exec(sqlite3* db, const char* sql) {
+void exec(sqlite3* db, const char* text) {
   char* err = nullptr;
-  const int rc = ::sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  const int rc = sql().exec(db, text, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
-    std::string what = err != nullptr ? err : ::sqlite3_errstr(rc);
-    ::sqlite3_free(err);
+    std::string what = err != nullptr ? err : sql().errstr(rc);
+    sql().free(err);
     throw db_error{rc, what};
   }
 }
@@ -73,29 +91,29 @@ void exec(sqlite3* db, const char* sql) {
 // A prepared statement, reset after each use.
 class stmt {
  public:
-  stmt(sqlite3* db, const char* sql) : db_(db) {
-    const int rc = ::sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+  stmt(sqlite3* db, const char* text) : db_(db) {
+    const int rc = sql().prepare_v3(db, text, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
     if (rc != SQLITE_OK) raise(db, rc, "prepare");
   }
-  ~stmt() { ::sqlite3_finalize(s_); }
+  ~stmt() { sql().finalize(s_); }
   stmt(const stmt&) = delete;
   stmt& operator=(const stmt&) = delete;
 
   stmt& bind(int i, std::int64_t v) {
-    check(::sqlite3_bind_int64(s_, i, v));
+    check(sql().bind_int64(s_, i, v));
     return *this;
   }
   stmt& bind(int i, std::string_view v) {
-    check(::sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    check(sql().bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
     return *this;
   }
   stmt& blob(int i, std::string_view v) {
-    check(::sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    check(sql().bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
     return *this;
   }
   /// Steps once: true while there is a row.
   bool step() {
-    const int rc = ::sqlite3_step(s_);
+    const int rc = sql().step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     raise(db_, rc, "step");
@@ -106,14 +124,14 @@ class stmt {
     reset();
   }
   void reset() {
-    ::sqlite3_reset(s_);
-    ::sqlite3_clear_bindings(s_);
+    sql().reset(s_);
+    sql().clear_bindings(s_);
   }
-  [[nodiscard]] std::int64_t integer(int col) const { return ::sqlite3_column_int64(s_, col); }
-  [[nodiscard]] bool null(int col) const { return ::sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  [[nodiscard]] std::int64_t integer(int col) const { return sql().column_int64(s_, col); }
+  [[nodiscard]] bool null(int col) const { return sql().column_type(s_, col) == SQLITE_NULL; }
   [[nodiscard]] std::string_view bytes(int col) const {
-    const void* p = ::sqlite3_column_blob(s_, col);
-    const int n = ::sqlite3_column_bytes(s_, col);
+    const void* p = sql().column_blob(s_, col);
+    const int n = sql().column_bytes(s_, col);
     return p == nullptr
                ? std::string_view{}
                : std::string_view{static_cast<const char*>(p), static_cast<std::size_t>(n)};
@@ -134,13 +152,14 @@ struct reset_on_exit {
 };
 
 db_ptr open_db(const std::string& path, bool writer) {
+  need_sqlite();
   sqlite3* raw = nullptr;
   const int flags = writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-  const int rc = ::sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sql().open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   db_ptr db{raw};
   if (rc != SQLITE_OK) raise(raw, rc, "open " + path);
-  ::sqlite3_extended_result_codes(raw, 0);
-  ::sqlite3_busy_timeout(raw, writer ? 1000 : 200);
+  sql().extended_result_codes(raw, 0);
+  sql().busy_timeout(raw, writer ? 1000 : 200);
   return db;
 }
 
@@ -197,7 +216,7 @@ void migrate(sqlite3* db) {
       exec(db, ("PRAGMA user_version=" + std::to_string(v + 1)).c_str());
       exec(db, "COMMIT");
     } catch (...) {
-      ::sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      sql().exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
   }
@@ -531,7 +550,7 @@ struct sqlite_history::impl {
       } else {
         d.find_target.reset();
         d.add_target.bind(1, name).run();
-        s.id = ::sqlite3_last_insert_rowid(d.db.get());
+        s.id = sql().last_insert_rowid(d.db.get());
       }
     }
     {
@@ -712,7 +731,7 @@ struct sqlite_history::impl {
       expire(delta);
       exec(w->db.get(), "COMMIT");
     } catch (const db_error& e) {
-      ::sqlite3_exec(w->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      sql().exec(w->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       // What the rollback undid is written again: the raw rows from `retry`, the rollups from
       // memory (reloaded, as the ids of new targets were rolled back too).
       retry = std::move(batch);
@@ -751,7 +770,7 @@ struct sqlite_history::impl {
     };
     const auto run = [&](stmt& s, std::int64_t before) {
       s.bind(1, before).run();
-      delta.rows_expired += static_cast<std::uint64_t>(::sqlite3_changes(w->db.get()));
+      delta.rows_expired += static_cast<std::uint64_t>(sql().changes(w->db.get()));
     };
     run(w->expire_minutes, floor_to(cutoff(options.keep_minutes), hour_s));
     run(w->expire_hours, floor_to(cutoff(options.keep_hours), day_s));

@@ -219,6 +219,18 @@ TEST(vitalsd_lazy, host_checks_map_no_dependency_library) {
   }
 }
 
+// The history (storage:) loads libsqlite3 when it opens its file, and only then.
+TEST(vitalsd_lazy, libsqlite3_is_mapped_only_with_storage) {
+  temp_dir db;
+  daemon_process d{"storage: {sqlite: {path: " + (db.path / "history.db").string() + "}}\n" +
+                   "checks:\n  - {name: mem, type: memory, interval: 1s, timeout: 500ms}\n"};
+  ASSERT_TRUE(d.wait_for("/readyz/storage", 200));
+  const std::string maps = d.maps();
+  EXPECT_NE(maps.find("libsqlite3."), std::string::npos) << maps;
+  EXPECT_EQ(maps.find("libpq."), std::string::npos);
+  EXPECT_TRUE(fs::exists(db.path / "history.db"));
+}
+
 TEST(vitalsd_lazy, a_lazy_type_runs_through_its_module) {
   temp_dir db;
   const auto db_path = db.path / "app.db";

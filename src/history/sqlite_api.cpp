@@ -1,0 +1,64 @@
+#include "sqlite_api.hpp"
+
+#include <dlfcn.h>
+
+namespace vitals::history_detail {
+namespace {
+
+struct loaded {
+  sqlite_api api{};
+  std::string why;
+  bool ok = false;
+};
+
+template <class F>
+bool find(void* lib, const char* name, F& out, std::string& why) {
+  out = reinterpret_cast<F>(::dlsym(lib, name));
+  if (out == nullptr && why.empty()) why = std::string{"libsqlite3.so.0 has no "} + name;
+  return out != nullptr;
+}
+
+loaded load() {
+  loaded l;
+  void* lib = ::dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (lib == nullptr) {
+    const char* e = ::dlerror();
+    l.why = std::string{"cannot load libsqlite3.so.0 (Debian: libsqlite3-0): "} +
+            (e != nullptr ? e : "unknown error");
+    return l;
+  }
+  sqlite_api& a = l.api;
+  std::string& w = l.why;
+  l.ok = find(lib, "sqlite3_open_v2", a.open_v2, w) & find(lib, "sqlite3_close_v2", a.close_v2, w) &
+         find(lib, "sqlite3_errmsg", a.errmsg, w) & find(lib, "sqlite3_errstr", a.errstr, w) &
+         find(lib, "sqlite3_exec", a.exec, w) & find(lib, "sqlite3_free", a.free, w) &
+         find(lib, "sqlite3_prepare_v3", a.prepare_v3, w) &
+         find(lib, "sqlite3_finalize", a.finalize, w) &
+         find(lib, "sqlite3_bind_int64", a.bind_int64, w) &
+         find(lib, "sqlite3_bind_text", a.bind_text, w) &
+         find(lib, "sqlite3_bind_blob", a.bind_blob, w) & find(lib, "sqlite3_step", a.step, w) &
+         find(lib, "sqlite3_reset", a.reset, w) &
+         find(lib, "sqlite3_clear_bindings", a.clear_bindings, w) &
+         find(lib, "sqlite3_column_int64", a.column_int64, w) &
+         find(lib, "sqlite3_column_type", a.column_type, w) &
+         find(lib, "sqlite3_column_blob", a.column_blob, w) &
+         find(lib, "sqlite3_column_bytes", a.column_bytes, w) &
+         find(lib, "sqlite3_extended_result_codes", a.extended_result_codes, w) &
+         find(lib, "sqlite3_busy_timeout", a.busy_timeout, w) &
+         find(lib, "sqlite3_last_insert_rowid", a.last_insert_rowid, w) &
+         find(lib, "sqlite3_changes", a.changes, w);
+  return l;
+}
+
+}  // namespace
+
+const sqlite_api* load_sqlite(std::string& why) {
+  static const loaded l = load();
+  if (!l.ok) {
+    why = l.why;
+    return nullptr;
+  }
+  return &l.api;
+}
+
+}  // namespace vitals::history_detail
