@@ -90,6 +90,15 @@ struct history_transition {
   std::string output{};
 };
 
+/// A span during which a target reported `fail`: from its transition to fail to the next
+/// transition to pass or warn (none yet: ongoing). A restart during an incident continues it.
+struct history_incident {
+  std::string target{};
+  std::chrono::system_clock::time_point start{};
+  std::optional<std::chrono::system_clock::time_point> end{};
+  std::string cause{};  ///< the output of the transition that opened it
+};
+
 /// The writer's own figures, for /metrics and the storage check.
 struct history_stats {
   std::uint64_t flushes = 0;          ///< committed transactions
@@ -132,6 +141,11 @@ class history_reader {
   [[nodiscard]] virtual std::vector<history_transition> transitions(
       std::string_view target, std::chrono::system_clock::time_point from,
       std::chrono::system_clock::time_point to, std::size_t limit) const = 0;
+  /// Incidents that overlap [from, to) (of `target` only, unless empty), newest first (at
+  /// most `limit`).
+  [[nodiscard]] virtual std::vector<history_incident> incidents(
+      std::chrono::system_clock::time_point from, std::chrono::system_clock::time_point to,
+      std::string_view target, std::size_t limit) const = 0;
   [[nodiscard]] virtual history_stats stats() const = 0;
 };
 
@@ -175,10 +189,14 @@ class sqlite_history final : public observer, public history_reader {
   [[nodiscard]] std::vector<history_transition> transitions(
       std::string_view target, std::chrono::system_clock::time_point from,
       std::chrono::system_clock::time_point to, std::size_t limit) const override;
+  [[nodiscard]] std::vector<history_incident> incidents(std::chrono::system_clock::time_point from,
+                                                        std::chrono::system_clock::time_point to,
+                                                        std::string_view target,
+                                                        std::size_t limit) const override;
   [[nodiscard]] history_stats stats() const override;
 
-  /// The schema version this build writes (PRAGMA user_version).
-  static constexpr int schema_version = 1;
+  /// The schema version this build writes (PRAGMA user_version); older files are migrated.
+  static constexpr int schema_version = 2;
 
  private:
   [[nodiscard]] std::vector<target_uptime> uptimes_on(std::chrono::system_clock::time_point now,

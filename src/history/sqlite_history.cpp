@@ -175,7 +175,7 @@ db_ptr open_reader(const std::string& path) {
 // Rollup rows are keyed by period first: the uptime of every target reads one contiguous run
 // of rows per period, and retention deletes a key range; a target's own rows are found through
 // the *_by_target indexes.
-constexpr std::array<const char*, 1> migrations{
+constexpr std::array<const char*, 2> migrations{
     R"sql(
 CREATE TABLE targets(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE minutes(hour INTEGER NOT NULL, target INTEGER NOT NULL, count INTEGER NOT NULL,
@@ -195,7 +195,15 @@ CREATE TABLE transitions(target INTEGER NOT NULL, t INTEGER NOT NULL, from_statu
   to_status INTEGER NOT NULL, output TEXT NOT NULL);
 CREATE INDEX transitions_by_target ON transitions(target, t);
 CREATE INDEX transitions_by_time ON transitions(t);
+)sql",
+    // 2: incidents, one row per span of failure; `end` is open_end while it lasts.
+    R"sql(
+CREATE TABLE incidents(target INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+  cause TEXT NOT NULL);
+CREATE INDEX incidents_by_end ON incidents(end);
+CREATE INDEX incidents_by_target ON incidents(target, end);
 )sql"};
+constexpr std::int64_t open_end = std::numeric_limits<std::int64_t>::max();
 static_assert(migrations.size() == sqlite_history::schema_version);
 
 void migrate(sqlite3* db) {
@@ -279,7 +287,8 @@ std::array<bucket, N> cells_of(const std::string& blob) {
 struct writer_db {
   db_ptr db;
   stmt find_target, add_target, load_minutes, load_hours, load_day, load_cum, count_raw;
-  stmt put_minutes, put_hours, put_day, put_result, put_transition, trim_raw;
+  stmt put_minutes, put_hours, put_day, put_result, put_transition;
+  stmt open_incident, close_incident, expire_incidents, trim_raw;
   stmt expire_minutes, expire_hours, expire_days, expire_transitions;
   explicit writer_db(const std::string& path)
       : db(open_db(path, true)),
@@ -309,6 +318,15 @@ struct writer_db {
         put_transition{db.get(),
                        "INSERT INTO transitions(target, t, from_status, to_status, output) "
                        "VALUES(?1, ?2, ?3, ?4, ?5)"},
+        // A failure opens an incident unless one is open (a restart during an incident sees
+        // unknown -> fail again: the same incident goes on).
+        open_incident{db.get(),
+                      "INSERT INTO incidents(target, start, end, cause) SELECT ?1, ?2, ?3, ?4 "
+                      "WHERE NOT EXISTS (SELECT 1 FROM incidents WHERE target=?1 AND end=?3)"},
+        close_incident{db.get(), "UPDATE incidents SET end=?2 WHERE target=?1 AND end=?3"},
+        expire_incidents{db.get(),
+                         "DELETE FROM incidents WHERE rowid IN (SELECT rowid FROM incidents "
+                         "WHERE end < ?1 LIMIT 2000)"},
         trim_raw{db.get(),
                  "DELETE FROM results WHERE target=?1 AND rowid <= (SELECT rowid FROM results "
                  "WHERE target=?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2)"},
@@ -331,7 +349,7 @@ static_assert(expire_batch == 2000, "the expire statements spell the batch size"
 struct reader_db {
   db_ptr db;
   stmt target_id, minutes_rows, hours_rows, days_rows, day_at, cum_before, recent, transitions,
-      names, all_minutes, all_hours, all_days_at, min_day;
+      names, all_minutes, all_hours, all_days_at, min_day, incidents, target_incidents;
   explicit reader_db(const std::string& path)
       : db(open_reader(path)),
         target_id{db.get(), "SELECT id FROM targets WHERE name=?1"},
@@ -360,7 +378,15 @@ struct reader_db {
         all_minutes{db.get(), "SELECT target, hour, data FROM minutes WHERE hour>=?1"},
         all_hours{db.get(), "SELECT target, day, data FROM hours WHERE day>=?1"},
         all_days_at{db.get(), "SELECT target, cum_count, cum_failures FROM days WHERE day=?1"},
-        min_day{db.get(), "SELECT min(day) FROM days"} {}
+        min_day{db.get(), "SELECT min(day) FROM days"},
+        incidents{db.get(),
+                  "SELECT t.name, i.start, i.end, i.cause FROM incidents i JOIN targets t "
+                  "ON t.id = i.target WHERE i.end >= ?1 AND i.start < ?2 "
+                  "ORDER BY i.start DESC LIMIT ?3"},
+        target_incidents{db.get(),
+                         "SELECT t.name, i.start, i.end, i.cause FROM incidents i JOIN targets t "
+                         "ON t.id = i.target WHERE t.name = ?4 AND i.end >= ?1 AND i.start < ?2 "
+                         "ORDER BY i.start DESC LIMIT ?3"} {}
 };
 
 // The uptime windows, in order; the first two count minute and hour buckets, the others whole
@@ -705,6 +731,15 @@ struct sqlite_history::impl {
               .bind(4, static_cast<std::int64_t>(it.result))
               .bind(5, it.output)
               .run();
+          if (it.result == status::fail) {
+            w->open_incident.bind(1, s.id)
+                .bind(2, it.t_ms)
+                .bind(3, open_end)
+                .bind(4, it.output)
+                .run();
+          } else if (it.result != status::unknown) {
+            w->close_incident.bind(1, s.id).bind(2, it.t_ms).bind(3, open_end).run();
+          }
           continue;
         }
         add_run(s, it, delta);
@@ -776,6 +811,7 @@ struct sqlite_history::impl {
     run(w->expire_hours, floor_to(cutoff(options.keep_hours), day_s));
     run(w->expire_days, floor_to(cutoff(options.keep_days), day_s));
     run(w->expire_transitions, cutoff(options.keep_transitions) * 1000);
+    run(w->expire_incidents, cutoff(options.keep_transitions) * 1000);
   }
 
   // --- reading ------------------------------------------------------------------------------
@@ -1137,6 +1173,32 @@ std::vector<history_transition> sqlite_history::transitions(std::string_view tar
                      .from = static_cast<status>(d.transitions.integer(1)),
                      .to = static_cast<status>(d.transitions.integer(2)),
                      .output = std::string{d.transitions.bytes(3)}});
+    }
+    return out;
+  });
+}
+
+std::vector<history_incident> sqlite_history::incidents(system_clock::time_point from,
+                                                        system_clock::time_point to,
+                                                        std::string_view target,
+                                                        std::size_t limit) const {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return impl_->read<std::vector<history_incident>>([&](reader_db& d) {
+    std::vector<history_incident> out;
+    if (limit == 0) return out;
+    stmt& s = target.empty() ? d.incidents : d.target_incidents;
+    reset_on_exit g{s};
+    s.bind(1, duration_cast<milliseconds>(from.time_since_epoch()).count())
+        .bind(2, duration_cast<milliseconds>(to.time_since_epoch()).count())
+        .bind(3, static_cast<std::int64_t>(limit));
+    if (!target.empty()) s.bind(4, target);
+    while (s.step()) {
+      history_incident i{.target = std::string{s.bytes(0)},
+                         .start = system_clock::time_point{milliseconds{s.integer(1)}},
+                         .cause = std::string{s.bytes(3)}};
+      if (s.integer(2) != open_end) i.end = system_clock::time_point{milliseconds{s.integer(2)}};
+      out.push_back(std::move(i));
     }
     return out;
   });

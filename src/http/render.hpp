@@ -81,6 +81,13 @@ struct render_context {
                                             const history_query& q, const history_reader& history,
                                             std::chrono::system_clock::time_point now);
 
+/// `/api/v1/incidents`: spans of failure overlapping [from, now), newest first; the cause for
+/// detailed callers only.
+[[nodiscard]] typed_response render_incidents(const render_context& ctx,
+                                              const std::vector<history_incident>& incidents,
+                                              std::chrono::system_clock::time_point from,
+                                              std::chrono::system_clock::time_point now);
+
 /// `/health` (all checks, `only == nullptr`) or `/health/<check>` as application/health+json.
 [[nodiscard]] typed_response render_health(const render_context& ctx,
                                            const check_state* only = nullptr);

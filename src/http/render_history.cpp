@@ -1,5 +1,6 @@
 // The history API's bodies: /api/v1/uptime and /api/v1/history/<target> (docs/api.md).
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -105,6 +106,30 @@ typed_response render_history(const render_context& ctx, const target_uptime& up
                     {"buckets", std::move(buckets)},
                     {"transitions", std::move(transitions)},
                     {"recent", std::move(recent)}});
+}
+
+typed_response render_incidents(const render_context& ctx,
+                                const std::vector<history_incident>& incidents,
+                                std::chrono::system_clock::time_point from,
+                                std::chrono::system_clock::time_point now) {
+  json list = json::array();
+  for (const auto& i : incidents) {
+    const auto end = i.end.value_or(now);
+    json o = {
+        {"target", i.target},
+        {"start", rfc3339(i.start)},
+        {"end", i.end ? json(rfc3339(*i.end)) : json(nullptr)},
+        {"ongoing", !i.end.has_value()},
+        {"duration_s",
+         std::max(0.0, std::round(std::chrono::duration<double>(end - i.start).count() * 1000.0) /
+                           1000.0)}};
+    if (ctx.detailed && !i.cause.empty()) o["cause"] = ctx.scrubber.scrub(i.cause);
+    list.push_back(std::move(o));
+  }
+  return json_body({{"from", rfc3339(from)},
+                    {"to", rfc3339(now)},
+                    {"count", list.size()},
+                    {"incidents", std::move(list)}});
 }
 
 }  // namespace vitals::http::detail

@@ -155,6 +155,22 @@ wire_response api_uptime(const route_call& c) {
   return route_call::owned(render_uptimes(*table, *snap, std::chrono::system_clock::now()));
 }
 
+wire_response api_incidents(const route_call& c) {
+  const history_reader* h = c.history();
+  if (h == nullptr) return c.not_found();
+  const std::optional<incident_query> q = parse_incident_query(c.raw_query);
+  if (!q) {
+    return route_call::owned(make_typed(400, application_json,
+                                        R"({"error":"bad query: window is a duration within 730d"})"
+                                        "\n"));
+  }
+  const auto now = std::chrono::system_clock::now();
+  const auto from = now - q->window;
+  const auto list = h->incidents(from, now + std::chrono::seconds{1}, q->target, 500);
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  return route_call::owned(render_incidents(c.context(*snap), list, from, now));
+}
+
 wire_response api_history(const route_call& c) {
   const history_reader* h = c.history();
   if (h == nullptr) return c.not_found();
@@ -241,6 +257,7 @@ std::vector<route> default_routes() {
        .child = "target",
        .respond = &api_target},
       {.path = "/api/v1/uptime", .respond = &api_uptime},
+      {.path = "/api/v1/incidents", .respond = &api_incidents},
       {.path = "/api/v1/history",
        .match = path_match::child,
        .child = "target",

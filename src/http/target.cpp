@@ -85,11 +85,25 @@ std::optional<push_query> parse_push_query(std::string_view query) {
   return q;
 }
 
+namespace {
+
+// A window of the history API: "<number><unit>..." (s, m, h, d), at least 1 s, at most `most`.
+std::optional<std::chrono::seconds> window_of(std::string_view text, std::chrono::hours most) {
+  const auto scan =
+      base::scan_duration(text, base::unit_s | base::unit_m | base::unit_h | base::unit_d, 1e9);
+  if (scan.error != base::duration_scan_error::none || scan.bare || !(scan.total >= 1) ||
+      scan.total > static_cast<double>(std::chrono::seconds{most}.count())) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds{static_cast<std::int64_t>(scan.total)};
+}
+
+}  // namespace
+
 std::optional<history_query> parse_history_query(std::string_view query) {
   using std::chrono::hours;
   history_query q;
-  std::string window_storage;
-  std::string_view window;
+  std::string window;
   const bool ok = each_parameter(query, [&](std::string_view key, std::string_view v, bool) {
     if (key == "resolution") {
       if (v == "minute") {
@@ -102,12 +116,11 @@ std::optional<history_query> parse_history_query(std::string_view query) {
         return false;
       }
     } else if (key == "window") {
-      window_storage.assign(v);
+      window.assign(v);
     }
     return true;
   });
   if (!ok) return std::nullopt;
-  window = window_storage;
   constexpr std::array<std::pair<hours, hours>, 3> bounds{
       {{hours{1}, hours{48}}, {hours{24 * 7}, hours{24 * 90}}, {hours{24 * 90}, hours{24 * 730}}}};
   const auto [fallback, most] = bounds[static_cast<std::size_t>(q.resolution)];
@@ -115,13 +128,26 @@ std::optional<history_query> parse_history_query(std::string_view query) {
     q.window = fallback;
     return q;
   }
-  const auto scan =
-      base::scan_duration(window, base::unit_s | base::unit_m | base::unit_h | base::unit_d, 1e9);
-  if (scan.error != base::duration_scan_error::none || scan.bare || !(scan.total >= 1) ||
-      scan.total > static_cast<double>(std::chrono::seconds{most}.count())) {
-    return std::nullopt;
+  const auto w = window_of(window, most);
+  if (!w) return std::nullopt;
+  q.window = *w;
+  return q;
+}
+
+std::optional<incident_query> parse_incident_query(std::string_view query) {
+  incident_query q;
+  std::string window;
+  const bool ok = each_parameter(query, [&](std::string_view key, std::string_view v, bool) {
+    if (key == "window") window.assign(v);
+    if (key == "target") q.target.assign(v);
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  if (!window.empty()) {
+    const auto w = window_of(window, std::chrono::hours{24 * 730});
+    if (!w) return std::nullopt;
+    q.window = *w;
   }
-  q.window = std::chrono::seconds{static_cast<std::int64_t>(scan.total)};
   return q;
 }
 

@@ -115,4 +115,14 @@ struct history_query {
 /// is not a positive duration within its bound is nullopt (a 400).
 [[nodiscard]] std::optional<history_query> parse_history_query(std::string_view query);
 
+/// What `/api/v1/incidents` asks: `window` (a duration up to 730d, default 7d, ending now) and
+/// `target` (one target's incidents only).
+struct incident_query {
+  std::chrono::seconds window{std::chrono::hours{24 * 7}};
+  std::string target{};
+};
+/// Unknown parameters are ignored; a malformed escape or a window that is not a positive
+/// duration within 730d is nullopt (a 400).
+[[nodiscard]] std::optional<incident_query> parse_incident_query(std::string_view query);
+
 }  // namespace vitals::http::detail

@@ -168,6 +168,9 @@ targets:
             ("GET", "/api/v1/history/" + up_name + "?resolution=week", {}, 400),
             ("GET", "/api/v1/history/" + up_name + "?window=49h", {}, 400),
             ("GET", "/api/v1/history/nope", {}, 404),
+            ("GET", "/api/v1/incidents", {}, 200), ("HEAD", "/api/v1/incidents", {}, 200),
+            ("GET", "/api/v1/incidents?window=1h&target=down.127.0.0.1_%d" % closed, auth, 200),
+            ("GET", "/api/v1/incidents?window=1y", {}, 400),
             ("GET", f"/api/v1/push/{PUSH}?msg=ok", {}, 200),
             ("POST", f"/api/v1/push/{PUSH}?status=fail&msg=disk%20full", {}, 200),
             ("GET", f"/api/v1/push/{PUSH}?status=maybe", {}, 400),
@@ -218,6 +221,12 @@ targets:
         assert any("output" in r for r in hist["recent"]), hist
         anon = json.loads(request("GET", base + "/api/v1/history/" + down)[2])
         assert all("output" not in r for r in anon["recent"]), anon
+        # The failing target is an ongoing incident, its cause for the token holder only.
+        inc = json.loads(request("GET", base + "/api/v1/incidents?target=" + down, auth)[2])
+        assert inc["count"] == 1 and inc["incidents"][0]["ongoing"], inc
+        assert "cause" in inc["incidents"][0], inc
+        inc = json.loads(request("GET", base + "/api/v1/incidents?target=" + down)[2])
+        assert "cause" not in inc["incidents"][0], inc
         print(f"ok: {len(cases)} answers valid against {os.path.basename(spec_path)}, "
               f"{len(documented_ops)} operations exercised")
         return 0

@@ -582,6 +582,84 @@ TEST_F(vitalsd_test, history_survives_a_kill_and_continues) {
   EXPECT_EQ(again.wait_exit(10s), 0);
 }
 
+// A TCP port that accepts connections once opened (the target of an incident that ends).
+class port_opener {
+ public:
+  explicit port_opener(std::uint16_t port) : port_(port) {}
+  ~port_opener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  port_opener(const port_opener&) = delete;
+  port_opener& operator=(const port_opener&) = delete;
+  bool open() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 64) == 0;
+  }
+
+ private:
+  std::uint16_t port_;
+  int fd_ = -1;
+};
+
+// Incidents are on disk: a vitalsd killed with SIGKILL during one restarts with the same
+// incident ongoing (same start, not a second one), and closes it when the target recovers.
+TEST_F(vitalsd_test, an_incident_survives_a_kill_and_closes_on_recovery) {
+  const std::uint16_t down_port = free_port();
+  const std::string target = "dep.127.0.0.1_" + std::to_string(down_port);
+  const auto cfg =
+      write("i.yaml", header() + "auth: {token: incident-test-token-4f2a}\n" +
+                          "storage: {sqlite: {path: " + (dir_ / "h.db").string() +
+                          ", flush_interval: 100ms}}\n" +
+                          "targets:\n  - {group: dep, type: tcp, interval: 100ms, timeout: 80ms, " +
+                          "targets: [\"127.0.0.1:" + std::to_string(down_port) + "\"]}\n");
+  const auto incidents = [&](std::string* body) {
+    return get_once(port_, "/api/v1/incidents?target=" + target, body);
+  };
+  const auto wait_body = [&](const std::string& needle) {
+    std::string body;
+    const auto until = clock_type::now() + 15s;
+    while (clock_type::now() < until) {
+      if (incidents(&body) == 200 && body.find(needle) != std::string::npos) return body;
+      std::this_thread::sleep_for(50ms);
+    }
+    return body;
+  };
+  std::string first;
+  {
+    vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+    first = wait_body("\"ongoing\":true");
+    ASSERT_NE(first.find("\"count\":1"), std::string::npos) << first << d.log();
+    d.signal(SIGKILL);
+    ASSERT_TRUE(d.wait_exit(5s).has_value());
+  }
+  const auto start_of = [](const std::string& body) {
+    const auto at = body.find("\"start\":\"");
+    return at == std::string::npos ? std::string{} : body.substr(at + 9, 24);
+  };
+  vitalsd again{{"--config", cfg.string()}, dir_ / "log2"};
+  ASSERT_TRUE(wait_status("/livez", 200)) << again.log();
+  ASSERT_TRUE(again.wait_log("check transition", 2)) << again.log();  // storage, then dep
+  std::this_thread::sleep_for(300ms);                                 // a few flushes
+  std::string body;
+  ASSERT_EQ(incidents(&body), 200);
+  EXPECT_NE(body.find("\"count\":1"), std::string::npos) << body;
+  EXPECT_NE(body.find("\"ongoing\":true"), std::string::npos) << body;
+  EXPECT_EQ(start_of(body), start_of(first)) << body << " vs " << first;
+  port_opener dep{down_port};
+  ASSERT_TRUE(dep.open());
+  body = wait_body("\"ongoing\":false");
+  EXPECT_NE(body.find("\"ongoing\":false"), std::string::npos) << body << again.log();
+  EXPECT_NE(body.find("\"count\":1"), std::string::npos) << body;
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait_exit(10s), 0);
+}
+
 TEST_F(vitalsd_test, sighup_applies_a_good_configuration_and_keeps_unchanged_state) {
   // `kept` checks a file that is deleted right after its first pass, with a long interval: a
   // re-run would fail, so 200 after the reload proves its last result was carried over.

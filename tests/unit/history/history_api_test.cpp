@@ -129,6 +129,45 @@ TEST(HistoryApi, UptimeAndHistoryOfATarget) {
   EXPECT_EQ(authed.body.find(token), std::string::npos);
 }
 
+TEST(HistoryApi, IncidentsOfAWindowWithTheCauseForTheTokenOnly) {
+  fixture f;
+  const auto now = std::chrono::system_clock::now();
+  vitals::check_state c;
+  c.name = "web";
+  c.reported = vitals::fail(std::string{"refused: "} + token);
+  c.reported.time = now - 30min;
+  f.history->on_transition(c, status::pass, status::fail);
+  c.reported = vitals::pass();
+  c.reported.time = now - 20min;
+  f.history->on_transition(c, status::fail, status::pass);
+  c.reported = vitals::fail("timeout");
+  c.reported.time = now - 3min;
+  f.history->on_transition(c, status::pass, status::fail);
+  f.history->flush();
+  vitals::http::handler h{*f.svc, {.token = token, .history = f.history}};
+  const auto anon = get(h, "/api/v1/incidents");
+  ASSERT_EQ(anon.status, 200) << anon.body;
+  const json a = json::parse(anon.body);
+  ASSERT_EQ(a["count"], 2);
+  EXPECT_EQ(a["incidents"][0]["target"], "web");
+  EXPECT_TRUE(a["incidents"][0]["ongoing"].get<bool>());
+  EXPECT_TRUE(a["incidents"][0]["end"].is_null());
+  EXPECT_FALSE(a["incidents"][1]["ongoing"].get<bool>());
+  EXPECT_NEAR(a["incidents"][1]["duration_s"].get<double>(), 600, 0.01);
+  EXPECT_FALSE(a["incidents"][0].contains("cause"));
+  const auto authed = get(h, "/api/v1/incidents?window=10m&target=web", true);
+  ASSERT_EQ(authed.status, 200) << authed.body;
+  const json b = json::parse(authed.body);
+  ASSERT_EQ(b["count"], 1);
+  EXPECT_EQ(b["incidents"][0]["cause"], "timeout");
+  EXPECT_EQ(authed.body.find(token), std::string::npos);
+  EXPECT_EQ(json::parse(get(h, "/api/v1/incidents?target=nosuch").body)["count"], 0);
+  EXPECT_EQ(get(h, "/api/v1/incidents?window=731d").status, 400);
+  EXPECT_EQ(get(h, "/api/v1/incidents?window=%zz").status, 400);
+  vitals::http::handler none{*f.svc, {}};
+  EXPECT_EQ(get(none, "/api/v1/incidents").status, 404);
+}
+
 TEST(HistoryApi, QueriesOutOfBoundsAreBadRequestsAndUnknownTargetsNotFound) {
   fixture f;
   f.feed("web", std::chrono::system_clock::now(), status::pass, "");

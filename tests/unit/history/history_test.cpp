@@ -379,6 +379,83 @@ TEST(History, AFileOfANewerSchemaIsRefusedNotRewritten) {
   EXPECT_TRUE(h.recent("n", 5).empty());
 }
 
+TEST(History, IncidentsSpanFromAFailureToTheRecoveryAndSurviveARestart) {
+  temp_dir dir;
+  const auto fail_at = now - 50min;
+  const auto ok_at = now - 40min;
+  {
+    sqlite_history h{at(dir.file())};
+    auto a = run("api", fail_at, status::fail, 1ms, "connection refused");
+    h.on_transition(a, status::pass, status::fail);
+    h.on_transition(run("api", ok_at, status::pass), status::fail, status::pass);
+    h.on_transition(run("db", now - 30min, status::fail, 1ms, "timeout"), status::unknown,
+                    status::fail);
+    h.on_transition(run("cache", now - 20min, status::warn), status::pass, status::warn);
+  }
+  // A restart during db's incident: its checks start unknown and fail again; the incident
+  // that was open goes on.
+  sqlite_history h{at(dir.file())};
+  h.on_transition(run("db", now - 5min, status::fail, 1ms, "timeout"), status::unknown,
+                  status::fail);
+  h.flush();
+  const auto all = h.incidents(now - 1h, now + 1s, "", 10);
+  ASSERT_EQ(all.size(), 2U);
+  EXPECT_EQ(all[0].target, "db");  // newest first
+  EXPECT_EQ(all[0].start, now - 30min);
+  EXPECT_FALSE(all[0].end.has_value());
+  EXPECT_EQ(all[0].cause, "timeout");
+  EXPECT_EQ(all[1].target, "api");
+  EXPECT_EQ(all[1].start, fail_at);
+  ASSERT_TRUE(all[1].end.has_value());
+  EXPECT_EQ(*all[1].end, ok_at);
+  EXPECT_EQ(all[1].cause, "connection refused");
+  // Overlap: api's incident ended before this window; db's is still open.
+  const auto late = h.incidents(now - 35min, now + 1s, "", 10);
+  ASSERT_EQ(late.size(), 1U);
+  EXPECT_EQ(late[0].target, "db");
+  EXPECT_EQ(h.incidents(now - 1h, now + 1s, "api", 10).size(), 1U);
+  EXPECT_TRUE(h.incidents(now - 1h, now + 1s, "cache", 10).empty());  // a warning is no incident
+  EXPECT_EQ(h.incidents(now - 1h, now + 1s, "", 1).size(), 1U);
+  // The recovery closes it.
+  h.on_transition(run("db", now - 1min, status::pass), status::fail, status::pass);
+  h.flush();
+  const auto closed = h.incidents(now - 1h, now + 1s, "db", 10);
+  ASSERT_EQ(closed.size(), 1U);
+  ASSERT_TRUE(closed[0].end.has_value());
+  EXPECT_EQ(*closed[0].end, now - 1min);
+}
+
+TEST(History, AnOlderSchemaIsMigratedInPlace) {
+  temp_dir dir;
+  {
+    sqlite_history h{at(dir.file())};
+    h.on_result(run("m", now - 1min, status::pass));
+  }
+  {
+    // Back to version 1: no incidents table.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(::sqlite3_open(dir.file().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(::sqlite3_exec(db, "DROP TABLE incidents; PRAGMA user_version=1", nullptr, nullptr,
+                             nullptr),
+              SQLITE_OK);
+    ::sqlite3_close(db);
+  }
+  sqlite_history h{at(dir.file())};
+  h.on_transition(run("m", now, status::fail, 1ms, "down"), status::pass, status::fail);
+  h.flush();
+  EXPECT_TRUE(h.stats().fault.empty()) << h.stats().fault;
+  EXPECT_EQ(h.incidents(now - 1h, now + 1s, "m", 10).size(), 1U);
+  EXPECT_EQ(h.recent("m", 10).size(), 1U);  // what version 1 held is still there
+  sqlite3* db = nullptr;
+  ASSERT_EQ(::sqlite3_open(dir.file().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(::sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(::sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(::sqlite3_column_int(st, 0), sqlite_history::schema_version);
+  ::sqlite3_finalize(st);
+  ::sqlite3_close(db);
+}
+
 TEST(History, BadOptionsAreRefused) {
   EXPECT_THROW(sqlite_history({.path = ""}), std::runtime_error);
   temp_dir dir;
