@@ -83,7 +83,8 @@ double quantile_ms(const bucket& b, double q) noexcept {
       const double a = std::max(slot_lo, lo_ms);
       const double z = std::max(a, std::min(slot_hi, hi_ms));
       const double within = (rank - seen) / b.slots[i];
-      return a + (z - a) * within;
+      // Clamped again: a damaged row may hold slots that disagree with its min and max.
+      return std::clamp(a + (z - a) * within, lo_ms, hi_ms);
     }
     seen = next;
   }

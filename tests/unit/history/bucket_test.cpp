@@ -44,6 +44,24 @@ TEST(HistoryBucket, PercentilesFollowTheDistribution) {
   EXPECT_LE(v.p99_ms, 400);
 }
 
+// Found by fuzz_history_rows: a damaged row whose slots disagree with its min and max must not
+// report a percentile outside them.
+TEST(HistoryBucket, PercentilesOfADamagedRowStayWithinMinAndMax) {
+  bucket b;
+  b.count = 8640;
+  b.min_us = 12;
+  b.max_us = 134;
+  b.sum_us = 500000;
+  b.slots[0] = 100;
+  b.slots[3] = 8528;  // 5-10 ms, above max
+  b.slots[10] = 12;
+  const auto v = b.view(0, 86400);
+  for (const double q : {v.p50_ms, v.p95_ms, v.p99_ms}) {
+    EXPECT_GE(q, v.min_ms);
+    EXPECT_LE(q, v.max_ms);
+  }
+}
+
 TEST(HistoryBucket, MergeIsTheSumOfItsParts) {
   bucket a, b, both;
   for (int i = 1; i <= 5; ++i) a.add(i * 1000, i == 2), both.add(i * 1000, i == 2);
