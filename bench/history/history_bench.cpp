@@ -103,7 +103,7 @@ int generate(const std::string& path, int targets, int days, int interval) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t now = unix_now() / 60 * 60;
   const std::int64_t first_day = (now - std::int64_t{days} * 86400) / 86400 * 86400;
-  const std::int64_t keep_minutes_from = now - 48 * 3600;
+  const std::int64_t keep_minutes_from = now - std::int64_t{48} * 3600;
   const int runs_per_minute = std::max(1, 60 / interval);
   std::mt19937_64 rng{42};
   std::string blob;
@@ -140,11 +140,11 @@ int generate(const std::string& path, int targets, int days, int interval) {
       std::array<bucket, 24> hour_cells{};
       bucket day_cell;
       for (int h = 0; h < 24; ++h) {
-        const std::int64_t hour = day + h * 3600;
+        const std::int64_t hour = day + std::int64_t{h} * 3600;
         if (hour >= now) break;
         std::array<bucket, 60> minute_cells{};
         for (int m = 0; m < 60; ++m) {
-          const std::int64_t minute = hour + m * 60;
+          const std::int64_t minute = hour + std::int64_t{m} * 60;
           if (minute >= now) break;
           bool down = false;
           for (const auto& [from, to] : outages) down = down || (minute >= from && minute < to);
@@ -195,7 +195,7 @@ int generate(const std::string& path, int targets, int days, int interval) {
     }
     for (int k = 0; k < 100; ++k) {
       sqlite3_bind_int(result.s, 1, id);
-      sqlite3_bind_int64(result.s, 2, (now - (100 - k) * interval) * 1000);
+      sqlite3_bind_int64(result.s, 2, (now - std::int64_t{100 - k} * interval) * 1000);
       sqlite3_bind_int(result.s, 3, 1);
       sqlite3_bind_int(result.s, 4, 0);
       sqlite3_bind_int64(result.s, 5, static_cast<std::int64_t>(1000 + rng() % 59000));
@@ -324,7 +324,7 @@ int ingest(const std::string& path, int targets, int seconds, int interval) {
     const int per_second = targets / interval;
     const int offset = (s % interval) * per_second;
     for (int k = 0; k < per_second; ++k) {
-      auto& c = states[static_cast<std::size_t>(offset + k)];
+      auto& c = states[static_cast<std::size_t>(offset) + static_cast<std::size_t>(k)];
       c.last_run.time = start + std::chrono::seconds{s} + std::chrono::milliseconds{k % 1000};
       c.last_run.duration = std::chrono::microseconds{1000 + rng() % 59000};
       h.on_result(c);
