@@ -82,7 +82,7 @@ struct render_context {
                                             std::chrono::system_clock::time_point now);
 
 /// `/api/v1/incidents`: spans of failure overlapping [from, now), newest first; the cause for
-/// detailed callers only.
+/// detailed callers only. An open incident of a target no longer in the snapshot is left out.
 [[nodiscard]] typed_response render_incidents(const render_context& ctx,
                                               const std::vector<history_incident>& incidents,
                                               std::chrono::system_clock::time_point from,

@@ -114,6 +114,9 @@ typed_response render_incidents(const render_context& ctx,
                                 std::chrono::system_clock::time_point now) {
   json list = json::array();
   for (const auto& i : incidents) {
+    // An incident left open by a target removed from the configuration is no longer going on
+    // (nothing checks it): not listed.
+    if (!i.end && ctx.snap.find(i.target) == nullptr) continue;
     const auto end = i.end.value_or(now);
     json o = {
         {"target", i.target},
