@@ -259,6 +259,7 @@ void daemon::reload() {
       next.history = cfg_.history;
     }
     next.http.history = cfg_.http.history;
+    next.http.maintenance = cfg_.http.maintenance;
   } catch (const vitals::config::error& e) {
     for (const auto& d : e.diagnostics()) {
       log_->write(log::level::error, "reload rejected: invalid configuration",
@@ -375,6 +376,7 @@ int daemon::shut_down() {
 
 int daemon::run() {
   cfg_.http.targets = labels_->catalog();
+  cfg_.http.maintenance = notify_;  // the notifiers' windows, whichever config is current
   if (!cfg_.history.path.empty()) {
     history_ = std::make_shared<vitals::sqlite_history>(cfg_.history);
     cfg_.http.history = history_;

@@ -1,5 +1,7 @@
 #include "notify_hub.hpp"
 
+#include "base/cron.hpp"
+
 #include <stdexcept>
 
 #include "http/metrics.hpp"
@@ -132,6 +134,33 @@ void notify_hub::write_metrics(vitals::http::detail::metrics_writer& w) const {
   for (const auto& s : stats) {
     w.sample(label(s.name), static_cast<std::uint64_t>(s.queue_length));
   }
+}
+
+std::vector<vitals::http::maintenance_info> notify_hub::windows(
+    std::chrono::system_clock::time_point now) const {
+  std::vector<vitals::http::maintenance_info> out;
+  std::lock_guard lk(mu_);
+  for (const auto& n : settings_) {
+    for (const auto& text : n.maintenance) {
+      const auto m = vitals::config::parse_maintenance(text);  // validated by the loader
+      if (!m) continue;
+      vitals::http::maintenance_info w{.notifier = n.name, .window = text};
+      if (m->every.empty()) {
+        w.start = m->start;
+        w.end = m->end;
+        w.active = now >= m->start && now < m->end;
+      } else if (const auto schedule = vitals::base::cron_schedule::parse(m->every)) {
+        const auto began = schedule->latest_at_or_before(now, m->length);
+        if (began && now < *began + m->length) {
+          w.active = true;
+          w.start = *began;
+          w.end = *began + m->length;
+        }
+      }
+      out.push_back(std::move(w));
+    }
+  }
+  return out;
 }
 
 void notify_hub::stop() {

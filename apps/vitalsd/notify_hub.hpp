@@ -8,6 +8,7 @@
 
 #include "log.hpp"
 #include "vitals/config.hpp"
+#include "vitals/http/maintenance.hpp"
 #include "vitals/notify.hpp"
 
 namespace vitals::http::detail {
@@ -16,10 +17,10 @@ class metrics_writer;
 
 namespace vitalsd {
 
-class notify_hub {
+class notify_hub final : public vitals::http::maintenance_source {
  public:
   explicit notify_hub(std::shared_ptr<log> logger) : log_(std::move(logger)) {}
-  ~notify_hub();
+  ~notify_hub() override;
   notify_hub(const notify_hub&) = delete;
   notify_hub& operator=(const notify_hub&) = delete;
 
@@ -36,6 +37,10 @@ class notify_hub {
               std::shared_ptr<vitals::notify::dispatcher> next);
   /// vitals_notifier_* families (always declared, empty without notifiers).
   void write_metrics(vitals::http::detail::metrics_writer& w) const;
+  /// Every notifier's maintenance windows, for /api/v1/maintenance: in progress or not, a
+  /// one-off window's bounds, a recurring window's occurrence in progress.
+  [[nodiscard]] std::vector<vitals::http::maintenance_info> windows(
+      std::chrono::system_clock::time_point now) const override;
   /// Delivers what is queued (bounded by each notifier's retries) and stops.
   void stop();
 

@@ -505,6 +505,10 @@ const history_reader* route_call::history() const noexcept {
   return scope_.st.options.history.get();
 }
 
+const maintenance_source* route_call::maintenance() const noexcept {
+  return scope_.st.options.maintenance.get();
+}
+
 wire_response route_call::owned(typed_response r) {
   auto p = std::make_shared<const rendered>(wire_form(std::move(r)));
   const rendered& ref = *p;

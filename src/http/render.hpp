@@ -15,6 +15,7 @@
 #include "target.hpp"
 #include "vitals/history.hpp"
 #include "vitals/http/handler.hpp"
+#include "vitals/http/maintenance.hpp"
 #include "vitals/http/targets.hpp"
 #include "vitals/redact.hpp"
 #include "vitals/snapshot.hpp"
@@ -87,6 +88,10 @@ struct render_context {
                                               const std::vector<history_incident>& incidents,
                                               std::chrono::system_clock::time_point from,
                                               std::chrono::system_clock::time_point now);
+
+/// `/api/v1/maintenance`: the windows, whether each is in progress, its bounds.
+[[nodiscard]] typed_response render_maintenance(const std::vector<maintenance_info>& windows,
+                                                std::chrono::system_clock::time_point now);
 
 /// `/health` (all checks, `only == nullptr`) or `/health/<check>` as application/health+json.
 [[nodiscard]] typed_response render_health(const render_context& ctx,

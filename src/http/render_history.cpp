@@ -1,4 +1,5 @@
-// The history API's bodies: /api/v1/uptime and /api/v1/history/<target> (docs/api.md).
+// The history API's bodies: /api/v1/uptime, /api/v1/history/<target>, /api/v1/incidents and
+// /api/v1/maintenance (docs/api.md).
 
 #include <algorithm>
 #include <chrono>
@@ -133,6 +134,24 @@ typed_response render_incidents(const render_context& ctx,
                     {"to", rfc3339(now)},
                     {"count", list.size()},
                     {"incidents", std::move(list)}});
+}
+
+typed_response render_maintenance(const std::vector<maintenance_info>& windows,
+                                  std::chrono::system_clock::time_point now) {
+  json list = json::array();
+  std::size_t active = 0;
+  for (const auto& w : windows) {
+    if (w.active) ++active;
+    list.push_back({{"notifier", w.notifier},
+                    {"window", w.window},
+                    {"active", w.active},
+                    {"start", w.start ? json(rfc3339(*w.start)) : json(nullptr)},
+                    {"end", w.end ? json(rfc3339(*w.end)) : json(nullptr)}});
+  }
+  return json_body({{"generated", rfc3339(now)},
+                    {"count", list.size()},
+                    {"active", active},
+                    {"windows", std::move(list)}});
 }
 
 }  // namespace vitals::http::detail

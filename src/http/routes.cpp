@@ -171,6 +171,13 @@ wire_response api_incidents(const route_call& c) {
   return route_call::owned(render_incidents(c.context(*snap), list, from, now));
 }
 
+wire_response api_maintenance(const route_call& c) {
+  const maintenance_source* m = c.maintenance();
+  if (m == nullptr) return c.not_found();
+  const auto now = std::chrono::system_clock::now();
+  return route_call::owned(render_maintenance(m->windows(now), now));
+}
+
 wire_response api_history(const route_call& c) {
   const history_reader* h = c.history();
   if (h == nullptr) return c.not_found();
@@ -258,6 +265,7 @@ std::vector<route> default_routes() {
        .respond = &api_target},
       {.path = "/api/v1/uptime", .respond = &api_uptime},
       {.path = "/api/v1/incidents", .respond = &api_incidents},
+      {.path = "/api/v1/maintenance", .respond = &api_maintenance},
       {.path = "/api/v1/history",
        .match = path_match::child,
        .child = "target",

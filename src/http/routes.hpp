@@ -138,6 +138,8 @@ class route_call {
   [[nodiscard]] std::shared_ptr<const target_catalog::map> targets() const;
   /// The results history (handler_options::history); null if none is set.
   [[nodiscard]] const history_reader* history() const noexcept;
+  /// The maintenance windows (handler_options::maintenance); null if none are set.
+  [[nodiscard]] const maintenance_source* maintenance() const noexcept;
 
  private:
   const serve_scope& scope_;

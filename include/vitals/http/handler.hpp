@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vitals/history.hpp"
+#include "vitals/http/maintenance.hpp"
 #include "vitals/http/targets.hpp"
 #include "vitals/push.hpp"
 #include "vitals/service.hpp"
@@ -94,6 +95,8 @@ struct handler_options {
   /// The results history served by `/api/v1/uptime` and `/api/v1/history/<target>`
   /// (docs/history.md); null = those paths are 404.
   std::shared_ptr<history_reader> history{};
+  /// The maintenance windows served by `/api/v1/maintenance`; null = that path is 404.
+  std::shared_ptr<maintenance_source> maintenance{};
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 

@@ -94,6 +94,9 @@ def main():
 auth: {{token: {TOKEN}}}
 shutdown: {{drain_delay: 0s, grace_period: 5s}}
 storage: {{sqlite: {{path: {tmp}/history.db, flush_interval: 100ms}}}}
+notify:
+  - {{name: ops, type: command, command: [/bin/true], checks: [nothing-matches],
+     maintenance: ["2026-01-01T00:00:00Z/2099-01-01T00:00:00Z", "0 2 * * SUN for 2h"]}}
 checks:
   - {{name: loop, type: event_loop, probes: [live, ready, startup]}}
   - {{name: beat, type: push, token: {PUSH}, period: 1h, interval: 100ms, timeout: 50ms,
@@ -171,6 +174,7 @@ targets:
             ("GET", "/api/v1/incidents", {}, 200), ("HEAD", "/api/v1/incidents", {}, 200),
             ("GET", "/api/v1/incidents?window=1h&target=down.127.0.0.1_%d" % closed, auth, 200),
             ("GET", "/api/v1/incidents?window=1y", {}, 400),
+            ("GET", "/api/v1/maintenance", {}, 200), ("HEAD", "/api/v1/maintenance", {}, 200),
             ("GET", f"/api/v1/push/{PUSH}?msg=ok", {}, 200),
             ("POST", f"/api/v1/push/{PUSH}?status=fail&msg=disk%20full", {}, 200),
             ("GET", f"/api/v1/push/{PUSH}?status=maybe", {}, 400),
@@ -221,6 +225,10 @@ targets:
         assert any("output" in r for r in hist["recent"]), hist
         anon = json.loads(request("GET", base + "/api/v1/history/" + down)[2])
         assert all("output" not in r for r in anon["recent"]), anon
+        # The notifier's two windows, the one-off one in progress.
+        maint = json.loads(request("GET", base + "/api/v1/maintenance")[2])
+        assert maint["count"] == 2 and maint["active"] == 1, maint
+        assert maint["windows"][0]["active"] and maint["windows"][0]["end"], maint
         # The failing target is an ongoing incident, its cause for the token holder only.
         inc = json.loads(request("GET", base + "/api/v1/incidents?target=" + down, auth)[2])
         assert inc["count"] == 1 and inc["incidents"][0]["ongoing"], inc

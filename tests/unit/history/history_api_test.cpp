@@ -171,6 +171,38 @@ TEST(HistoryApi, IncidentsOfAWindowWithTheCauseForTheTokenOnly) {
   EXPECT_EQ(get(none, "/api/v1/incidents").status, 404);
 }
 
+// The rendering of /api/v1/maintenance over a source that holds two windows (vitalsd's own
+// source, its notifiers' windows, is exercised by tests/integration/api/openapi_test.py).
+struct two_windows final : vitals::http::maintenance_source {
+  std::vector<vitals::http::maintenance_info> windows(
+      std::chrono::system_clock::time_point now) const override {
+    return {{.notifier = "ops", .window = "0 2 * * SUN for 2h"},
+            {.notifier = "ops",
+             .window = "2026-01-01T00:00:00Z/2099-01-01T00:00:00Z",
+             .active = true,
+             .start = now - 1h,
+             .end = now + 1h}};
+  }
+};
+
+TEST(HistoryApi, MaintenanceWindowsAndWhetherTheyAreInProgress) {
+  fixture f;
+  vitals::http::handler none{*f.svc, {}};
+  EXPECT_EQ(get(none, "/api/v1/maintenance").status, 404);
+  vitals::http::handler h{*f.svc, {.maintenance = std::make_shared<two_windows>()}};
+  const auto r = get(h, "/api/v1/maintenance");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json m = json::parse(r.body);
+  EXPECT_EQ(m["count"], 2);
+  EXPECT_EQ(m["active"], 1);
+  EXPECT_EQ(m["windows"][0]["window"], "0 2 * * SUN for 2h");
+  EXPECT_FALSE(m["windows"][0]["active"].get<bool>());
+  EXPECT_TRUE(m["windows"][0]["start"].is_null());
+  EXPECT_TRUE(m["windows"][1]["active"].get<bool>());
+  EXPECT_TRUE(m["windows"][1]["end"].is_string());
+  EXPECT_EQ(get(h, "/api/v1/maintenance", false, "HEAD").status, 200);
+}
+
 TEST(HistoryApi, QueriesOutOfBoundsAreBadRequestsAndUnknownTargetsNotFound) {
   fixture f;
   f.feed("web", std::chrono::system_clock::now(), status::pass, "");
