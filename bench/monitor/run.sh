@@ -22,7 +22,8 @@
 # Environment: VITALSD, VITALS_MODULE_DIR, FLAP_SERVER (binaries; default build/dev), WARMUP,
 # WINDOW, POLL, OUT, BASE_PORT (nginx ports from here, default 18100), VITALSD_PORT (18900),
 # NOFILE (a hard fd limit to raise to first, as root: `NOFILE=200000 ... http 50000`),
-# MAX_REDIRECTS=0 (http checks follow no redirect: one descriptor each instead of two).
+# MAX_REDIRECTS=0 (http checks follow no redirect: one descriptor each instead of two),
+# STORAGE=1 (vitalsd keeps its history in $OUT/<run>/history.db).
 set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -143,6 +144,8 @@ run_vitalsd() {  # run_vitalsd tcp|http N [JITTER]
   echo "$TOKEN" > "$dir/token"
   python3 "$here/gen_config.py" "$kind" "$n" "$ports" "127.0.0.1:$VITALSD_PORT" "$dir/token" \
     "$jitter" > "$dir/vitalsd.yaml"
+  # STORAGE=1: the same run with the SQLite history (docs/history.md) in the run's directory.
+  [[ -n ${STORAGE:-} ]] && echo "storage: {sqlite: {path: $dir/history.db}}" >> "$dir/vitalsd.yaml"
   nginx_start "$dir/nginx" "$nports" $(( n + 4096 )) || return 1
 
   local t_start t_ready="" code rc
