@@ -40,6 +40,15 @@ std::int64_t unix_s(system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// Times of results, transitions and incidents are stored as milliseconds since the epoch.
+std::int64_t unix_ms(system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+system_clock::time_point from_ms(std::int64_t ms) {
+  return system_clock::time_point{std::chrono::milliseconds{ms}};
+}
+
 // A failed SQLite call, with its primary code (corruption is told apart from a full disk).
 struct db_error : std::runtime_error {
   int code;
@@ -474,6 +483,11 @@ struct sqlite_history::impl {
     if (writer.joinable()) writer.join();
   }
 
+  // A result's time in ms, or now (by the history's clock) for one the runner left unset.
+  [[nodiscard]] std::int64_t stamp(system_clock::time_point t) const {
+    return unix_ms(t == system_clock::time_point{} ? options.clock->wall_now() : t);
+  }
+
   void enqueue(item it) {
     {
       const std::lock_guard lock{mu};
@@ -856,27 +870,22 @@ sqlite_history::~sqlite_history() { impl_->stop(); }
 
 void sqlite_history::on_result(const check_state& state) {
   const result& r = state.last_run;
-  const auto t = r.time == system_clock::time_point{} ? impl_->options.clock->wall_now() : r.time;
-  impl_->enqueue(item{
-      .name = state.name,
-      .t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(),
-      .result = r.status,
-      .kind = r.kind,
-      .duration_us = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count(),
-      .output = r.output});
+  impl_->enqueue(
+      item{.name = state.name,
+           .t_ms = impl_->stamp(r.time),
+           .result = r.status,
+           .kind = r.kind,
+           .duration_us = std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count(),
+           .output = r.output});
 }
 
 void sqlite_history::on_transition(const check_state& state, status from, status to) {
-  const auto t = state.reported.time == system_clock::time_point{}
-                     ? impl_->options.clock->wall_now()
-                     : state.reported.time;
-  impl_->enqueue(item{
-      .transition = true,
-      .name = state.name,
-      .t_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(),
-      .result = to,
-      .from = from,
-      .output = state.reported.output});
+  impl_->enqueue(item{.transition = true,
+                      .name = state.name,
+                      .t_ms = impl_->stamp(state.reported.time),
+                      .result = to,
+                      .from = from,
+                      .output = state.reported.output});
 }
 
 void sqlite_history::flush() {
@@ -1142,12 +1151,11 @@ std::vector<history_result> sqlite_history::recent(std::string_view target,
     reset_on_exit g{d.recent};
     d.recent.bind(1, *id).bind(2, static_cast<std::int64_t>(limit));
     while (d.recent.step()) {
-      out.push_back(
-          {.time = system_clock::time_point{std::chrono::milliseconds{d.recent.integer(0)}},
-           .result = static_cast<status>(d.recent.integer(1)),
-           .kind = static_cast<failure_kind>(d.recent.integer(2)),
-           .duration = std::chrono::microseconds{d.recent.integer(3)},
-           .output = std::string{d.recent.bytes(4)}});
+      out.push_back({.time = from_ms(d.recent.integer(0)),
+                     .result = static_cast<status>(d.recent.integer(1)),
+                     .kind = static_cast<failure_kind>(d.recent.integer(2)),
+                     .duration = std::chrono::microseconds{d.recent.integer(3)},
+                     .output = std::string{d.recent.bytes(4)}});
     }
     return out;
   });
@@ -1157,19 +1165,17 @@ std::vector<history_transition> sqlite_history::transitions(std::string_view tar
                                                             system_clock::time_point from,
                                                             system_clock::time_point to,
                                                             std::size_t limit) const {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
   return impl_->read<std::vector<history_transition>>([&](reader_db& d) {
     std::vector<history_transition> out;
     const auto id = impl::id_of(d, target);
     if (!id || limit == 0) return out;
     reset_on_exit g{d.transitions};
     d.transitions.bind(1, *id)
-        .bind(2, duration_cast<milliseconds>(from.time_since_epoch()).count())
-        .bind(3, duration_cast<milliseconds>(to.time_since_epoch()).count())
+        .bind(2, unix_ms(from))
+        .bind(3, unix_ms(to))
         .bind(4, static_cast<std::int64_t>(limit));
     while (d.transitions.step()) {
-      out.push_back({.time = system_clock::time_point{milliseconds{d.transitions.integer(0)}},
+      out.push_back({.time = from_ms(d.transitions.integer(0)),
                      .from = static_cast<status>(d.transitions.integer(1)),
                      .to = static_cast<status>(d.transitions.integer(2)),
                      .output = std::string{d.transitions.bytes(3)}});
@@ -1182,22 +1188,18 @@ std::vector<history_incident> sqlite_history::incidents(system_clock::time_point
                                                         system_clock::time_point to,
                                                         std::string_view target,
                                                         std::size_t limit) const {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
   return impl_->read<std::vector<history_incident>>([&](reader_db& d) {
     std::vector<history_incident> out;
     if (limit == 0) return out;
     stmt& s = target.empty() ? d.incidents : d.target_incidents;
     reset_on_exit g{s};
-    s.bind(1, duration_cast<milliseconds>(from.time_since_epoch()).count())
-        .bind(2, duration_cast<milliseconds>(to.time_since_epoch()).count())
-        .bind(3, static_cast<std::int64_t>(limit));
+    s.bind(1, unix_ms(from)).bind(2, unix_ms(to)).bind(3, static_cast<std::int64_t>(limit));
     if (!target.empty()) s.bind(4, target);
     while (s.step()) {
       history_incident i{.target = std::string{s.bytes(0)},
-                         .start = system_clock::time_point{milliseconds{s.integer(1)}},
+                         .start = from_ms(s.integer(1)),
                          .cause = std::string{s.bytes(3)}};
-      if (s.integer(2) != open_end) i.end = system_clock::time_point{milliseconds{s.integer(2)}};
+      if (s.integer(2) != open_end) i.end = from_ms(s.integer(2));
       out.push_back(std::move(i));
     }
     return out;

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "render.hpp"
+#include "render_json.hpp"
 
 namespace vitals::http::detail {
 
@@ -81,10 +82,7 @@ typed_response render_targets(const render_context& ctx, const target_catalog::m
     for (const check_state& c : ctx.snap.checks) list.push_back(target_object(ctx, catalog, c));
     doc = {{"count", list.size()}, {"targets", std::move(list)}};
   }
-  // Replace rather than throw on invalid UTF-8: an output is whatever a peer sent us.
-  std::string body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
-  body.push_back('\n');
-  return make_typed(200, "application/json", std::move(body));
+  return json_answer(doc);
 }
 
 }  // namespace vitals::http::detail

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "render.hpp"
+#include "render_json.hpp"
 
 namespace vitals::http::detail {
 
@@ -38,15 +39,9 @@ std::string_view resolution_name(history_resolution r) noexcept {
   return "minute";
 }
 
-// Milliseconds to the microsecond: what was measured, without the noise of interpolation.
-double ms3(double ms) { return std::round(ms * 1000.0) / 1000.0; }
-
-typed_response json_body(const json& doc) {
-  // Replace rather than throw on invalid UTF-8: an output is whatever a peer sent us.
-  std::string body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
-  body.push_back('\n');
-  return make_typed(200, "application/json", std::move(body));
-}
+// To three decimals (milliseconds to the microsecond, seconds to the millisecond): what was
+// measured, without the noise of interpolation.
+double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 }  // namespace
 
@@ -57,7 +52,7 @@ typed_response render_uptimes(const std::vector<target_uptime>& table, const sna
     if (current.find(u.target) == nullptr) continue;  // removed: its rows expire in time
     list.push_back({{"name", u.target}, {"uptime", uptime_object(u)}});
   }
-  return json_body(
+  return json_answer(
       {{"generated", rfc3339(generated)}, {"count", list.size()}, {"targets", std::move(list)}});
 }
 
@@ -71,12 +66,12 @@ typed_response render_history(const render_context& ctx, const target_uptime& up
     buckets.push_back({{"start", rfc3339(b.start)},
                        {"runs", b.count},
                        {"failures", b.failures},
-                       {"min_ms", ms3(b.min_ms)},
-                       {"avg_ms", ms3(b.avg_ms)},
-                       {"max_ms", ms3(b.max_ms)},
-                       {"p50_ms", ms3(b.p50_ms)},
-                       {"p95_ms", ms3(b.p95_ms)},
-                       {"p99_ms", ms3(b.p99_ms)}});
+                       {"min_ms", round3(b.min_ms)},
+                       {"avg_ms", round3(b.avg_ms)},
+                       {"max_ms", round3(b.max_ms)},
+                       {"p50_ms", round3(b.p50_ms)},
+                       {"p95_ms", round3(b.p95_ms)},
+                       {"p99_ms", round3(b.p99_ms)}});
   }
   json transitions = json::array();
   for (const auto& t : history.transitions(target, from, now + std::chrono::seconds{1}, 100)) {
@@ -98,15 +93,15 @@ typed_response render_history(const render_context& ctx, const target_uptime& up
   const auto width = q.resolution == history_resolution::minute ? 60
                      : q.resolution == history_resolution::hour ? 3600
                                                                 : 86400;
-  return json_body({{"name", target},
-                    {"resolution", resolution_name(q.resolution)},
-                    {"bucket_seconds", width},
-                    {"from", rfc3339(from)},
-                    {"to", rfc3339(now)},
-                    {"uptime", uptime_object(up)},
-                    {"buckets", std::move(buckets)},
-                    {"transitions", std::move(transitions)},
-                    {"recent", std::move(recent)}});
+  return json_answer({{"name", target},
+                      {"resolution", resolution_name(q.resolution)},
+                      {"bucket_seconds", width},
+                      {"from", rfc3339(from)},
+                      {"to", rfc3339(now)},
+                      {"uptime", uptime_object(up)},
+                      {"buckets", std::move(buckets)},
+                      {"transitions", std::move(transitions)},
+                      {"recent", std::move(recent)}});
 }
 
 typed_response render_incidents(const render_context& ctx,
@@ -119,21 +114,19 @@ typed_response render_incidents(const render_context& ctx,
     // (nothing checks it): not listed.
     if (!i.end && ctx.snap.find(i.target) == nullptr) continue;
     const auto end = i.end.value_or(now);
-    json o = {
-        {"target", i.target},
-        {"start", rfc3339(i.start)},
-        {"end", i.end ? json(rfc3339(*i.end)) : json(nullptr)},
-        {"ongoing", !i.end.has_value()},
-        {"duration_s",
-         std::max(0.0, std::round(std::chrono::duration<double>(end - i.start).count() * 1000.0) /
-                           1000.0)}};
+    json o = {{"target", i.target},
+              {"start", rfc3339(i.start)},
+              {"end", i.end ? json(rfc3339(*i.end)) : json(nullptr)},
+              {"ongoing", !i.end.has_value()},
+              {"duration_s",
+               std::max(0.0, round3(std::chrono::duration<double>(end - i.start).count()))}};
     if (ctx.detailed && !i.cause.empty()) o["cause"] = ctx.scrubber.scrub(i.cause);
     list.push_back(std::move(o));
   }
-  return json_body({{"from", rfc3339(from)},
-                    {"to", rfc3339(now)},
-                    {"count", list.size()},
-                    {"incidents", std::move(list)}});
+  return json_answer({{"from", rfc3339(from)},
+                      {"to", rfc3339(now)},
+                      {"count", list.size()},
+                      {"incidents", std::move(list)}});
 }
 
 typed_response render_maintenance(const std::vector<maintenance_info>& windows,
@@ -148,10 +141,10 @@ typed_response render_maintenance(const std::vector<maintenance_info>& windows,
                     {"start", w.start ? json(rfc3339(*w.start)) : json(nullptr)},
                     {"end", w.end ? json(rfc3339(*w.end)) : json(nullptr)}});
   }
-  return json_body({{"generated", rfc3339(now)},
-                    {"count", list.size()},
-                    {"active", active},
-                    {"windows", std::move(list)}});
+  return json_answer({{"generated", rfc3339(now)},
+                      {"count", list.size()},
+                      {"active", active},
+                      {"windows", std::move(list)}});
 }
 
 }  // namespace vitals::http::detail
