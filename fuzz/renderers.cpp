@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "event_stream.hpp"
 #include "fuzz_util.hpp"
 #include "metrics.hpp"
 #include "render.hpp"
@@ -245,6 +246,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
+  // /api/v1/events: a change of every check, each frame's data one line of valid JSON.
+  std::vector<http::status_event> changes;
+  std::uint64_t id = 1764817200000000;
+  for (const check_state& c : snap.checks) {
+    changes.push_back({.id = ++id,
+                       .check = c.name,
+                       .from = c.last_run.status,
+                       .to = c.reported.status,
+                       .kind = c.reported.kind,
+                       .time = c.reported.time,
+                       .duration = c.last_run.duration,
+                       .output = c.reported.output});
+  }
+  http::detail::event_batch batch;
+  http::detail::render_batch(batch, scrubber, (flags & 32) != 0 ? &catalog : nullptr, changes);
+  for (const std::string* text : {&batch.public_text, &batch.detailed_text}) {
+    check_body(*text, "an event shows a secret");
+    std::size_t frames = 0;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      const std::size_t end = rest.find("\n\n");
+      require(end != std::string_view::npos, "an event frame is not terminated", *text);
+      const std::string_view f = rest.substr(0, end);
+      const std::size_t data = f.find("\ndata: ");
+      require(f.rfind("id: ", 0) == 0 && data != std::string_view::npos,
+              "an event frame lacks id or data", f);
+      const std::string_view json_text = f.substr(data + 7);
+      require(json_text.find('\n') == std::string_view::npos, "an event's data spans lines", f);
+      require(!nlohmann::json::parse(json_text, nullptr, false).is_discarded(),
+              "an event's data is not valid JSON", f);
+      ++frames;
+      rest.remove_prefix(end + 2);
+    }
+    require(frames == changes.size(), "not one event frame per change", *text);
+  }
+
   // The snapshot part of /metrics, in both formats.
   for (const auto format :
        {http::detail::metrics_format::prometheus, http::detail::metrics_format::openmetrics}) {

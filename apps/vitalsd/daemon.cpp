@@ -95,6 +95,7 @@ std::shared_ptr<vitals::service> daemon::make_engine(
   };
   if (notifications) so.observers.push_back(std::move(notifications));
   if (history_) so.observers.push_back(history_);
+  so.observers.push_back(events_);
   if (previous != nullptr) {
     so.seed_states = carried_states(cfg_, cfg, *previous);
     log_->write(log::level::debug, "engine built",
@@ -259,6 +260,7 @@ void daemon::reload() {
       next.history = cfg_.history;
     }
     next.http.history = cfg_.http.history;
+    next.http.events = cfg_.http.events;
     next.http.maintenance = cfg_.http.maintenance;
   } catch (const vitals::config::error& e) {
     for (const auto& d : e.diagnostics()) {
@@ -377,6 +379,7 @@ int daemon::shut_down() {
 int daemon::run() {
   cfg_.http.targets = labels_->catalog();
   cfg_.http.maintenance = notify_;  // the notifiers' windows, whichever config is current
+  cfg_.http.events = events_;
   if (!cfg_.history.path.empty()) {
     history_ = std::make_shared<vitals::sqlite_history>(cfg_.history);
     cfg_.http.history = history_;

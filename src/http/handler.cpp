@@ -454,12 +454,14 @@ struct handler::impl::state {
   /// answered by one engine even if a rebind happens meanwhile.
   [[nodiscard]] wire_response respond(const route& row, std::string_view name,
                                       const detail::query_options& query, bool detailed,
-                                      std::string_view accept, std::string_view raw_query);
+                                      std::string_view accept, std::string_view raw_query,
+                                      const detail::serve_extras& extras);
 
   /// serve() before counting: `endpoint` is set to the endpoint the answer is counted under.
   [[nodiscard]] wire_response route_request(std::string_view method, std::string_view target,
                                             std::string_view authorization, bool verified,
                                             std::string_view accept, bool metrics_listener,
+                                            const detail::serve_extras& extras,
                                             std::size_t& endpoint);
 };
 
@@ -470,6 +472,7 @@ struct serve_scope {
   handler_impl::state& st;
   memo_slot& slot;
   const binding& bound;
+  const serve_extras& extras;
 };
 
 wire_response route_call::cached(const std::shared_ptr<const snapshot>& snap, std::size_t i) const {
@@ -509,6 +512,14 @@ const maintenance_source* route_call::maintenance() const noexcept {
   return scope_.st.options.maintenance.get();
 }
 
+const event_feed* route_call::events() const noexcept { return scope_.st.options.events.get(); }
+
+event_render route_call::event_rendering(const target_catalog::map* catalog) const noexcept {
+  return event_render{scope_.st.scrubber, catalog, detailed};
+}
+
+const serve_extras& route_call::extras() const noexcept { return scope_.extras; }
+
 wire_response route_call::owned(typed_response r) {
   auto p = std::make_shared<const rendered>(wire_form(std::move(r)));
   const rendered& ref = *p;
@@ -519,12 +530,13 @@ wire_response route_call::owned(typed_response r) {
 
 wire_response handler::impl::state::respond(const route& row, std::string_view name,
                                             const detail::query_options& query, bool detailed,
-                                            std::string_view accept, std::string_view raw_query) {
+                                            std::string_view accept, std::string_view raw_query,
+                                            const detail::serve_extras& extras) {
   std::optional<memo_slot> spare;
   memo_slot& s = slot(spare);
   const busy_guard in_use{s};
   const binding& b = current(s);
-  const detail::serve_scope scope{*this, s, b};
+  const detail::serve_scope scope{*this, s, b, extras};
   return row.respond(detail::route_call{scope, *b.svc, name, query, detailed, accept, raw_query});
 }
 
@@ -552,13 +564,23 @@ void handler::impl::remove_metrics_source(std::uint64_t id) const noexcept {
 
 std::shared_ptr<service> handler::impl::source() const { return state_->source(); }
 
+const event_feed* handler::impl::events() const noexcept { return state_->options.events.get(); }
+
+void handler::impl::render_events(detail::event_batch& out,
+                                  std::span<const status_event> events) const {
+  const auto& catalog = state_->options.targets;
+  const auto groups = catalog ? catalog->get() : nullptr;
+  detail::render_batch(out, state_->scrubber, groups.get(), events);
+}
+
 wire_response handler::impl::serve(std::string_view method, std::string_view target,
                                    std::string_view authorization, bool client_certificate_verified,
-                                   std::string_view accept, bool metrics_listener) const {
+                                   std::string_view accept, bool metrics_listener,
+                                   const detail::serve_extras& extras) const {
   state& st = *state_;
   std::size_t endpoint = st.requests.other();
   wire_response w = st.route_request(method, target, authorization, client_certificate_verified,
-                                     accept, metrics_listener, endpoint);
+                                     accept, metrics_listener, extras, endpoint);
   st.requests.count(endpoint, w.status);
   return w;
 }
@@ -567,6 +589,7 @@ wire_response handler::impl::state::route_request(std::string_view method, std::
                                                   std::string_view authorization,
                                                   bool client_certificate_verified,
                                                   std::string_view accept, bool metrics_listener,
+                                                  const detail::serve_extras& extras,
                                                   std::size_t& endpoint) {
   state& st = *this;
   const fixed_responses& fixed = *st.fixed;
@@ -604,18 +627,24 @@ wire_response handler::impl::state::route_request(std::string_view method, std::
   const bool detailed =
       st.anonymous_detailed || (st.certificate_unlocks && client_certificate_verified) ||
       (st.token_unlocks && detail::bearer_matches(authorization, st.options.token));
-  return st.respond(row, hit.name, query, detailed, accept, parts.query);
+  return st.respond(row, hit.name, query, detailed, accept, parts.query, extras);
 }
 
 response handler::impl::handle(const request& req) const {
   std::string_view authorization{};
   std::string_view accept{};
+  detail::serve_extras extras{};
   for (const header& h : req.headers) {
     if (authorization.empty() && iequals(h.name, "Authorization")) authorization = h.value;
     if (accept.empty() && iequals(h.name, "Accept")) accept = h.value;
+    if (extras.last_event_id.empty() && iequals(h.name, "Last-Event-ID")) {
+      extras.last_event_id = h.value;
+    }
   }
-  const wire_response w =
-      serve(req.method, req.target, authorization, req.client_certificate_verified, accept);
+  // No streaming here: the answer is what is new since Last-Event-ID, and the client reconnects
+  // after the `retry:` delay.
+  const wire_response w = serve(req.method, req.target, authorization,
+                                req.client_certificate_verified, accept, false, extras);
   // The typed parts of the very rendering the server would send: both paths agree by
   // construction.
   const detail::typed_response& t = *w.typed;

@@ -2,6 +2,7 @@
 // Private seam between the transport-agnostic handler and the built-in server. Not installed.
 
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -28,12 +29,13 @@ class handler::impl {
   /// `client_certificate_verified` says the transport verified the client's TLS certificate.
   /// `accept` is the Accept header (read by /metrics only). `metrics_listener`: the request
   /// came through a listener for the scraper (server_options::metrics_address), which serves
-  /// /metrics alone, to anyone.
+  /// /metrics alone, to anyone. `extras`: what else the transport read or offers (Last-Event-ID,
+  /// streaming).
   [[nodiscard]] wire_response serve(std::string_view method, std::string_view target,
                                     std::string_view authorization,
                                     bool client_certificate_verified = false,
-                                    std::string_view accept = {},
-                                    bool metrics_listener = false) const;
+                                    std::string_view accept = {}, bool metrics_listener = false,
+                                    const detail::serve_extras& extras = {}) const;
 
   /// The public API path (handler::handle): serve() with the typed parts copied out.
   [[nodiscard]] response handle(const request& req) const;
@@ -49,6 +51,11 @@ class handler::impl {
   /// with the sources' lock held: removing it waits for a scrape in progress.
   std::uint64_t add_metrics_source(detail::metrics_source source) const;
   void remove_metrics_source(std::uint64_t id) const noexcept;
+
+  /// The status changes served at /api/v1/events (handler_options::events); null if none.
+  [[nodiscard]] const event_feed* events() const noexcept;
+  /// Renders `events` for both audiences of an event stream, as the route does.
+  void render_events(detail::event_batch& out, std::span<const status_event> events) const;
 
   /// Everything behind the seam (defined in handler.cpp).
   struct state;

@@ -55,12 +55,9 @@ typed_response make_typed(int status, std::string_view content_type, std::string
   return r;
 }
 
-rendered wire_form(typed_response r) {
+std::string head_without_length(const typed_response& r) {
   char code[16];
-  char length[24];
   const auto code_end = std::to_chars(code, code + sizeof code, r.status).ptr;
-  const auto length_end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
-
   std::size_t size = 64 + r.content_type.size();
   for (const field& f : r.headers) size += f.name.size() + f.value.size() + 4;
   std::string head;
@@ -68,6 +65,13 @@ rendered wire_form(typed_response r) {
   head.append("HTTP/1.1 ").append(code, code_end).append(" ").append(reason_phrase(r.status));
   head.append("\r\nContent-Type: ").append(r.content_type).append("\r\n");
   for (const field& f : r.headers) head.append(f.name).append(": ").append(f.value).append("\r\n");
+  return head;
+}
+
+rendered wire_form(typed_response r) {
+  char length[24];
+  const auto length_end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
+  std::string head = head_without_length(r);
   head.append("Content-Length: ").append(length, length_end).append("\r\n");
   return rendered{std::move(r), std::move(head)};
 }

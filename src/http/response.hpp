@@ -5,6 +5,7 @@
 // built once per rendering: handler::handle() hands out the typed parts, the built-in server
 // writes the wire head and the body as they are.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,10 @@ struct rendered {
   std::string head{};
 };
 
+/// The status line, Content-Type and the headers of `r`, each ending in CRLF: the head of an
+/// answer whose length is not known in advance (an event stream).
+[[nodiscard]] std::string head_without_length(const typed_response& r);
+
 /// Builds the wire head of `r` and keeps both.
 ///
 ///     auto w = wire_form(make_typed(200, text_plain, "ok"));
@@ -66,6 +71,12 @@ struct wire_response {
   int status = 200;
   /// The same answer, typed (what handler::handle() returns); never null once served.
   const typed_response* typed = nullptr;
+  /// An event stream (only when the transport offered to stream, see serve_extras): the body
+  /// is its first part, the transport then sends the events after `stream_after`, and it owns
+  /// one of the stream places until the stream ends.
+  bool stream = false;
+  bool stream_detailed = false;
+  std::uint64_t stream_after = 0;
 };
 
 /// `r` as a wire response kept alive by `keep` (which owns `r`).

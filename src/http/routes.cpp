@@ -195,6 +195,57 @@ wire_response api_history(const route_call& c) {
   const std::shared_ptr<const snapshot> snap = c.svc.current();
   return route_call::owned(render_history(c.context(*snap), *up, *q, *h, now));
 }
+// The live stream of status changes (docs/events.md). Every answer starts the same way: the
+// events after the resume point, then a `ready` frame with the newest id. Through a transport
+// that streams (the built-in server) the connection then stays open for the next events;
+// through handle() the answer ends there and EventSource reconnects after `retry:`, with the
+// newest id as Last-Event-ID.
+wire_response api_events(const route_call& c) {
+  const event_feed* feed = c.events();
+  if (feed == nullptr) return c.not_found();
+  const std::optional<event_query> q = parse_event_query(c.raw_query);
+  if (!q) {
+    return route_call::owned(make_typed(400, application_json,
+                                        R"({"error":"bad query: last_event_id is an event id"})"
+                                        "\n"));
+  }
+  const serve_extras& extras = c.extras();
+  event_feed::page page;
+  if (!extras.last_event_id.empty()) {
+    // A header that is no id of ours (garbage, another server's) is a resume that cannot be
+    // honoured: the client is told it missed events, never silently skipped.
+    if (const auto after = parse_event_id(extras.last_event_id)) {
+      page = feed->since(*after, static_cast<std::size_t>(-1));
+    } else {
+      page.missed = true;
+      page.last_id = feed->last_id();
+    }
+  } else if (q->last_event_id) {
+    page = feed->since(*q->last_event_id, static_cast<std::size_t>(-1));
+  } else {
+    page.last_id = feed->last_id();
+  }
+  const auto catalog = c.targets();
+  typed_response r =
+      make_typed(200, event_stream_type, event_stream_body(c.event_rendering(catalog.get()), page));
+  // Proxies that buffer answers (nginx) would hold the events back.
+  r.headers.push_back({"X-Accel-Buffering", "no"});
+  if (extras.streams != nullptr && !extras.streams->try_take()) {
+    typed_response busy = make_typed(503, application_json,
+                                     R"({"error":"too many event streams"})"
+                                     "\n");
+    busy.headers.push_back({"Retry-After", "5"});
+    return route_call::owned(std::move(busy));
+  }
+  wire_response w = route_call::owned(std::move(r));
+  if (extras.streams != nullptr) {
+    w.stream = true;
+    w.stream_detailed = c.detailed;
+    w.stream_after = page.last_id;
+  }
+  return w;
+}
+
 constexpr std::string_view bad_push_query =
     R"({"ok":false,"error":"bad query: status must be pass, warn or fail; escapes well-formed"})"
     "\n";
@@ -266,6 +317,7 @@ std::vector<route> default_routes() {
       {.path = "/api/v1/uptime", .respond = &api_uptime},
       {.path = "/api/v1/incidents", .respond = &api_incidents},
       {.path = "/api/v1/maintenance", .respond = &api_maintenance},
+      {.path = "/api/v1/events", .respond = &api_events},
       {.path = "/api/v1/history",
        .match = path_match::child,
        .child = "target",

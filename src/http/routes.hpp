@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "event_stream.hpp"
 #include "metrics.hpp"
 #include "render.hpp"
 #include "response.hpp"
@@ -93,6 +94,15 @@ inline constexpr std::size_t cached_variant_count = 3 * 2 * 2 + 2 + 2;
 
 struct serve_scope;
 
+/// What a transport adds to a request besides the fields every request has.
+struct serve_extras {
+  /// The Last-Event-ID header ("" if absent).
+  std::string_view last_event_id{};
+  /// Set by a transport that can stream a GET of /api/v1/events (the built-in server): the
+  /// route takes a place here and answers with wire_response::stream.
+  stream_slots* streams = nullptr;
+};
+
 /// What a responder sees of its request (valid only during the call).
 class route_call {
  public:
@@ -140,6 +150,13 @@ class route_call {
   [[nodiscard]] const history_reader* history() const noexcept;
   /// The maintenance windows (handler_options::maintenance); null if none are set.
   [[nodiscard]] const maintenance_source* maintenance() const noexcept;
+  /// The status changes (handler_options::events); null if none are set.
+  [[nodiscard]] const event_feed* events() const noexcept;
+  /// How this handler renders events (its scrubber, the targets' groups) for this caller.
+  /// `catalog` must outlive the result.
+  [[nodiscard]] event_render event_rendering(const target_catalog::map* catalog) const noexcept;
+  /// What the transport added (Last-Event-ID, the places for streams).
+  [[nodiscard]] const serve_extras& extras() const noexcept;
 
  private:
   const serve_scope& scope_;

@@ -84,6 +84,8 @@ class server::impl {
     shared_.linger_timeout = std::min(shared_.options.header_timeout,
                                       std::chrono::milliseconds{std::chrono::seconds{2}});
     shared_.sweep_period = sweep_period_for(shared_.options);
+    shared_.streams.cap = std::min(shared_.options.max_event_streams,
+                                   std::max<std::size_t>(shared_.options.max_connections / 2, 1));
     metrics_source_ =
         shared_.serve->add_metrics_source([this](detail::metrics_writer& w) { write_metrics(w); });
   }
@@ -172,6 +174,7 @@ class server::impl {
     acceptor_.reset();
     workers_.clear();
     shared_.open.store(0, std::memory_order_relaxed);
+    shared_.streams.open.store(0, std::memory_order_relaxed);
     const std::lock_guard clients{shared_.clients_mutex};
     shared_.clients.clear();
   }
@@ -196,7 +199,10 @@ class server::impl {
         .bad_request_header_too_large = refused(detail::refusal::header_too_large),
         .bad_request_body = refused(detail::refusal::body),
         .bad_request_host = refused(detail::refusal::host),
-        .internal_errors = refused(detail::refusal::internal)};
+        .internal_errors = refused(detail::refusal::internal),
+        .event_streams = shared_.streams.open.load(std::memory_order_relaxed),
+        .event_streams_refused = shared_.streams.refused.load(std::memory_order_relaxed),
+        .event_streams_dropped = shared_.streams_dropped.load(std::memory_order_relaxed)};
   }
   [[nodiscard]] std::string tls_reload_error() const { return tls_ ? tls_->last_error() : ""; }
   [[nodiscard]] const handler& get_handler() const noexcept { return handler_; }
@@ -236,6 +242,18 @@ class server::impl {
     w.family("vitals_http_internal_errors", metric_type::counter,
              "Answers that could not be produced (500).");
     w.sample("", s.internal_errors);
+    if (shared_.serve->events() != nullptr) {
+      w.family("vitals_http_event_streams", metric_type::gauge,
+               "Event streams (/api/v1/events) open now.");
+      w.sample("", static_cast<double>(s.event_streams));
+      w.family("vitals_http_event_streams_max", metric_type::gauge,
+               "The event stream cap (max_event_streams, at most half of max_connections).");
+      w.sample("", static_cast<double>(shared_.streams.cap));
+      w.family("vitals_http_event_streams_closed", metric_type::counter,
+               "Event streams refused at the cap, or dropped because their client did not read.");
+      w.sample("", R"(reason="refused")", static_cast<double>(s.event_streams_refused));
+      w.sample("", R"(reason="slow")", static_cast<double>(s.event_streams_dropped));
+    }
     if (!tls_) return;
     w.family("vitals_http_tls_handshake_failures", metric_type::counter,
              "TLS handshakes refused (bad client hello, protocol or certificate).");

@@ -3,7 +3,9 @@
 #include "openssl_api.hpp"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <charconv>
 #include <cstring>
 #include <exception>
 #include <string_view>
@@ -36,6 +38,13 @@ constexpr std::size_t wbuf_initial = std::size_t{2} * 1024;
 constexpr std::size_t linger_max = std::size_t{64} * 1024;
 // Pooled connections kept per worker for reuse (each holds its buffers).
 constexpr std::size_t free_max = 256;
+// Events read from the feed per round of a worker's delivery.
+constexpr std::size_t stream_batch_max = 512;
+// The kernel's send buffer of a stream's socket (it doubles it): bounded, so a client that
+// stops reading pins a few hundred KiB of kernel memory, not the megabytes autotuning allows,
+// and falls behind, to be dropped, soon enough.
+constexpr int stream_send_buffer = 128 * 1024;
+constexpr std::string_view chunked = "Transfer-Encoding: chunked\r\n";
 
 void append_error(std::string& out, std::string_view status_line, std::string_view body,
                   std::string_view date) {
@@ -86,6 +95,9 @@ void connection::start(tcp::socket socket, client_slot slot) {
   handshaking_ = false;
   clock_from_accept_ = false;
   peer_authenticated_ = false;
+  streaming_ = stream_chunked_ = stream_detailed_ = false;
+  stream_reading_ = stream_writing_ = false;
+  stream_last_ = 0;
   parser_.emplace(shared_.options.max_request_line, shared_.options.max_header_bytes);
   if (shared_.tls != nullptr) {
     start_tls();
@@ -104,8 +116,8 @@ admission connection::admission_class() const noexcept {
   // (evicted or expired, its completion still pending) is not counted twice; one answered in
   // this very round (its read still queued, its deadline not yet the idle one) is the least
   // idle of all, not a candidate.
-  if (!socket_.is_open() || read_posted_ || head_started_ || rend_ != rbeg_ || !wbuf_.empty() ||
-      close_after_write_) {
+  if (!socket_.is_open() || streaming_ || read_posted_ || head_started_ || rend_ != rbeg_ ||
+      !wbuf_.empty() || close_after_write_) {
     return admission::busy;
   }
   return served_ == 0 ? admission::silent : admission::idle;
@@ -164,6 +176,12 @@ void connection::on_read(const boost::system::error_code& ec, std::size_t n) {
 void connection::advance() {
   for (;;) {
     const parse_result r = need_more_ ? parse_result::need_more : parse_batch();
+    if (streaming_) {
+      // Whatever was answered before it goes out with the stream's head; requests pipelined
+      // after it are never answered (a stream does not end).
+      start_stream();
+      return;
+    }
     if (wbuf_.empty()) {
       // Nothing to answer yet: make room for the rest of the head and wait for it.
       compact();
@@ -171,7 +189,7 @@ void connection::advance() {
       return;
     }
     // Over TLS the batch is encrypted first and its records are what is sent.
-    if (ssl_ != nullptr && !tls_encrypt()) {
+    if (ssl_ != nullptr && !tls_encrypt(wbuf_)) {
       release();
       return;
     }
@@ -296,7 +314,7 @@ connection::parse_result connection::parse_batch() {
     answer_current();
     ++answered;
     ++served_;
-    if (close_after_write_) return parse_result::close;
+    if (close_after_write_ || streaming_) return parse_result::close;
     next_request();
   }
   return parse_result::batch_full;
@@ -329,11 +347,35 @@ void connection::answer_current() {
   const bool keep_alive = p.keep_alive();
   wire_response w;
   try {
+    const serve_extras extras{.last_event_id = p.last_event_id(),
+                              .streams = p.method() == "GET" ? &shared_.streams : nullptr};
     w = shared_.serve->serve(p.method(), p.target(), p.authorization(), peer_authenticated_,
-                             p.accept(), client_.metrics_only);
+                             p.accept(), client_.metrics_only, extras);
   } catch (const std::exception&) {
     // The host must never go down because one answer could not be rendered (e.g. bad_alloc).
     refuse(refusal::internal, internal_error, "internal error\n");
+    return;
+  }
+  if (w.stream) {
+    // An event stream: the connection now holds one of the stream places (given back in
+    // release()). Its length is unknown, so HTTP/1.1 gets chunks and HTTP/1.0 the end of the
+    // connection; either way nothing more is read from this client.
+    streaming_ = true;
+    stream_chunked_ = p.version() >= 11;
+    stream_detailed_ = w.stream_detailed;
+    stream_last_ = w.stream_after;
+    wbuf_.append(head_without_length(*w.typed));
+    wbuf_.append(worker_.date().line());
+    wbuf_.append(stream_chunked_ ? chunked : connection_close);
+    wbuf_.append(crlf);
+    const std::string_view body = w.typed->body;
+    if (stream_chunked_) {
+      char size[20];
+      const auto end = std::to_chars(size, size + sizeof size, body.size(), 16).ptr;
+      wbuf_.append(size, end).append(crlf).append(body).append(crlf);
+    } else {
+      wbuf_.append(body);
+    }
     return;
   }
   wbuf_.append(w.head);
@@ -410,6 +452,11 @@ void connection::on_linger_read(const boost::system::error_code& ec, std::size_t
 }
 
 void connection::release() noexcept {
+  if (streaming_) {
+    streaming_ = false;
+    worker_.remove_stream(this);
+    shared_.streams.give_back();
+  }
   if (ssl_ != nullptr) {
     openssl_loaded().ssl_free(ssl_);  // and its two BIOs
     ssl_ = nullptr;
@@ -498,12 +545,12 @@ void connection::tls_read() {
   tls_fill(&connection::tls_read);
 }
 
-bool connection::tls_encrypt() {
+bool connection::tls_encrypt(std::string_view plain) {
   const openssl_api& a = openssl_loaded();
   a.err_clear_error();
   std::size_t n = 0;
   // Into a memory BIO a write never waits: the whole batch is encrypted at once.
-  if (a.write_ex(ssl_, wbuf_.data(), wbuf_.size(), &n) != 1 || n != wbuf_.size()) {
+  if (a.write_ex(ssl_, plain.data(), plain.size(), &n) != 1 || n != plain.size()) {
     a.err_clear_error();
     return false;
   }
@@ -594,6 +641,162 @@ void connection::tls_fail(int ssl_error) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// connection: event streams
+
+void connection::start_stream() {
+  worker_.add_stream(this);
+  const auto now = steady::now();
+  // No deadline while the stream waits for events (the heartbeats keep it busy); one while a
+  // write waits for a client that does not read.
+  deadline_ = steady::time_point::max();
+  heartbeat_due_ = now + shared_.options.event_heartbeat;
+  rbeg_ = rpos_ = rend_ = 0;
+  head_started_ = false;
+  need_more_ = false;
+  boost::system::error_code ec;
+  socket_.set_option(asio::socket_base::send_buffer_size(stream_send_buffer), ec);
+  stream_reading_ = true;
+  // Whatever the client sends from now on is read and dropped; the end of it (or an error) is
+  // the client going away.
+  socket_.async_read_some(
+      asio::buffer(rbuf_.get(), rcap_),
+      [this](const boost::system::error_code& ec, std::size_t) { on_stream_read(ec); });
+  std::string first;
+  first.swap(wbuf_);
+  if (ssl_ != nullptr) {
+    tls_out_.clear();
+    if (!tls_encrypt(first)) {
+      expire();
+      return;
+    }
+    stream_send(tls_out_);
+  } else {
+    stream_send(first);
+  }
+}
+
+void connection::stream_push(std::string_view text) {
+  if (!socket_.is_open() || text.empty()) return;
+  heartbeat_due_ = steady::now() + shared_.options.event_heartbeat;
+  std::string_view plain = text;
+  if (stream_chunked_) {
+    char size[20];
+    const auto end = std::to_chars(size, size + sizeof size, text.size(), 16).ptr;
+    frame_.clear();
+    frame_.append(size, end).append(crlf).append(text).append(crlf);
+    plain = frame_;
+  }
+  if (ssl_ != nullptr) {
+    tls_out_.clear();
+    if (!tls_encrypt(plain)) {
+      expire();
+      return;
+    }
+    stream_send(tls_out_);
+    return;
+  }
+  stream_send(plain);
+}
+
+void connection::stream_send(std::string_view wire) {
+  // Never called while a write is in progress (see stream_batch()): a stream holds one write's
+  // bytes at most, however far behind its client is.
+  boost::system::error_code ec;
+  const std::size_t sent = socket_.write_some(asio::buffer(wire), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    expire();
+    return;
+  }
+  if (sent == wire.size()) return;
+  wbuf_.assign(wire.substr(sent));
+  stream_writing_ = true;
+  deadline_ = steady::now() + shared_.options.idle_timeout;
+  asio::async_write(
+      socket_, asio::buffer(wbuf_),
+      [this](const boost::system::error_code& wec, std::size_t) { on_stream_written(wec); });
+}
+
+void connection::on_stream_written(const boost::system::error_code& ec) {
+  stream_writing_ = false;
+  if (ec || !socket_.is_open()) {
+    expire();
+    if (!stream_reading_) release();
+    return;
+  }
+  deadline_ = steady::time_point::max();
+  if (wbuf_.capacity() > wbuf_keep) {
+    std::string{}.swap(wbuf_);
+  } else {
+    wbuf_.clear();
+  }
+  stream_catch_up();
+}
+
+void connection::stream_catch_up() {
+  // The events published while the client was taking the last write, read from the feed at
+  // this stream's own position (they were not kept for it anywhere else).
+  const event_feed& feed = *shared_.serve->events();
+  while (socket_.is_open() && !stream_writing_) {
+    const event_feed::page page = feed.since(stream_last_, stream_batch_max);
+    if (page.missed) {
+      // Further behind than the feed keeps: a slow consumer, dropped rather than buffered.
+      // Its client reconnects with Last-Event-ID and is told what it missed.
+      shared_.streams_dropped.fetch_add(1, std::memory_order_relaxed);
+      expire();
+      return;
+    }
+    if (page.events.empty()) return;
+    event_batch& batch = worker_.scratch();
+    shared_.serve->render_events(batch, page.events);
+    const std::string_view text = batch.after(stream_last_, stream_detailed_);
+    stream_last_ = page.last_id;
+    stream_push(text);
+    if (!page.more) return;
+  }
+}
+
+void connection::on_stream_read(const boost::system::error_code& ec) {
+  if (!ec && socket_.is_open()) {
+    socket_.async_read_some(
+        asio::buffer(rbuf_.get(), rcap_),
+        [this](const boost::system::error_code& rec, std::size_t) { on_stream_read(rec); });
+    return;
+  }
+  stream_reading_ = false;
+  expire();
+  if (!stream_writing_) release();
+}
+
+void connection::stream_batch(const event_batch& batch, std::size_t keep) {
+  if (!socket_.is_open()) return;  // closed, its completions not run yet
+  if (stream_writing_) {
+    // Its client is still taking an earlier write: it catches up from the feed when that is
+    // done, unless it is now further behind than the feed keeps.
+    if (!batch.ids.empty() && batch.ids.back() > stream_last_ + keep) {
+      shared_.streams_dropped.fetch_add(1, std::memory_order_relaxed);
+      expire();
+    }
+    return;
+  }
+  const std::string_view text = batch.after(stream_last_, stream_detailed_);
+  if (!batch.ids.empty()) stream_last_ = std::max(stream_last_, batch.ids.back());
+  stream_push(text);
+}
+
+void connection::stream_missed(std::uint64_t last_id) {
+  // A stream that is writing finds out itself when it catches up (and is dropped then).
+  if (stream_writing_ || last_id <= stream_last_) return;
+  stream_last_ = last_id;
+  std::string text;
+  append_ready_frame(text, last_id, true);
+  stream_push(text);
+}
+
+void connection::stream_tick(steady::time_point now) {
+  if (!stream_writing_ && now >= heartbeat_due_) stream_push(heartbeat_frame);
+}
+
+// ---------------------------------------------------------------------------------------------
 // worker
 
 worker::worker(server_shared& shared)
@@ -601,9 +804,15 @@ worker::worker(server_shared& shared)
       // One thread per io_context: Asio may drop the scheduler's and the reactor's per-socket
       // locking. Scheduler and registration locks stay, since other threads post to us.
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-      sweep_timer_(io_) {}
+      sweep_timer_(io_) {
+  if (const event_feed* feed = shared_.serve->events()) {
+    stream_cursor_ = feed->last_id();
+    events_ = feed->subscribe([this] { wake(); });
+  }
+}
 
 worker::~worker() {
+  events_ = {};  // no wake from here on
   while (head_ != nullptr) {
     connection* c = head_;
     head_ = c->next;
@@ -693,6 +902,50 @@ void worker::recycle(connection* c) noexcept {
   }
 }
 
+void worker::add_stream(connection* c) { streams_.push_back(c); }
+
+void worker::remove_stream(connection* c) noexcept {
+  if (const auto it = std::find(streams_.begin(), streams_.end(), c); it != streams_.end()) {
+    *it = streams_.back();
+    streams_.pop_back();
+  }
+}
+
+void worker::wake() noexcept {
+  // Many events in a row cost one trip through this worker's queue.
+  if (wake_posted_.exchange(true, std::memory_order_acq_rel)) return;
+  try {
+    asio::post(io_, [this] {
+      wake_posted_.store(false, std::memory_order_release);
+      deliver();
+    });
+  } catch (const std::exception&) {
+    wake_posted_.store(false, std::memory_order_release);  // out of memory: the next event
+  }
+}
+
+void worker::deliver() {
+  const event_feed& feed = *shared_.serve->events();
+  if (streams_.empty()) {
+    stream_cursor_ = feed.last_id();
+    return;
+  }
+  const event_feed::page page = feed.since(stream_cursor_, stream_batch_max);
+  if (page.missed) {
+    // This worker fell more than the feed's capacity behind (it cannot, short of a stall of
+    // its thread): every stream is told to refetch.
+    for (connection* c : streams_) c->stream_missed(page.last_id);
+    stream_cursor_ = page.last_id;
+    return;
+  }
+  if (page.events.empty()) return;
+  // Rendered once for every stream of the worker; each sends what it does not have yet.
+  shared_.serve->render_events(batch_, page.events);
+  for (connection* c : streams_) c->stream_batch(batch_, feed.capacity());
+  stream_cursor_ = page.last_id;
+  if (page.more) wake();  // the rest after what else is ready on this thread
+}
+
 void worker::run_thread() {
   arm_sweep();
   thread_ = std::thread([this] {
@@ -728,8 +981,13 @@ void worker::sweep() noexcept {
   // with an error and releases them.
   const auto now = steady::now();
   for (connection* c = head_; c != nullptr; c = c->next) {
-    if (c->deadline() <= now) c->expire();
+    if (c->deadline() > now) continue;
+    // A stream's only deadline is that of a write its client does not take.
+    if (c->streaming() && c->open())
+      shared_.streams_dropped.fetch_add(1, std::memory_order_relaxed);
+    c->expire();
   }
+  for (connection* c : streams_) c->stream_tick(now);
 }
 
 }  // namespace vitals::http::detail

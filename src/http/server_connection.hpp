@@ -5,6 +5,10 @@
 // that thread and needs no lock. A connection always has exactly one asynchronous operation in
 // flight (a read or a write) between handlers; closing its socket completes that operation
 // with an error, and that completion is the single place where the connection is released.
+//
+// An event stream (/api/v1/events) is the one exception: it keeps a read in flight for as long
+// as it lives (to notice at once that the client went away) and, while the client's socket
+// buffer is full, a write too; it is released when the last of the two completes.
 
 #include <array>
 #include <atomic>
@@ -22,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "event_stream.hpp"
 #include "handler_impl.hpp"
 #include "server_date.hpp"
 #include "server_parser.hpp"
@@ -67,6 +72,9 @@ struct server_shared {
   std::atomic<std::uint64_t> refused_busy{0};
   std::atomic<std::uint64_t> refused_per_client{0};
   std::atomic<std::uint64_t> tls_handshake_failures{0};
+  /// Places for event streams (cap: options.max_event_streams).
+  stream_slots streams{};
+  std::atomic<std::uint64_t> streams_dropped{0};
   std::array<std::atomic<std::uint64_t>, refusal_kinds> refusals{};
   /// HTTPS: the certificate in use and its reload; null for plain HTTP.
   tls_state* tls = nullptr;
@@ -125,6 +133,18 @@ class connection {
   [[nodiscard]] admission admission_class() const noexcept;
   [[nodiscard]] const client_slot& client() const noexcept { return client_; }
 
+  // Event streams (streaming() true), on the worker's thread. Sending never releases the
+  // connection: a failure closes the socket and the pending read's completion releases it.
+  [[nodiscard]] bool streaming() const noexcept { return streaming_; }
+  [[nodiscard]] bool open() const noexcept { return socket_.is_open(); }
+  /// Sends what of `batch` this stream does not have yet; a stream still writing catches up
+  /// later, or is dropped if it is now more than `keep` events (the feed's capacity) behind.
+  void stream_batch(const event_batch& batch, std::size_t keep);
+  /// Events were lost before they reached this worker: a `ready` frame saying so.
+  void stream_missed(std::uint64_t last_id);
+  /// A heartbeat if the stream has been quiet for the heartbeat period.
+  void stream_tick(steady::time_point now);
+
   // Intrusive list of the worker's open connections (O(1) unlink, no allocation).
   connection* prev = nullptr;
   connection* next = nullptr;
@@ -142,7 +162,7 @@ class connection {
   /// SSL_read into the read buffer; plaintext goes to on_read(), "want more" to tls_fill().
   void tls_read();
   /// Encrypts wbuf_ onto tls_out_; false if OpenSSL refuses (the connection is then broken).
-  bool tls_encrypt();
+  bool tls_encrypt(std::string_view plain);
   /// Moves what OpenSSL wrote (records, handshake flights, tickets, alerts) onto tls_out_.
   void tls_take_output();
   /// Sends tls_out_: true if it all went out at once; otherwise false, and either an async
@@ -167,6 +187,17 @@ class connection {
   void start_linger();
   void on_linger_read(const boost::system::error_code& ec, std::size_t n);
   void release() noexcept;
+  /// The head and first events are in wbuf_: registers with the worker and sends them.
+  void start_stream();
+  /// Sends `text` as the stream's next bytes (a chunk of it in HTTP/1.1).
+  void stream_push(std::string_view text);
+  /// Sends bytes ready for the wire (encrypted if TLS): inline if the socket takes them, else
+  /// one asynchronous write (stream_writing_) during which the stream takes no events.
+  void stream_send(std::string_view wire);
+  /// After a write: what was published meanwhile, from the feed at this stream's position.
+  void stream_catch_up();
+  void on_stream_read(const boost::system::error_code& ec);
+  void on_stream_written(const boost::system::error_code& ec);
 
   worker& worker_;
   server_shared& shared_;
@@ -195,6 +226,16 @@ class connection {
   bool clock_from_accept_ = false;
   // TLS: the client presented a certificate that verified against client_ca_file.
   bool peer_authenticated_ = false;
+  // Event stream state. A stream that is not writing has every event up to its worker's
+  // cursor (stream_last_ >= it); one that is writing catches up from the feed afterwards.
+  bool streaming_ = false;
+  bool stream_chunked_ = false;    // HTTP/1.1: chunked; HTTP/1.0: until the connection closes
+  bool stream_detailed_ = false;   // the caller may see outputs
+  bool stream_reading_ = false;    // the read that notices a client going away is in flight
+  bool stream_writing_ = false;    // wbuf_ is being written
+  std::uint64_t stream_last_ = 0;  // the newest event id sent
+  steady::time_point heartbeat_due_{};
+  std::string frame_{};  // scratch for a chunk
 };
 
 class worker {
@@ -226,9 +267,19 @@ class worker {
   /// TLS reads completed inline on this thread's stack right now (bounds the recursion).
   unsigned inline_reads = 0;
 
+  /// A connection became an event stream / stopped being one.
+  void add_stream(connection* c);
+  void remove_stream(connection* c) noexcept;
+  /// Scratch for a stream catching up on its own (this thread only).
+  [[nodiscard]] event_batch& scratch() noexcept { return scratch_; }
+
  private:
   void arm_sweep();
   void sweep() noexcept;
+  /// Called on the publishing thread: schedules deliver() once.
+  void wake() noexcept;
+  /// Sends the events new since stream_cursor_ to every stream of this worker.
+  void deliver();
 
   server_shared& shared_;
   // Declared first so it is destroyed last: sockets and timers refer to it.
@@ -237,7 +288,14 @@ class worker {
   date_cache date_{};
   connection* head_ = nullptr;
   std::vector<std::unique_ptr<connection>> free_{};
+  std::vector<connection*> streams_{};
+  std::uint64_t stream_cursor_ = 0;
+  event_batch batch_{};
+  event_batch scratch_{};
+  std::atomic<bool> wake_posted_{false};
   std::thread thread_{};
+  // Last: unsubscribed first when the worker is destroyed, so no wake can reach a dead worker.
+  event_feed::subscription events_{};
 };
 
 }  // namespace vitals::http::detail

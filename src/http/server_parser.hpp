@@ -30,6 +30,8 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   [[nodiscard]] std::string_view target() const noexcept { return target_; }
   [[nodiscard]] std::string_view authorization() const noexcept { return authorization_; }
   [[nodiscard]] std::string_view accept() const noexcept { return accept_; }
+  /// The Last-Event-ID header of an event stream request ("" if absent).
+  [[nodiscard]] std::string_view last_event_id() const noexcept { return last_event_id_; }
   [[nodiscard]] int version() const noexcept { return version_; }
   [[nodiscard]] bool request_line_done() const noexcept { return version_ != 0; }
   [[nodiscard]] bool request_line_too_long() const noexcept { return line_too_long_; }
@@ -44,6 +46,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
     shift(target_, delta);
     shift(authorization_, delta);
     shift(accept_, delta);
+    shift(last_event_id_, delta);
   }
 
  private:
@@ -69,8 +72,8 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
 
   void on_response_impl(int, std::string_view, int, error_code&) override {}
 
-  void on_field_impl(boost::beast::http::field name, std::string_view, std::string_view value,
-                     error_code&) override {
+  void on_field_impl(boost::beast::http::field name, std::string_view name_string,
+                     std::string_view value, error_code&) override {
     using boost::beast::http::field;
     if (name == field::authorization) {
       authorization_ = value;
@@ -80,7 +83,21 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
       transfer_encoding_ = true;
     } else if (name == field::host) {
       ++hosts_;
+    } else if (name == field::unknown && is_last_event_id(name_string)) {
+      last_event_id_ = value;
     }
+  }
+
+  // Beast knows no Last-Event-ID (WHATWG HTML, not an RFC field): compared here, ASCII
+  // case-insensitively.
+  static bool is_last_event_id(std::string_view n) noexcept {
+    constexpr std::string_view want = "last-event-id";
+    if (n.size() != want.size()) return false;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const char c = n[i] >= 'A' && n[i] <= 'Z' ? static_cast<char>(n[i] - 'A' + 'a') : n[i];
+      if (c != want[i]) return false;
+    }
+    return true;
   }
 
   void on_header_impl(error_code&) override {}
@@ -97,6 +114,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   std::string_view target_{};
   std::string_view authorization_{};
   std::string_view accept_{};
+  std::string_view last_event_id_{};
   int version_ = 0;
   unsigned hosts_ = 0;
   bool line_too_long_ = false;

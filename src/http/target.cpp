@@ -1,6 +1,7 @@
 #include "target.hpp"
 
 #include <array>
+#include <charconv>
 #include <string>
 
 #include "base/duration_scan.hpp"
@@ -148,6 +149,25 @@ std::optional<incident_query> parse_incident_query(std::string_view query) {
     if (!w) return std::nullopt;
     q.window = *w;
   }
+  return q;
+}
+
+std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept {
+  std::uint64_t v = 0;
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<event_query> parse_event_query(std::string_view query) {
+  event_query q;
+  const bool ok = each_parameter(query, [&q](std::string_view key, std::string_view v, bool) {
+    if (key != "last_event_id") return true;
+    q.last_event_id = parse_event_id(v);
+    return q.last_event_id.has_value();
+  });
+  if (!ok) return std::nullopt;
   return q;
 }
 

@@ -3,6 +3,7 @@
 // installed.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,5 +125,18 @@ struct incident_query {
 /// Unknown parameters are ignored; a malformed escape or a window that is not a positive
 /// duration within 730d is nullopt (a 400).
 [[nodiscard]] std::optional<incident_query> parse_incident_query(std::string_view query);
+
+/// An event id as `Last-Event-ID` or `last_event_id=` carries it: decimal digits only (at most
+/// 20); anything else is nullopt.
+[[nodiscard]] std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept;
+
+/// What `/api/v1/events` asks: `last_event_id` (resume after that id; the `Last-Event-ID`
+/// header wins over it, since a browser's EventSource sends the header on reconnect).
+struct event_query {
+  std::optional<std::uint64_t> last_event_id{};
+};
+/// Unknown parameters are ignored; a malformed escape or a `last_event_id` that is not an id is
+/// nullopt (a 400).
+[[nodiscard]] std::optional<event_query> parse_event_query(std::string_view query);
 
 }  // namespace vitals::http::detail

@@ -157,7 +157,23 @@ class client {
     }
   }
 
+  /// Reads until the received bytes contain `needle` (true) or `timeout` passes or the
+  /// connection ends (false). For streams, whose answers never complete.
+  bool read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (buf_.find(needle) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left <= 0ms || fill(left) != read_end::data) {
+        return buf_.find(needle) != std::string::npos;
+      }
+    }
+    return true;
+  }
+
   [[nodiscard]] const std::string& buffered() const noexcept { return buf_; }
+  /// What was received and not taken yet, emptying the buffer.
+  std::string take_buffered() { return std::exchange(buf_, std::string{}); }
   [[nodiscard]] int fd() const noexcept { return fd_; }
 
  private:

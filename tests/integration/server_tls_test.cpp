@@ -12,6 +12,7 @@
 #include "pki.hpp"
 #include "server_fixture.hpp"
 #include "tls_client.hpp"
+#include "vitals/http/events.hpp"
 #include "vitals/http/server.hpp"
 
 namespace vitals::test {
@@ -94,6 +95,22 @@ TEST_F(tls_test, serves_verified_keep_alive_and_pipelined_requests) {
   EXPECT_EQ(b->status, 503);
   EXPECT_EQ(d->status, 200);
   EXPECT_EQ(srv_->stats().tls_handshake_failures, 0U);
+}
+
+TEST_F(tls_test, event_streams_are_encrypted_like_any_answer) {
+  auto feed = std::make_shared<http::event_feed>();
+  start({}, {.events = feed});
+  tls_client c = connect();
+  ASSERT_TRUE(c.send(get("/api/v1/events", "Accept: text/event-stream\r\n")));
+  ASSERT_TRUE(c.read_until("event: ready\n", 3s)) << c.buffered();
+  EXPECT_NE(c.buffered().find("Transfer-Encoding: chunked\r\n"), std::string::npos);
+  const auto id = feed->publish({.check = "db", .from = status::pass, .to = status::fail});
+  ASSERT_TRUE(c.read_until("id: " + std::to_string(id) + "\nevent: status\n", 3s));
+  EXPECT_EQ(srv_->stats().event_streams, 1U);
+  // The stream's client going away frees its place at once.
+  c = connect();
+  EXPECT_TRUE(eventually([&] { return srv_->stats().event_streams == 0; }));
+  EXPECT_EQ(c.get("/livez")->status, 200);
 }
 
 TEST_F(tls_test, plain_http_on_the_tls_port_is_closed_and_counted) {

@@ -108,6 +108,16 @@ class tls_client {
     return read_reply();
   }
 
+  /// Reads until the received bytes contain `needle` (true) or `timeout` passes or the
+  /// connection ends (false). For streams, whose answers never complete.
+  bool read_until(std::string_view needle, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (buf_.find(needle) == std::string::npos) {
+      if (fill(until) != read_end::data) return buf_.find(needle) != std::string::npos;
+    }
+    return true;
+  }
+
   /// True if the server closes (TLS close_notify, EOF or reset) within `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;

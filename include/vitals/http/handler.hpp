@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vitals/history.hpp"
+#include "vitals/http/events.hpp"
 #include "vitals/http/maintenance.hpp"
 #include "vitals/http/targets.hpp"
 #include "vitals/push.hpp"
@@ -34,7 +35,8 @@ struct request {
   std::string_view method;
   /// Origin-form target as sent: path plus optional query ("/readyz?verbose&exclude=db").
   std::string_view target;
-  /// Request headers; only `Authorization` and `Accept` (of `/metrics`) are used.
+  /// Request headers; only `Authorization`, `Accept` (of `/metrics`) and `Last-Event-ID` (of
+  /// `/api/v1/events`) are used.
   std::span<const header> headers{};
   /// Set by a transport that verified the client's TLS certificate against the CAs it trusts
   /// (mTLS): unlocks details as the bearer token does (detail policy `authorized`).
@@ -97,6 +99,10 @@ struct handler_options {
   std::shared_ptr<history_reader> history{};
   /// The maintenance windows served by `/api/v1/maintenance`; null = that path is 404.
   std::shared_ptr<maintenance_source> maintenance{};
+  /// The status changes served by `/api/v1/events` (Server-Sent Events, docs/events.md): the
+  /// built-in server streams them; handle() answers what is new since `Last-Event-ID` and lets
+  /// the client reconnect (EventSource does). Null = that path is 404.
+  std::shared_ptr<event_feed> events{};
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 

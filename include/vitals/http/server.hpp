@@ -71,6 +71,13 @@ struct server_options {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{60};
   /// Pipelined requests answered per read before the server waits for the client to drain.
   std::size_t max_pipelined = 16;
+  /// Open `/api/v1/events` streams at most, and never more than half of max_connections: they
+  /// count as connections too and are never closed to make room, so the other half is always
+  /// there for probes. Beyond it: 503 with Retry-After.
+  std::size_t max_event_streams = 64;
+  /// A comment line is sent on a stream that has been quiet this long, so that proxies and load
+  /// balancers do not close it and a vanished client is noticed.
+  std::chrono::milliseconds event_heartbeat = std::chrono::seconds{15};
   /// HTTPS instead of HTTP when `tls.cert_file` is set. The handshake counts in the header
   /// timeout: a new connection has `header_timeout` from accept to complete it and its first
   /// request head.
@@ -106,6 +113,12 @@ struct server_stats {
   std::uint64_t bad_request_body = 0;
   std::uint64_t bad_request_host = 0;
   std::uint64_t internal_errors = 0;
+  /// Event streams open now; refused at max_event_streams; closed because their client did not
+  /// read fast enough (further behind than the event feed keeps, or a write stuck for
+  /// idle_timeout).
+  std::size_t event_streams = 0;
+  std::uint64_t event_streams_refused = 0;
+  std::uint64_t event_streams_dropped = 0;
   friend bool operator==(const server_stats&, const server_stats&) = default;
 };
 

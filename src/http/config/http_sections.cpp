@@ -2,6 +2,7 @@
 // `server`, bound to the options of vitals::http. Compiled into vitals::config (which owns the
 // file format); the HTTP library itself knows nothing of YAML.
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,8 +96,13 @@ const section_spec& tls_section() {
   return s;
 }
 
-// `server.tls` keys that only make sense together.
-std::optional<key_problem> tls_keys_agree(const document& d) {
+// `server` keys that only make sense together.
+std::optional<key_problem> server_keys_agree(const document& d) {
+  const http::server_options& o = d.cfg.server;
+  if (o.event_heartbeat < std::chrono::seconds{1} || o.event_heartbeat > std::chrono::hours{1}) {
+    return key_problem{.key = "event_heartbeat",
+                       .message = "event_heartbeat must be between 1s and 1h"};
+  }
   const http::tls_options& t = d.cfg.server.tls;
   const http::tls_options defaults{};
   if (!t.enabled()) {
@@ -185,6 +191,12 @@ const section_spec& server_section() {
           "Time a keep-alive connection may stay idle.");
     b.key("max_pipelined", &http::server_options::max_pipelined,
           "Pipelined requests answered per read.", {.min = 1.0});
+    b.key("max_event_streams", &http::server_options::max_event_streams,
+          "Open /api/v1/events streams at most, and at most half of max_connections (streams "
+          "are never closed to make room); beyond it: 503.",
+          {.min = 1.0});
+    b.key("event_heartbeat", &http::server_options::event_heartbeat,
+          "A comment line on an event stream quiet this long (keeps proxies from closing it).");
     return b.section();
   }();
   return s;
@@ -230,7 +242,7 @@ top_level_key server_key() {
           .section = &server_section(),
           .children = {{"tls", &tls_section()}},
           .bind = [](document& d) -> void* { return &d.cfg.server; },
-          .rule = tls_keys_agree};
+          .rule = server_keys_agree};
 }
 
 }  // namespace vitals::config::detail

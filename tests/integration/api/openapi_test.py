@@ -43,6 +43,49 @@ def request(method, url, headers=None):
         return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
+def read_events(port, path, headers=None, deadline=10.0):
+    """GET an event stream and read it until its `ready` frame: (status, content type, frames
+    as (event, data, id)). The stream is closed afterwards, as a client going away would."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    with socket.create_connection(("127.0.0.1", port), timeout=deadline) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode())
+        raw = b""
+        end = time.monotonic() + deadline
+        while b"\r\n\r\n" not in raw:
+            assert time.monotonic() < end, raw
+            raw += s.recv(65536)
+        head, body = raw.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        fields = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+        assert "content-length" not in fields, head
+        assert fields.get("transfer-encoding") == "chunked", head
+        text = b""
+        while True:
+            # Complete chunks only.
+            while b"\r\n" in body:
+                size_line, rest = body.split(b"\r\n", 1)
+                size = int(size_line, 16)
+                if len(rest) < size + 2:
+                    break
+                text += rest[:size]
+                body = rest[size + 2:]
+            frames = []
+            for block in text.decode().split("\n\n")[:-1]:
+                f = {}
+                for line in block.split("\n"):
+                    if line.startswith(":") or not line:
+                        continue
+                    k, _, v = line.partition(": ")
+                    f[k] = v
+                if "event" in f or "data" in f:
+                    frames.append((f.get("event"), f.get("data"), f.get("id")))
+            if any(e == "ready" for e, _, _ in frames):
+                return status, fields.get("content-type", ""), frames
+            assert time.monotonic() < end, text
+            body += s.recv(65536)
+
+
 def refs_resolve(spec):
     """Every $ref of the document points at something."""
     def walk(node):
@@ -179,6 +222,8 @@ targets:
             ("POST", f"/api/v1/push/{PUSH}?status=fail&msg=disk%20full", {}, 200),
             ("GET", f"/api/v1/push/{PUSH}?status=maybe", {}, 400),
             ("POST", "/api/v1/push/not-a-known-token-0000", {}, 404),
+            ("HEAD", "/api/v1/events", {}, 200),
+            ("GET", "/api/v1/events?last_event_id=x", {}, 400),
         ]
         exercised = set()
         for method, path, headers, want in cases:
@@ -202,10 +247,6 @@ targets:
                 body = json.loads(raw)
                 Draft202012Validator(schema, resolver=resolver).validate(body)
             assert TOKEN.encode() not in raw and PUSH.encode() not in raw, f"{what}: a secret"
-        documented_ops = {(p, m) for p, ops in spec["paths"].items() for m in ops
-                          if m in ("get", "head", "post", "put", "delete", "patch")}
-        missing = documented_ops - exercised
-        assert not missing, f"documented but not exercised: {sorted(missing)}"
         for path in ("/api/v1/nope", "/api/v2/targets", "/api/v1/targets/a/b"):
             assert request("GET", base + path)[0] == 404, path
         # The push was recorded: the check reports what the job said.
@@ -216,6 +257,44 @@ targets:
             time.sleep(0.05)
             target = json.loads(request("GET", base + "/api/v1/targets/beat", auth)[2])
         assert "disk full" in target["output"], target
+        # The event stream: its frames' data against the documented schemas. Resuming three
+        # ids back replays the latest three changes, the push check's failure last (the
+        # observer that numbers them may run a moment after the snapshot showed it).
+        events_op = spec["paths"]["/api/v1/events"]["get"]
+        schemas = spec["components"]["schemas"]
+        exercised.add(("/api/v1/events", "get"))
+        end = time.monotonic() + DEADLINE
+        while True:
+            status, ctype, frames = read_events(port, "/api/v1/events")
+            assert status == 200 and "200" in events_op["responses"], status
+            assert ctype.split(";")[0] in events_op["responses"]["200"]["content"], ctype
+            ready = json.loads(frames[-1][1])
+            Draft202012Validator(schemas["EventReady"], resolver=resolver).validate(ready)
+            assert ready["missed"] is False, ready
+            back = ready["last_id"] - 3
+            _, _, frames = read_events(port, "/api/v1/events",
+                                       dict(auth, **{"Last-Event-ID": str(back)}))
+            latest = json.loads(frames[-2][1])
+            if latest["target"] == "beat" and latest["status"] == "fail":
+                break
+            assert time.monotonic() < end, frames
+            time.sleep(0.05)
+        for headers in ({}, auth):
+            status, _, frames = read_events(port, "/api/v1/events",
+                                            dict(headers, **{"Last-Event-ID": str(back)}))
+            assert status == 200 and [e for e, _, _ in frames] == ["status"] * 3 + ["ready"], frames
+            for _, data, ident in frames[:-1]:
+                change = json.loads(data)
+                Draft202012Validator(schemas["StatusEvent"], resolver=resolver).validate(change)
+                assert str(change["id"]) == ident, (change, ident)
+        # The push check's failure: its output for the token holder only.
+        latest = json.loads(frames[-2][1])
+        assert "disk full" in latest["output"], latest
+        _, _, anon = read_events(port, "/api/v1/events", {"Last-Event-ID": str(back)})
+        assert all("output" not in json.loads(d) for e, d, _ in anon if e == "status"), anon
+        # Resuming from an id of no process: told to refetch.
+        _, _, frames = read_events(port, "/api/v1/events?last_event_id=7")
+        assert json.loads(frames[-1][1])["missed"] is True, frames
         # The history counted the runs and the failing target's failures; the token shows
         # outputs, an anonymous caller none.
         down = f"down.127.0.0.1_{closed}"
@@ -235,6 +314,10 @@ targets:
         assert "cause" in inc["incidents"][0], inc
         inc = json.loads(request("GET", base + "/api/v1/incidents?target=" + down)[2])
         assert "cause" not in inc["incidents"][0], inc
+        documented_ops = {(p, m) for p, ops in spec["paths"].items() for m in ops
+                          if m in ("get", "head", "post", "put", "delete", "patch")}
+        missing = documented_ops - exercised
+        assert not missing, f"documented but not exercised: {sorted(missing)}"
         print(f"ok: {len(cases)} answers valid against {os.path.basename(spec_path)}, "
               f"{len(documented_ops)} operations exercised")
         return 0

@@ -687,6 +687,59 @@ TEST_F(vitalsd_test, sighup_applies_a_good_configuration_and_keeps_unchanged_sta
   EXPECT_EQ(get_once(port_, "/readyz"), 200);          // `changed` is non-critical now
 }
 
+// /api/v1/events through vitalsd: a stream sees a target's changes, stays open through a
+// reload that keeps the HTTP settings, and resumes with Last-Event-ID (nothing missed) after a
+// reload that restarts the server, since the feed outlives both.
+TEST_F(vitalsd_test, an_event_stream_follows_targets_through_reloads) {
+  const std::uint16_t dep_port = free_port();
+  const std::string target = "dep.127.0.0.1_" + std::to_string(dep_port);
+  const auto config = [&](const std::string& idle) {
+    return header() + "server: {idle_timeout: " + idle + "}\n" +
+           "targets:\n  - {group: dep, type: tcp, interval: 100ms, timeout: 80ms, " +
+           "targets: [\"127.0.0.1:" + std::to_string(dep_port) + "\"]}\n";
+  };
+  const auto cfg = write("e.yaml", config("60s"));
+  vitalsd d{{"--config", cfg.string()}, dir_ / "log"};
+  ASSERT_TRUE(wait_status("/livez", 200)) << d.log();
+  const auto open_stream = [&](const std::string& extra) {
+    vitals::test::client c{port_};
+    c.send("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n");
+    return c;
+  };
+  const auto id_of_last = [](const std::string& text, const std::string& before) {
+    const auto at = text.rfind("id: ", text.rfind(before));
+    return text.substr(at + 4, text.find('\n', at) - at - 4);
+  };
+  vitals::test::client s = open_stream("");
+  ASSERT_TRUE(s.read_until("event: ready\n", 5s)) << s.buffered();
+  const std::string down = "\"target\":\"" + target + "\",\"group\":\"dep\",\"status\":";
+  // The target's first result (unknown -> fail) may come before or after the stream opened.
+  auto dep = std::make_unique<port_opener>(dep_port);
+  ASSERT_TRUE(dep->open());
+  ASSERT_TRUE(s.read_until(down + "\"pass\"", 5s)) << s.buffered();
+
+  write("e.yaml", config("60s") + "checks: [{name: extra, type: memory}]\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("configuration reloaded")) << d.log();
+  dep.reset();  // the target goes down: seen on the same stream, through the new engine
+  ASSERT_TRUE(s.read_until(down + "\"fail\"", 5s)) << s.buffered();
+  const std::string seen = id_of_last(s.buffered(), down + "\"fail\"");
+
+  write("e.yaml", config("30s"));  // a server setting: the server restarts, streams end
+  d.signal(SIGHUP);
+  ASSERT_TRUE(d.wait_log("configuration reloaded", 2)) << d.log();
+  EXPECT_TRUE(s.wait_closed(5s));
+  dep = std::make_unique<port_opener>(dep_port);
+  ASSERT_TRUE(dep->open());
+  ASSERT_TRUE(wait_status("/livez", 200));
+  vitals::test::client again = open_stream("Last-Event-ID: " + seen + "\r\n");
+  ASSERT_TRUE(again.read_until(down + "\"pass\"", 5s)) << again.buffered();
+  ASSERT_TRUE(again.read_until("event: ready\n", 5s)) << again.buffered();
+  EXPECT_NE(again.buffered().find("\"missed\":false"), std::string::npos) << again.buffered();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0);
+}
+
 TEST_F(vitalsd_test, sighup_with_a_bad_configuration_keeps_serving_the_old_one) {
   const auto cfg = write("v.yaml", header() + "checks: [{name: m, type: memory}]\n");
   vitalsd d{{"--config", cfg.string()}, dir_ / "log"};

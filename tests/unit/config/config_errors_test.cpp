@@ -197,6 +197,14 @@ TEST(config_errors, tls_keys_that_only_make_sense_together) {
   EXPECT_EQ(errors_of("server:\n  tls:\n    min_version: \"1.1\"\n").size(), 1U);
 }
 
+TEST(config_errors, event_heartbeat_between_a_second_and_an_hour) {
+  EXPECT_EQ(errors_of("server:\n  event_heartbeat: 100ms\n"),
+            list{"t.yaml:2:3: server.event_heartbeat: event_heartbeat must be between 1s and 1h"});
+  EXPECT_EQ(errors_of("server:\n  event_heartbeat: 2h\n").size(), 1U);
+  EXPECT_TRUE(errors_of("server:\n  event_heartbeat: 5s\n  max_event_streams: 8\n").empty());
+  EXPECT_EQ(errors_of("server:\n  max_event_streams: 0\n").size(), 1U);
+}
+
 TEST(config_errors, duplicate_yaml_key) {
   EXPECT_EQ(errors_of("checks:\n"
                       "  - name: m\n"

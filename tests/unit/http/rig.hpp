@@ -54,11 +54,13 @@ class rig {
     return *k;
   }
 
-  void start(vitals::http::handler_options ho = {}, vitals::service_info info = {}) {
+  void start(vitals::http::handler_options ho = {}, vitals::service_info info = {},
+             std::vector<std::shared_ptr<vitals::observer>> observers = {}) {
     svc_ = std::make_unique<vitals::service>(
-        std::move(reg_),
-        vitals::service_options{
-            .info = std::move(info), .clock = clk_, .on_event = [](const vitals::event&) {}});
+        std::move(reg_), vitals::service_options{.info = std::move(info),
+                                                 .clock = clk_,
+                                                 .on_event = [](const vitals::event&) {},
+                                                 .observers = std::move(observers)});
     h_ = std::make_unique<vitals::http::handler>(*svc_, std::move(ho));
   }
 
@@ -91,8 +93,8 @@ class rig {
   }
 
   [[nodiscard]] vitals::http::response get(std::string_view target, std::string_view auth = {},
-                                           std::string_view method = "GET") const {
-    std::vector<vitals::http::header> headers;
+                                           std::string_view method = "GET",
+                                           std::vector<vitals::http::header> headers = {}) const {
     if (!auth.empty()) headers.push_back({"Authorization", auth});
     return h_->handle({.method = method, .target = target, .headers = headers});
   }
