@@ -299,6 +299,8 @@ void daemon::reload() {
     log_->write(log::level::error, "reload rejected", {{"error", e.what()}});
     return;
   }
+  // The new groups and labels before the new engine's first transitions (alert::group).
+  labels_->set(next);
   fresh->start();
   wait_first_results(*fresh, next);
 
@@ -318,7 +320,6 @@ void daemon::reload() {
   reload_grpc(next, fresh);
   std::exchange(svc_, fresh)->stop();
   notify_->commit(next, std::move(notifications));
-  labels_->set(next);
   cfg_ = std::move(next);
   log_->configure(cfg_.log);
   if (!same_http) {
@@ -378,6 +379,7 @@ int daemon::shut_down() {
 
 int daemon::run() {
   cfg_.http.targets = labels_->catalog();
+  notify_->use_groups(labels_->catalog());
   cfg_.http.maintenance = notify_;  // the notifiers' windows, whichever config is current
   cfg_.http.events = events_;
   if (!cfg_.history.path.empty()) {

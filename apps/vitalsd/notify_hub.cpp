@@ -34,6 +34,8 @@ std::shared_ptr<vn::notifier> make_channel(const notifier_config& n) {
 vn::notifier_spec make_spec(const notifier_config& n) {
   vn::notifier_spec s{.name = n.name, .channel = make_channel(n), .link = n.link};
   s.route.checks = n.checks;
+  s.route.groups = n.groups;
+  s.route.group_by_target_group = n.group_by == "group";
   for (const auto& p : n.probes) {
     s.route.probes.push_back(p == "live"    ? vitals::probe::live
                              : p == "ready" ? vitals::probe::ready
@@ -73,6 +75,15 @@ std::shared_ptr<vn::dispatcher> notify_hub::prepare(const vitals::config::daemon
   }
   if (cfg.notify.empty()) return nullptr;
   vn::dispatcher_options o{.info = cfg.info, .state_file = cfg.notify_state};
+  if (catalog_) {
+    // Read at each transition: the catalog is that of the running configuration, also after a
+    // reload that kept this dispatcher.
+    o.group_of = [catalog = catalog_](std::string_view check) {
+      const auto entries = catalog->get();
+      const auto it = entries->find(std::string{check});
+      return it == entries->end() ? std::string{} : it->second.group;
+    };
+  }
   for (const auto& n : cfg.notify) o.notifiers.push_back(make_spec(n));
   if (current_) o.seed = current_->announced();
   auto logger = log_;

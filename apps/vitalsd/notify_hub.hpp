@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "vitals/config.hpp"
 #include "vitals/http/maintenance.hpp"
+#include "vitals/http/targets.hpp"
 #include "vitals/notify.hpp"
 
 namespace vitals::http::detail {
@@ -35,6 +36,11 @@ class notify_hub final : public vitals::http::maintenance_source {
   /// has are closed (dispatcher::keep_only).
   void commit(const vitals::config::daemon_config& cfg,
               std::shared_ptr<vitals::notify::dispatcher> next);
+  /// Where the target groups of checks are looked up (alert::group); set before prepare().
+  void use_groups(std::shared_ptr<const vitals::http::target_catalog> catalog) {
+    const std::lock_guard lk(mu_);
+    catalog_ = std::move(catalog);
+  }
   /// vitals_notifier_* families (always declared, empty without notifiers).
   void write_metrics(vitals::http::detail::metrics_writer& w) const;
   /// Every notifier's maintenance windows, for /api/v1/maintenance: in progress or not, a
@@ -47,6 +53,7 @@ class notify_hub final : public vitals::http::maintenance_source {
  private:
   std::shared_ptr<log> log_;
   mutable std::mutex mu_;
+  std::shared_ptr<const vitals::http::target_catalog> catalog_{};
   std::shared_ptr<vitals::notify::dispatcher> current_{};
   std::vector<vitals::config::notifier_config> settings_{};
   std::string state_file_{};

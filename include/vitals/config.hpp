@@ -112,12 +112,14 @@ struct notifier_config {
   std::string link{};                  ///< shown in messages (status page, /health URL)
   std::vector<std::string> command{};  ///< argv (command)
   std::vector<std::string> checks{};   ///< names or globs; empty = every check
+  std::vector<std::string> groups{};   ///< target groups (names or globs); empty = any
   std::vector<std::string> probes{};   ///< live, ready, startup
   std::string severity = "all";        ///< all or critical
   std::chrono::milliseconds for_duration{0};
   std::chrono::milliseconds repeat_every{0};
   bool send_on_resolved = true;
   std::chrono::milliseconds group_wait{0};
+  std::string group_by = "none";  ///< none or group: a grouping window per target group
   std::int64_t rate_limit = 0;
   std::chrono::milliseconds rate_window = std::chrono::hours{1};
   /// "START/END" in RFC 3339 ("2026-12-02T01:00:00Z/2026-12-02T03:00:00Z"), or recurring:

@@ -35,6 +35,9 @@ struct alert {
   subject_kind subject = subject_kind::check;
   /// The check's name, or the probe's ("live", "ready", "startup").
   std::string name{};
+  /// The target group that made the check (`targets:`, dispatcher_options::group_of); empty for
+  /// other checks and for probes.
+  std::string group{};
   status from = status::unknown;
   status to = status::unknown;
   failure_kind kind = failure_kind::none;
@@ -112,6 +115,9 @@ struct maintenance_window {
 struct route_options {
   /// Check names or globs (`*`, `?`); empty = every check.
   std::vector<std::string> checks{};
+  /// Target groups (names or globs) whose checks are sent; empty = any check, in a group or not.
+  /// With `checks` too, a check must match both.
+  std::vector<std::string> groups{};
   /// Probes whose transitions are sent (empty = none).
   std::vector<probe> probes{};
   /// true: only critical alerts (critical checks, probes); false: all.
@@ -124,6 +130,9 @@ struct route_options {
   bool send_on_resolved = true;
   /// Alerts ready within this window of the first are sent as one message (0 = at once).
   std::chrono::milliseconds group_wait{0};
+  /// One grouping window, and one message, per target group (alert::group) instead of one for
+  /// all: a group's outage is one message of its own.
+  bool group_by_target_group = false;
   /// At most `rate_limit` messages per `rate_window` (0 = no limit); the rest are dropped.
   std::uint32_t rate_limit = 0;
   std::chrono::milliseconds rate_window{std::chrono::hours{1}};
@@ -188,6 +197,9 @@ struct dispatcher_options {
   std::function<double()> random{};
   /// Extra secrets to scrub from every output (beyond the notifiers' own).
   std::vector<std::string> secrets{};
+  /// The target group of a check ("" if none), read when its transition arrives: fills
+  /// alert::group for `groups` routes and `group_by_target_group`. Default: no groups.
+  std::function<std::string(std::string_view check)> group_of{};
   /// Where delivery failures are reported (already redacted); default: nowhere.
   std::function<void(std::string_view notifier, std::string_view what)> log{};
 };

@@ -68,9 +68,15 @@ std::string message::summary() const {
     return s;
   }
   std::size_t failing = 0;
-  for (const auto& a : alerts) failing += a.resolved() ? 0 : 1;
-  std::string s = std::to_string(alerts.size()) + " alerts (" + std::to_string(failing) +
-                  " failing, " + std::to_string(alerts.size() - failing) + " resolved): ";
+  bool one_group = !alerts.empty() && !alerts.front().group.empty();
+  for (const auto& a : alerts) {
+    failing += a.resolved() ? 0 : 1;
+    one_group = one_group && a.group == alerts.front().group;
+  }
+  std::string s = std::to_string(alerts.size()) + " alerts";
+  if (one_group) s += " in " + alerts.front().group;
+  s += " (" + std::to_string(failing) + " failing, " + std::to_string(alerts.size() - failing) +
+       " resolved): ";
   for (std::size_t i = 0; i < alerts.size(); ++i) {
     if (i > 0) s += ", ";
     s += alerts[i].name;
@@ -96,6 +102,7 @@ nlohmann::json alert_json(const alert& a) {
   return {
       {"subject", a.subject == subject_kind::check ? "check" : "probe"},
       {"check", a.name},
+      {"group", a.group},
       {"from", to_string(a.from)},
       {"to", to_string(a.to)},
       {"failure_kind", to_string(a.kind)},
@@ -145,6 +152,7 @@ std::vector<saved_alert> read_state_file(const std::string& path, std::string& e
       s.alert.subject = item.at("subject").get<std::string>() == "probe" ? subject_kind::probe
                                                                          : subject_kind::check;
       s.alert.name = item.at("check").get<std::string>();
+      s.alert.group = item.value("group", "");
       s.alert.from = status_from(item.at("from").get<std::string>());
       s.alert.to = status_from(item.at("to").get<std::string>());
       s.alert.kind = kind_from(item.value("failure_kind", "none"));

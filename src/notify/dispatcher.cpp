@@ -183,11 +183,25 @@ class worker {
 };
 
 // The alert state of one notifier. Guarded by the dispatcher's lock.
+// Alerts waiting for their grouping window to end.
+struct pending_group {
+  std::vector<alert> alerts{};
+  steady_time deadline{};
+};
+
 struct route_state {
   std::map<std::string, subject_state> subjects{};
-  std::vector<alert> group{};
-  steady_time group_deadline{};
+  /// By target group with group_by_target_group, else one under "".
+  std::map<std::string, pending_group> groups{};
   std::deque<steady_time> recent{};  // sends within rate_window
+
+  /// Drops the waiting alerts of `key` that `pred` selects; true if one was dropped.
+  template <class Pred>
+  bool drop_waiting(Pred pred) {
+    bool any = false;
+    for (auto& [name, g] : groups) any = std::erase_if(g.alerts, pred) > 0 || any;
+    return any;
+  }
 };
 
 bool failing(status s) noexcept { return s == status::fail; }
@@ -250,6 +264,12 @@ struct dispatcher::impl {
       return std::any_of(r.probes.begin(), r.probes.end(),
                          [&](probe p) { return to_string(p) == a.name; });
     }
+    if (!r.groups.empty() &&
+        std::none_of(r.groups.begin(), r.groups.end(), [&](const std::string& g) {
+          return !a.group.empty() && glob_match(g, a.group);
+        })) {
+      return false;
+    }
     if (r.checks.empty()) return true;
     return std::any_of(r.checks.begin(), r.checks.end(),
                        [&](const std::string& g) { return glob_match(g, a.name); });
@@ -261,8 +281,9 @@ struct dispatcher::impl {
   }
 
   void add_to_group(route_state& rs, const route_options& r, alert a, steady_time now) {
-    if (rs.group.empty()) rs.group_deadline = now + r.group_wait;
-    rs.group.push_back(std::move(a));
+    pending_group& g = rs.groups[r.group_by_target_group ? a.group : std::string{}];
+    if (g.alerts.empty()) g.deadline = now + r.group_wait;
+    g.alerts.push_back(std::move(a));
   }
 
   // One transition for one notifier.
@@ -288,12 +309,7 @@ struct dispatcher::impl {
     dirty = dirty || announced;
     if (!announced || !r.send_on_resolved) return;
     // Its failure is still waiting in the group: neither is worth sending.
-    auto pending = std::find_if(rs.group.begin(), rs.group.end(),
-                                [&](const alert& g) { return g.key() == key && !g.resolved(); });
-    if (pending != rs.group.end()) {
-      rs.group.erase(pending);
-      return;
-    }
+    if (rs.drop_waiting([&](const alert& g) { return g.key() == key && !g.resolved(); })) return;
     if (in_maintenance(r, a.time)) return;
     add_to_group(rs, r, a, now);
   }
@@ -321,10 +337,25 @@ struct dispatcher::impl {
         add_to_group(rs, r, std::move(a), now);
       }
     }
-    if (rs.group.empty() || now < rs.group_deadline) return;
-    message m{.alerts = std::move(rs.group)};
-    rs.group.clear();
-    if (silent) return;
+    for (auto it = rs.groups.begin(); it != rs.groups.end();) {
+      if (it->second.alerts.empty()) {
+        it = rs.groups.erase(it);
+        continue;
+      }
+      if (now < it->second.deadline) {
+        ++it;
+        continue;
+      }
+      message m{.alerts = std::move(it->second.alerts)};
+      it = rs.groups.erase(it);
+      if (!silent) send(i, std::move(m), now);
+    }
+  }
+
+  // A message whose grouping window ended: rate limit, scrubbing, the notifier's queue.
+  void send(std::size_t i, message m, steady_time now) {
+    const auto& r = workers[i]->spec().route;
+    auto& rs = routes[i];
     if (r.rate_limit > 0) {
       while (!rs.recent.empty() && now - rs.recent.front() >= r.rate_window) rs.recent.pop_front();
       if (rs.recent.size() >= r.rate_limit) {
@@ -383,7 +414,7 @@ struct dispatcher::impl {
         const std::string key = it->first;
         it = rs.subjects.erase(it);
         dirty = dirty || announced;
-        std::erase_if(rs.group, [&](const alert& g) { return g.key() == key; });
+        rs.drop_waiting([&](const alert& g) { return g.key() == key; });
         if (!announced || !r.send_on_resolved || in_maintenance(r, wall)) continue;
         a.from = a.to;
         a.to = status::unknown;
@@ -489,6 +520,7 @@ dispatcher::~dispatcher() { impl_->stop(); }
 
 void dispatcher::on_transition(const check_state& state, status from, status to) {
   alert a = impl_->make_alert(subject_kind::check, state.name, from, to);
+  if (impl_->options.group_of) a.group = impl_->options.group_of(state.name);
   a.kind = state.reported.kind;
   a.output = state.reported.output;
   a.critical = state.options.critical;

@@ -91,6 +91,7 @@ std::string teams(const message& m) {
       facts.push_back({{"name", "failure kind"}, {"value", std::string(to_string(a.kind))}});
       if (!a.output.empty()) facts.push_back({{"name", "output"}, {"value", a.output}});
     }
+    if (!a.group.empty()) facts.push_back({{"name", "group"}, {"value", a.group}});
     if (!a.service_id.empty()) facts.push_back({{"name", "service"}, {"value", a.service_id}});
     if (!a.version.empty()) facts.push_back({{"name", "version"}, {"value", a.version}});
     sections.push_back({{"activityTitle", line(a)}, {"facts", std::move(facts)}});
@@ -190,6 +191,7 @@ std::string email_body(const message& m) {
     if (a.subject == subject_kind::check) {
       b += std::string("  severity: ") + (a.critical ? "critical" : "non-critical") + "\n";
     }
+    if (!a.group.empty()) b += "  group: " + a.group + "\n";
   }
   if (!m.alerts.empty()) {
     const alert& a = m.alerts.front();

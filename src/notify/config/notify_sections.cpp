@@ -123,6 +123,9 @@ const section_spec& notifier_section() {
     b.key("command", &nc::command,
           "command: program and arguments, run without a shell; the alert JSON on stdin.");
     b.key("checks", &nc::checks, "Check names or globs (*, ?) to notify about; empty: all.");
+    b.key("groups", &nc::groups,
+          "Target groups (names or globs) whose checks are notified about; empty: any check. "
+          "With checks too, a check must match both.");
     b.custom("probes", value_kind::string_list, "Probes whose transitions are sent.",
              [](nc& o, const value& v) { assign(o.probes, v); }, value{std::vector<std::string>{}},
              {}, {"live", "ready", "startup"});
@@ -136,6 +139,11 @@ const section_spec& notifier_section() {
     b.key("send_on_resolved", &nc::send_on_resolved, "Send a message when a failure recovers.");
     b.key("group_wait", &nc::group_wait,
           "Alerts within this window of the first are sent as one message.");
+    b.custom("group_by", value_kind::string,
+             "none: one grouping window for all alerts; group: one per target group, so each "
+             "group's outage is a message of its own.",
+             [](nc& o, const value& v) { assign(o.group_by, v); }, value{std::string{"none"}}, {},
+             {"none", "group"});
     b.key("rate_limit", &nc::rate_limit,
           "At most this many messages per rate_window (0: no limit); the rest are dropped.",
           {.min = 0.0});

@@ -199,7 +199,7 @@ TEST(config_errors, tls_keys_that_only_make_sense_together) {
 
 TEST(config_errors, event_heartbeat_between_a_second_and_an_hour) {
   EXPECT_EQ(errors_of("server:\n  event_heartbeat: 100ms\n"),
-            list{"t.yaml:2:3: server.event_heartbeat: event_heartbeat must be between 1s and 1h"});
+            list{"t.yaml:2:20: server.event_heartbeat: event_heartbeat must be between 1s and 1h"});
   EXPECT_EQ(errors_of("server:\n  event_heartbeat: 2h\n").size(), 1U);
   EXPECT_TRUE(errors_of("server:\n  event_heartbeat: 5s\n  max_event_streams: 8\n").empty());
   EXPECT_EQ(errors_of("server:\n  max_event_streams: 0\n").size(), 1U);

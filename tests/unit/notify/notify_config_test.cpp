@@ -35,12 +35,14 @@ TEST(notify_config, reads_every_key) {
           "    type: slack\n"
           "    url: https://hooks.slack.com/services/T/B/SECRET\n"
           "    checks: [db-*, cache]\n"
+          "    groups: [web, \"db-*\"]\n"
           "    probes: [ready]\n"
           "    severity: critical\n"
           "    for: 30s\n"
           "    repeat_every: 1h\n"
           "    send_on_resolved: false\n"
           "    group_wait: 10s\n"
+          "    group_by: group\n"
           "    rate_limit: 20\n"
           "    rate_window: 1h\n"
           "    maintenance: [\"2026-12-02T01:00:00Z/2026-12-02T03:00:00+01:00\"]\n"
@@ -65,6 +67,9 @@ TEST(notify_config, reads_every_key) {
   EXPECT_EQ(n.repeat_every, 1h);
   EXPECT_FALSE(n.send_on_resolved);
   EXPECT_EQ(n.group_wait, 10s);
+  EXPECT_EQ(n.groups, (std::vector<std::string>{"web", "db-*"}));
+  EXPECT_EQ(n.group_by, "group");
+  EXPECT_EQ(cfg.notify[1].group_by, "none");
   EXPECT_EQ(n.rate_limit, 20);
   EXPECT_EQ(n.timeout, 2s);
   EXPECT_EQ(n.retries, 5);

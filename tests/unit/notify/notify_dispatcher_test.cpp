@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "notify_fake.hpp"
@@ -550,6 +551,105 @@ TEST(notify_glob, matches_stars_and_question_marks) {
 }  // namespace
 
 namespace {
+
+// Targets of `targets:` groups: routes by group, and one grouping window per group.
+dispatcher_options with_groups(dispatcher_options o) {
+  o.group_of = [](std::string_view check) {
+    const auto dot = check.find('.');
+    return dot == std::string_view::npos ? std::string{} : std::string{check.substr(0, dot)};
+  };
+  return o;
+}
+
+TEST_F(notify_dispatcher, routes_by_target_group) {
+  auto web = std::make_shared<fake_channel>();
+  auto web_db = std::make_shared<fake_channel>();
+  auto all = std::make_shared<fake_channel>();
+  dispatcher d{with_groups(options(
+      {{.name = "web", .channel = web, .route = {.groups = {"web"}}},
+       {.name = "web-db",
+        .channel = web_db,
+        .route = {.checks = {"*.db*"}, .groups = {"web*"}, .probes = {vitals::probe::ready}}},
+       {.name = "all", .channel = all}}))};
+  fail(d, "web.shop");
+  fail(d, "web.db1");
+  fail(d, "batch.db1");
+  fail(d, "standalone");
+  d.on_probe(vitals::probe::ready, status::pass, status::fail);
+  d.flush();
+  ASSERT_EQ(web->sent().size(), 2u);
+  EXPECT_EQ(web->sent()[0].alerts[0].name, "web.shop");
+  EXPECT_EQ(web->sent()[0].alerts[0].group, "web");
+  EXPECT_EQ(web->sent()[1].alerts[0].name, "web.db1");
+  // Both filters hold for checks; probes are routed by `probes` alone.
+  ASSERT_EQ(web_db->sent().size(), 2u);
+  EXPECT_EQ(web_db->sent()[0].alerts[0].name, "web.db1");
+  EXPECT_EQ(web_db->sent()[1].alerts[0].name, "ready");
+  ASSERT_EQ(all->sent().size(), 4u);
+  EXPECT_EQ(all->sent()[3].alerts[0].group, "");
+}
+
+TEST_F(notify_dispatcher, group_by_target_group_makes_one_message_per_group) {
+  auto by_group = std::make_shared<fake_channel>();
+  auto together = std::make_shared<fake_channel>();
+  dispatcher d{with_groups(
+      options({{.name = "by-group",
+                .channel = by_group,
+                .route = {.group_wait = 10s, .group_by_target_group = true}},
+               {.name = "together", .channel = together, .route = {.group_wait = 10s}}}))};
+  fail(d, "web.a");
+  fail(d, "db.x");
+  fail(d, "other");
+  clk->advance(2s);
+  fail(d, "web.b");
+  clk->advance(8s);
+  d.poll();
+  d.flush();
+  ASSERT_EQ(together->sent().size(), 1u);
+  EXPECT_EQ(together->sent()[0].alerts.size(), 4u);
+  auto sent = by_group->sent();
+  ASSERT_EQ(sent.size(), 3u);  // "", db, web: each window of its own
+  std::map<std::string, std::string> summaries;
+  for (const auto& m : sent) summaries[m.alerts[0].group] = m.summary();
+  EXPECT_EQ(summaries["web"], "2 alerts in web (2 failing, 0 resolved): web.a, web.b");
+  EXPECT_EQ(summaries["db"].rfind("[FAIL] db.x (billing)", 0), 0u) << summaries["db"];
+  EXPECT_EQ(summaries[""].rfind("[FAIL] other", 0), 0u);
+  // A group's window starts with its own first alert.
+  fail(d, "db.y");
+  clk->advance(5s);
+  fail(d, "web.c");
+  clk->advance(5s);
+  d.poll();
+  d.flush();
+  ASSERT_EQ(by_group->sent().size(), 4u);
+  EXPECT_EQ(by_group->sent()[3].alerts[0].name, "db.y");
+  clk->advance(5s);
+  d.poll();
+  d.flush();
+  ASSERT_EQ(by_group->sent().size(), 5u);
+  EXPECT_EQ(by_group->sent()[4].alerts[0].name, "web.c");
+}
+
+TEST_F(notify_dispatcher, the_group_of_an_announced_alert_survives_a_restart) {
+  const auto path = std::filesystem::temp_directory_path() / "vitals-notify-group-state.json";
+  std::filesystem::remove(path);
+  {
+    auto ch = std::make_shared<fake_channel>();
+    auto o = with_groups(options({{.name = "ops", .channel = ch}}));
+    o.state_file = path.string();
+    dispatcher d{std::move(o)};
+    fail(d, "web.shop");
+    d.flush();
+  }
+  auto ch = std::make_shared<fake_channel>();
+  auto o = options({{.name = "ops", .channel = ch, .route = {.groups = {"web"}}}});  // no group_of
+  o.state_file = path.string();
+  dispatcher d{std::move(o)};
+  const auto kept = d.announced();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].alert.group, "web");
+  std::filesystem::remove(path);
+}
 
 TEST_F(notify_dispatcher, announced_alerts_carry_to_the_next_dispatcher_on_reload) {
   auto ch1 = std::make_shared<fake_channel>();

@@ -36,6 +36,7 @@ json one(http_format f, const message& m, std::string_view key = {}) {
 TEST(notify_payload, webhook_has_the_alert_fields_at_the_top_and_in_alerts) {
   const auto j = one(http_format::webhook, {.alerts = {sample("db", status::fail)}});
   EXPECT_EQ(j["check"], "db");
+  EXPECT_EQ(j["group"], "");  // not a target of a group
   EXPECT_EQ(j["from"], "pass");
   EXPECT_EQ(j["to"], "fail");
   EXPECT_EQ(j["failure_kind"], "timeout");
