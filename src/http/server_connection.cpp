@@ -40,6 +40,8 @@ constexpr std::size_t linger_max = std::size_t{64} * 1024;
 constexpr std::size_t free_max = 256;
 // Events read from the feed per round of a worker's delivery.
 constexpr std::size_t stream_batch_max = 512;
+// Event deliveries of a worker are at least this far apart (see worker::on_wake()).
+constexpr std::chrono::milliseconds stream_coalesce{5};
 // The kernel's send buffer of a stream's socket (it doubles it): bounded, so a client that
 // stops reading pins a few hundred KiB of kernel memory, not the megabytes autotuning allows,
 // and falls behind, to be dropped, soon enough.
@@ -804,7 +806,8 @@ worker::worker(server_shared& shared)
       // One thread per io_context: Asio may drop the scheduler's and the reactor's per-socket
       // locking. Scheduler and registration locks stay, since other threads post to us.
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-      sweep_timer_(io_) {
+      sweep_timer_(io_),
+      deliver_timer_(io_) {
   if (const event_feed* feed = shared_.serve->events()) {
     stream_cursor_ = feed->last_id();
     events_ = feed->subscribe([this] { wake(); });
@@ -917,14 +920,33 @@ void worker::wake() noexcept {
   try {
     asio::post(io_, [this] {
       wake_posted_.store(false, std::memory_order_release);
-      deliver();
+      on_wake();
     });
   } catch (const std::exception&) {
     wake_posted_.store(false, std::memory_order_release);  // out of memory: the next event
   }
 }
 
+void worker::on_wake() {
+  // The first event after a quiet spell goes out at once; a burst is sent in rounds at most
+  // stream_coalesce apart, each with everything published meanwhile: one write per stream
+  // per round instead of one per event.
+  if (deliver_armed_) return;
+  const auto now = steady::now();
+  if (now - last_delivery_ >= stream_coalesce) {
+    deliver();
+    return;
+  }
+  deliver_armed_ = true;
+  deliver_timer_.expires_at(last_delivery_ + stream_coalesce);
+  deliver_timer_.async_wait([this](const boost::system::error_code& ec) {
+    deliver_armed_ = false;
+    if (!ec) deliver();
+  });
+}
+
 void worker::deliver() {
+  last_delivery_ = steady::now();
   const event_feed& feed = *shared_.serve->events();
   if (streams_.empty()) {
     stream_cursor_ = feed.last_id();
@@ -943,7 +965,7 @@ void worker::deliver() {
   shared_.serve->render_events(batch_, page.events);
   for (connection* c : streams_) c->stream_batch(batch_, feed.capacity());
   stream_cursor_ = page.last_id;
-  if (page.more) wake();  // the rest after what else is ready on this thread
+  if (page.more) asio::post(io_, [this] { deliver(); });  // after what else is ready here
 }
 
 void worker::run_thread() {

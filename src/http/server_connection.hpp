@@ -278,6 +278,8 @@ class worker {
   void sweep() noexcept;
   /// Called on the publishing thread: schedules deliver() once.
   void wake() noexcept;
+  /// On this thread after wake(): deliver() now, or at the end of the coalescing gap.
+  void on_wake();
   /// Sends the events new since stream_cursor_ to every stream of this worker.
   void deliver();
 
@@ -293,6 +295,9 @@ class worker {
   event_batch batch_{};
   event_batch scratch_{};
   std::atomic<bool> wake_posted_{false};
+  asio::steady_timer deliver_timer_;
+  steady::time_point last_delivery_{};
+  bool deliver_armed_ = false;
   std::thread thread_{};
   // Last: unsubscribed first when the worker is destroyed, so no wake can reach a dead worker.
   event_feed::subscription events_{};
