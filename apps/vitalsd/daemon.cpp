@@ -25,7 +25,7 @@ std::string ms_text(std::chrono::nanoseconds d) { return vitals::base::format_du
 
 constexpr std::string_view storage_check = "storage";
 
-void write_history_metrics(const vitals::sqlite_history& h,
+void write_history_metrics(const vitals::results_history& h,
                            vitals::http::detail::metrics_writer& w) {
   using vitals::http::detail::metric_type;
   const vitals::history_stats st = h.stats();
@@ -50,8 +50,14 @@ void write_history_metrics(const vitals::sqlite_history& h,
            "1 while the latest write of the history succeeded, 0 while it fails.");
   w.sample("", static_cast<std::uint64_t>(st.fault.empty() ? 1 : 0));
   w.family("vitals_history_file_bytes", metric_type::gauge,
-           "Size of the history file and its write-ahead log.");
+           "Size of the history file and its write-ahead log (PostgreSQL: its tables).");
   w.sample("", st.file_bytes);
+  w.family("vitals_history_standby", metric_type::gauge,
+           "1 while another instance holds the PostgreSQL writer lock (this one stands by).");
+  w.sample("", static_cast<std::uint64_t>(st.standby ? 1 : 0));
+  w.family("vitals_history_skipped", metric_type::counter,
+           "Results and transitions not written while standing by.");
+  w.sample("", st.skipped);
   w.family("vitals_history_last_flush_seconds", metric_type::gauge,
            "Duration of the latest committed flush.");
   w.sample("", std::chrono::duration<double>(st.last_flush).count());
@@ -113,7 +119,8 @@ std::shared_ptr<vitals::service> daemon::make_engine(
                 return vitals::fail("history not written: " + st.fault,
                                     vitals::failure_kind::internal);
               }
-              return vitals::pass();
+              return vitals::pass().detail(
+                  "history", st.standby ? "standby: another instance writes" : "writing");
             },
             {.probes = vitals::ready, .interval = 2s, .timeout = 1s});
   }
@@ -254,9 +261,10 @@ void daemon::reload() {
                : vitals::config::load_file(options_.config_path);
     keep_shard(next, options_.shard);
     next.http.targets = labels_->catalog();  // the same catalog: not a change of the server
+    if (history_) next.history.writer_lock = cfg_.history.writer_lock;  // as derived at start
     if (!(next.history == cfg_.history)) {
       log_->write(log::level::warn, "storage changes take effect at the next start",
-                  {{"path", cfg_.history.path}});
+                  {{"store", history_ ? history_->where() : std::string{"none"}}});
       next.history = cfg_.history;
     }
     next.http.history = cfg_.http.history;
@@ -382,12 +390,24 @@ int daemon::run() {
   notify_->use_groups(labels_->catalog());
   cfg_.http.maintenance = notify_;  // the notifiers' windows, whichever config is current
   cfg_.http.events = events_;
-  if (!cfg_.history.path.empty()) {
-    history_ = std::make_shared<vitals::sqlite_history>(cfg_.history);
+  if (!cfg_.history.path.empty() || !cfg_.history.url.empty()) {
+    if (cfg_.history.url.empty()) {
+      history_ = std::make_shared<vitals::sqlite_history>(cfg_.history);
+    } else {
+      // Replicas of a shard share its writer lock: one writes, the others stand by.
+      if (cfg_.history.writer_lock.empty()) {
+        cfg_.history.writer_lock = options_.shard.count > 1
+                                       ? "shard " + std::to_string(options_.shard.index) + "/" +
+                                             std::to_string(options_.shard.count)
+                                       : std::string{"vitalsd"};
+      }
+      history_ = std::make_shared<vitals::postgres_history>(cfg_.history);
+    }
     cfg_.http.history = history_;
     const auto st = history_->stats();
     log_->write(st.fault.empty() ? log::level::info : log::level::error, "history",
-                {{"path", cfg_.history.path},
+                {{"store", history_->where()},
+                 {"standby", st.standby ? "yes" : "no"},
                  {"fault", st.fault.empty() ? std::string{"none"} : st.fault}});
   }
   std::string refusal;

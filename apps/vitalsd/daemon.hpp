@@ -78,7 +78,7 @@ class daemon {
   std::shared_ptr<notify_hub> notify_;
   /// `storage:` — the results history, an observer of each engine, served by the API; opened
   /// at start (a changed `storage:` takes effect at the next start).
-  std::shared_ptr<vitals::sqlite_history> history_;
+  std::shared_ptr<vitals::results_history> history_;
   /// The status changes of every engine, streamed at /api/v1/events (kept across reloads, so
   /// a client resumes with its Last-Event-ID through a reload).
   std::shared_ptr<vitals::http::event_feed> events_ = std::make_shared<vitals::http::event_feed>();

@@ -16,10 +16,21 @@
 
 namespace vitals {
 
-/// Where and how long results are kept (`storage: {sqlite: ...}` in vitalsd, docs/history.md).
+/// Where and how long results are kept (`storage: {sqlite: ...}` or `storage: {postgres: ...}`
+/// in vitalsd, docs/history.md).
 struct history_options {
-  /// The SQLite file (created with its directory's permissions; WAL mode).
+  /// sqlite_history: the SQLite file (created with its directory's permissions; WAL mode).
   std::string path{};
+  /// postgres_history: the server, as a libpq URL or keyword string
+  /// (`postgresql://vitals:secret@db:5432/monitor`); its password never reaches a log or a fault.
+  std::string url{};
+  /// postgres_history: the PostgreSQL schema holding the tables (created if missing).
+  std::string schema = "vitals";
+  /// postgres_history: the name of the writer lock (a session advisory lock). Of the instances
+  /// sharing a database with the same lock name, one writes and the others stand by (they
+  /// check, serve and read, and take over within seconds when the writer goes away): replicas
+  /// of one shard. Empty: no lock (every instance writes its own targets).
+  std::string writer_lock{};
   /// The latest raw results kept per target (transitions are kept apart, all of them).
   std::size_t raw_per_target = 100;
   /// Retention of each rollup level and of transitions.
@@ -109,12 +120,17 @@ struct history_stats {
   std::uint64_t faults = 0;           ///< failed flushes or opens
   std::uint64_t recovered_files = 0;  ///< corrupt files moved aside and started again
   std::chrono::nanoseconds last_flush{0};
-  std::uint64_t file_bytes = 0;  ///< the database and its WAL
+  std::uint64_t file_bytes = 0;  ///< the database and its WAL (PostgreSQL: its tables)
   /// Empty while healthy; otherwise why the last write failed.
   std::string fault{};
+  /// PostgreSQL: another instance holds the writer lock; this one writes nothing (its runs are
+  /// counted in skipped) and takes over when the lock is free.
+  bool standby = false;
+  std::uint64_t skipped = 0;  ///< results and transitions not written while standing by
 };
 
-/// What the read API asks of a history (implemented by sqlite_history). Thread-safe.
+/// What the read API asks of a history (implemented by sqlite_history and postgres_history).
+/// Thread-safe.
 class history_reader {
  public:
   virtual ~history_reader() = default;
@@ -149,25 +165,18 @@ class history_reader {
   [[nodiscard]] virtual history_stats stats() const = 0;
 };
 
-/// Results history in one SQLite file: a single writer thread batches every finished run into
-/// per-minute / per-hour / per-day rollups (count, failures, min/avg/max latency, a latency
-/// histogram), the latest raw results and every transition, commits them once per
-/// flush_interval, and expires old rows a few at a time. The checks never wait for it: it is an
-/// observer of the service (give it to service_options::observers; one history can observe
-/// the successive services of reloads). A failing disk or a corrupt file is reported by stats()
-/// and the writer keeps retrying (a corrupt file is moved aside and started again).
-///
-///     auto h = std::make_shared<vitals::sqlite_history>(
-///         vitals::history_options{.path = "/var/lib/vitalsd/history.db"});
-///     vitals::service svc{std::move(reg), {.observers = {h}}};
-///
-/// Throws std::runtime_error when the options are invalid (empty path, zero retention).
-class sqlite_history final : public observer, public history_reader {
+/// A results history: a single writer thread batches every finished run into per-minute /
+/// per-hour / per-day rollups (count, failures, min/avg/max latency, a latency histogram), the
+/// latest raw results and every transition, commits them once per flush_interval, and expires
+/// old rows a few at a time. The checks never wait for it: it is an observer of the service
+/// (give it to service_options::observers; one history can observe the successive services of
+/// reloads). A failing disk, a corrupt file or a lost server is reported by stats() and the
+/// writer keeps retrying. Made as a sqlite_history or a postgres_history.
+class results_history : public observer, public history_reader {
  public:
-  explicit sqlite_history(history_options options);
-  ~sqlite_history() override;
-  sqlite_history(const sqlite_history&) = delete;
-  sqlite_history& operator=(const sqlite_history&) = delete;
+  ~results_history() override;
+  results_history(const results_history&) = delete;
+  results_history& operator=(const results_history&) = delete;
 
   void on_result(const check_state& state) override;
   void on_transition(const check_state& state, status from, status to) override;
@@ -194,15 +203,47 @@ class sqlite_history final : public observer, public history_reader {
                                                         std::string_view target,
                                                         std::size_t limit) const override;
   [[nodiscard]] history_stats stats() const override;
+  /// Where the history is: the SQLite path, or the PostgreSQL URL without its password.
+  [[nodiscard]] std::string where() const;
 
-  /// The schema version this build writes (PRAGMA user_version); older files are migrated.
-  static constexpr int schema_version = 2;
+  struct impl;
+
+ protected:
+  explicit results_history(std::unique_ptr<impl> engine);
 
  private:
-  [[nodiscard]] std::vector<target_uptime> uptimes_on(std::chrono::system_clock::time_point now,
-                                                      bool writer_side) const;
-  struct impl;
   std::unique_ptr<impl> impl_;
+};
+
+/// The history in one SQLite file (WAL mode, libsqlite3 loaded when the first one opens):
+///
+///     auto h = std::make_shared<vitals::sqlite_history>(
+///         vitals::history_options{.path = "/var/lib/vitalsd/history.db"});
+///     vitals::service svc{std::move(reg), {.observers = {h}}};
+///
+/// A corrupt file is moved aside and started again. Throws std::runtime_error when the options
+/// are invalid (empty path, zero retention).
+class sqlite_history final : public results_history {
+ public:
+  explicit sqlite_history(history_options options);
+  /// The schema version this build writes (PRAGMA user_version); older files are migrated.
+  static constexpr int schema_version = 2;
+};
+
+/// The history in a PostgreSQL database (libpq loaded when the first one opens), which the
+/// shards of a monitor share: any of them reads every target's history.
+///
+///     auto h = std::make_shared<vitals::postgres_history>(vitals::history_options{
+///         .url = "postgresql://vitals@db/monitor", .writer_lock = "shard 0/4"});
+///
+/// A lost server is retried (1 s, doubling to 5 s) while results wait, bounded by
+/// max_pending. Throws std::runtime_error when the options are invalid (empty url or schema,
+/// zero retention).
+class postgres_history final : public results_history {
+ public:
+  explicit postgres_history(history_options options);
+  /// The schema version this build writes (the `meta` table); older schemas are migrated.
+  static constexpr int schema_version = 1;
 };
 
 }  // namespace vitals

@@ -1,6 +1,6 @@
 #include "sqlite_api.hpp"
 
-#include <dlfcn.h>
+#include "dl_api.hpp"
 
 namespace vitals::history_detail {
 namespace {
@@ -13,20 +13,13 @@ struct loaded {
 
 template <class F>
 bool find(void* lib, const char* name, F& out, std::string& why) {
-  out = reinterpret_cast<F>(::dlsym(lib, name));
-  if (out == nullptr && why.empty()) why = std::string{"libsqlite3.so.0 has no "} + name;
-  return out != nullptr;
+  return find_symbol(lib, "libsqlite3.so.0", name, out, why);
 }
 
 loaded load() {
   loaded l;
-  void* lib = ::dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-  if (lib == nullptr) {
-    const char* e = ::dlerror();
-    l.why = std::string{"cannot load libsqlite3.so.0 (Debian: libsqlite3-0): "} +
-            (e != nullptr ? e : "unknown error");
-    return l;
-  }
+  void* lib = open_library("libsqlite3.so.0", "libsqlite3-0", l.why);
+  if (lib == nullptr) return l;
   sqlite_api& a = l.api;
   std::string& w = l.why;
   // Every entry is looked up (the first missing one is named in `why`).

@@ -350,6 +350,26 @@ TEST(config_errors, storage_rules) {
                       "  - {name: storage, type: memory}\n"),
             list{"t.yaml:1:10: storage.sqlite: with storage, the check name \"storage\" is "
                  "vitalsd's own (the history's health in readiness): rename that check"});
+  // PostgreSQL: one store at a time, a url, a schema that is an identifier; the url (a
+  // secret) is never echoed.
+  EXPECT_EQ(errors_of("storage:\n  sqlite: {path: /x.db}\n"
+                      "  postgres: {url: \"postgresql://u:hunter2@db/m\"}\n"),
+            list{"t.yaml:2:3: storage.postgres: one store at a time: sqlite or postgres, not "
+                 "both"});
+  EXPECT_EQ(errors_of("storage: {postgres: {schema: hist}}\n"),
+            list{"t.yaml:1:10: storage.postgres: a url is required "
+                 "(postgresql://user@host:5432/db)"});
+  EXPECT_EQ(errors_of("storage: {postgres: {url: \"postgresql://u:hunter2@db/m\", "
+                      "schema: \"Bad-Name\"}}\n"),
+            list{"t.yaml:1:10: storage.postgres.schema: schema must be a lower-case identifier "
+                 "(letters, digits, _; at most 63, not starting with a digit)"});
+  EXPECT_EQ(errors_of("storage: {postgres: {url: \"postgresql://u:hunter2@db/m\", "
+                      "keep_days: 30m}}\n"),
+            list{"t.yaml:1:10: storage.postgres.keep_days: keep_days must be at least 1h"});
+  for (const auto& e :
+       errors_of("storage: {postgres: {url: [\"postgresql://u:hunter2@db/m\"]}}\n")) {
+    EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  }
 }
 
 }  // namespace

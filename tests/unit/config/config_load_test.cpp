@@ -253,4 +253,22 @@ TEST(config_load, storage_sqlite_with_its_defaults_and_overrides) {
   EXPECT_EQ(h.max_pending, 100000U);
 }
 
+TEST(config_load, storage_postgres_with_its_defaults_and_overrides) {
+  const auto cfg = vitals::config::load_string(
+      "storage:\n"
+      "  postgres: {url: \"postgresql://vitals:pw@db:5432/monitor\", schema: history_eu,\n"
+      "             writer_lock: eu, keep_minutes: 24h, flush_interval: 2s}\n");
+  const vitals::history_options& h = cfg.history;
+  EXPECT_TRUE(h.path.empty());
+  EXPECT_EQ(h.url, "postgresql://vitals:pw@db:5432/monitor");
+  EXPECT_EQ(h.schema, "history_eu");
+  EXPECT_EQ(h.writer_lock, "eu");
+  EXPECT_EQ(h.keep_minutes, std::chrono::hours{24});
+  EXPECT_EQ(h.flush_interval, std::chrono::seconds{2});
+  EXPECT_EQ(h.raw_per_target, 100U);  // defaults
+  const auto plain = vitals::config::load_string("storage: {postgres: {url: \"host=db\"}}\n");
+  EXPECT_EQ(plain.history.schema, "vitals");
+  EXPECT_TRUE(plain.history.writer_lock.empty());  // vitalsd derives it from the shard
+}
+
 }  // namespace
