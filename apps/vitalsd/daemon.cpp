@@ -25,6 +25,27 @@ std::string ms_text(std::chrono::nanoseconds d) { return vitals::base::format_du
 
 constexpr std::string_view storage_check = "storage";
 
+// Shards sharing a PostgreSQL history write their own targets into it. The checks that every
+// instance runs for itself (its `storage` check, the engine's own) would be written by each of
+// them into the same rows, so they stay out of a sharded history.
+class shard_history final : public vitals::observer {
+ public:
+  explicit shard_history(std::shared_ptr<vitals::observer> history) : h_(std::move(history)) {}
+  void on_result(const vitals::check_state& s) override {
+    if (!per_instance(s.name)) h_->on_result(s);
+  }
+  void on_transition(const vitals::check_state& s, vitals::status from,
+                     vitals::status to) override {
+    if (!per_instance(s.name)) h_->on_transition(s, from, to);
+  }
+
+ private:
+  static bool per_instance(std::string_view name) {
+    return name == storage_check || name == vitals::engine_check_name;
+  }
+  std::shared_ptr<vitals::observer> h_;
+};
+
 void write_history_metrics(const vitals::results_history& h,
                            vitals::http::detail::metrics_writer& w) {
   using vitals::http::detail::metric_type;
@@ -100,7 +121,11 @@ std::shared_ptr<vitals::service> daemon::make_engine(
       .engine_lag_warn = cfg.lag_warn,
   };
   if (notifications) so.observers.push_back(std::move(notifications));
-  if (history_) so.observers.push_back(history_);
+  if (history_ && options_.shard.count > 1 && !cfg.history.url.empty()) {
+    so.observers.push_back(std::make_shared<shard_history>(history_));
+  } else if (history_) {
+    so.observers.push_back(history_);
+  }
   so.observers.push_back(events_);
   if (previous != nullptr) {
     so.seed_states = carried_states(cfg_, cfg, *previous);
@@ -255,12 +280,14 @@ bool daemon::check_fd_budget(const daemon_config& cfg, std::string* refusal) con
 void daemon::reload() {
   ++reloads_;
   daemon_config next;
+  vitals::http::target_catalog::map fleet;
   try {
     next = options_.config_path.empty()
                ? vitals::config::load_string(vitals::config::embedded_default(), "<embedded>")
                : vitals::config::load_file(options_.config_path);
-    keep_shard(next, options_.shard);
+    fleet = keep_shard(next, options_.shard);
     next.http.targets = labels_->catalog();  // the same catalog: not a change of the server
+    next.http.fleet = cfg_.http.fleet;
     if (history_) next.history.writer_lock = cfg_.history.writer_lock;  // as derived at start
     if (!(next.history == cfg_.history)) {
       log_->write(log::level::warn, "storage changes take effect at the next start",
@@ -309,6 +336,7 @@ void daemon::reload() {
   }
   // The new groups and labels before the new engine's first transitions (alert::group).
   labels_->set(next);
+  if (cfg_.http.fleet) fleet_->set(std::move(fleet));
   fresh->start();
   wait_first_results(*fresh, next);
 
@@ -387,6 +415,10 @@ int daemon::shut_down() {
 
 int daemon::run() {
   cfg_.http.targets = labels_->catalog();
+  if (options_.shard.count > 1) {
+    fleet_->set(std::move(options_.fleet));
+    cfg_.http.fleet = fleet_;
+  }
   notify_->use_groups(labels_->catalog());
   cfg_.http.maintenance = notify_;  // the notifiers' windows, whichever config is current
   cfg_.http.events = events_;

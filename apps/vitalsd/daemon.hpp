@@ -29,6 +29,8 @@ struct daemon_options {
   nofile_limits limits{};
   /// --shard: applied to every configuration loaded, the initial one by main() and each reload.
   shard_spec shard{};
+  /// What keep_shard() returned for the initial configuration: every shard's checks.
+  vitals::http::target_catalog::map fleet{};
 };
 
 class daemon {
@@ -84,6 +86,10 @@ class daemon {
   std::shared_ptr<vitals::http::event_feed> events_ = std::make_shared<vitals::http::event_feed>();
   /// vitals_target_info: the groups' labels of the running configuration.
   std::shared_ptr<target_labels> labels_ = std::make_shared<target_labels>();
+  /// With shards: the checks of every shard (handler_options::fleet), so that any shard's API
+  /// lists the shared history of all targets.
+  std::shared_ptr<vitals::http::target_catalog> fleet_ =
+      std::make_shared<vitals::http::target_catalog>();
   std::uint64_t reloads_ = 0;
 };
 

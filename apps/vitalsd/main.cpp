@@ -103,8 +103,9 @@ int main(int argc, char** argv) {
     std::cerr << "vitalsd: " << e.what() << "\n";
     return 1;
   }
+  vitals::http::target_catalog::map fleet;
   try {
-    vitalsd::keep_shard(cfg, shard);  // the start-up log line names the shard
+    fleet = vitalsd::keep_shard(cfg, shard);  // the start-up log line names the shard
   } catch (const std::exception& e) {
     std::cerr << "vitalsd: " << e.what() << "\n";
     return 1;
@@ -143,9 +144,12 @@ int main(int argc, char** argv) {
   }
 
   try {
-    vitalsd::daemon d{
-        {.config_path = config_path, .version = VITALS_VERSION, .limits = limits, .shard = shard},
-        std::move(cfg)};
+    vitalsd::daemon d{{.config_path = config_path,
+                       .version = VITALS_VERSION,
+                       .limits = limits,
+                       .shard = shard,
+                       .fleet = std::move(fleet)},
+                      std::move(cfg)};
     return d.run();
   } catch (const std::exception& e) {
     std::cerr << "vitalsd: " << e.what() << "\n";

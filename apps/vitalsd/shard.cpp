@@ -79,11 +79,17 @@ std::uint64_t hashmod(std::string_view value, std::uint64_t modulus) {
   return v % modulus;
 }
 
-void keep_shard(vitals::config::daemon_config& cfg, const shard_spec& shard) {
-  if (shard.count <= 1) return;
+vitals::http::target_catalog::map keep_shard(vitals::config::daemon_config& cfg,
+                                             const shard_spec& shard) {
+  vitals::http::target_catalog::map all;
+  if (shard.count <= 1) return all;
+  for (const auto& c : cfg.checks) {
+    all.emplace(c.name, vitals::http::target_meta{.group = c.group, .labels = c.labels});
+  }
   std::erase_if(cfg.checks, [&](const vitals::config::check_config& c) {
     return hashmod(c.name, shard.count) != shard.index;
   });
+  return all;
 }
 
 }  // namespace vitalsd

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "vitals/config.hpp"
+#include "vitals/http/targets.hpp"
 
 namespace vitalsd {
 
@@ -28,7 +29,10 @@ struct shard_spec {
 /// vitalsd that does not shard never maps it; throws std::runtime_error if it cannot be loaded.
 [[nodiscard]] std::uint64_t hashmod(std::string_view value, std::uint64_t modulus);
 
-/// Drops the checks of `cfg` outside the shard (no-op for count 1).
-void keep_shard(vitals::config::daemon_config& cfg, const shard_spec& shard);
+/// Drops the checks of `cfg` outside the shard (no-op for count 1). Returns every check of the
+/// configuration, of all shards, with its group and labels (empty for count 1): what the API
+/// lists from a history that the shards share.
+vitals::http::target_catalog::map keep_shard(vitals::config::daemon_config& cfg,
+                                             const shard_spec& shard);
 
 }  // namespace vitalsd

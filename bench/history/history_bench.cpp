@@ -12,9 +12,14 @@
 //   vitals_bench_history ingest <file> [targets=10000] [seconds=120] [interval_s=10]
 //       Feeds the results of `targets` checked every `interval_s` for `seconds` of simulated
 //       time through on_result() and one flush per simulated second: the writer's CPU per
-//       second of real traffic.
+//       second of real traffic. `<file>` may be a PostgreSQL URL (postgresql://...): the same
+//       through vitals::postgres_history into a fresh schema `bench_ingest` (dropped first),
+//       with the CPU of the server's processes (every `postgres` process) counted apart.
+#include <dirent.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -44,6 +49,53 @@ double cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// CPU seconds of every process named `postgres` (the server and its backends) so far.
+double postgres_cpu_seconds() {
+  double total = 0;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return 0;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const std::string stat = std::string{"/proc/"} + e->d_name + "/stat";
+    std::FILE* f = std::fopen(stat.c_str(), "r");
+    if (f == nullptr) continue;
+    char line[1024] = {};
+    const std::size_t n = std::fread(line, 1, sizeof line - 1, f);
+    std::fclose(f);
+    const std::string s{line, n};
+    const auto open = s.find('(');
+    const auto close = s.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    if (s.substr(open + 1, close - open - 1) != "postgres") continue;
+    // After ") ": state, then fields 4..; utime and stime are fields 14 and 15.
+    unsigned long long utime = 0, stime = 0;
+    const char* p = s.c_str() + close + 2;
+    int field = 3;
+    while (*p != '\0' && field < 14) {
+      if (*p++ == ' ') ++field;
+    }
+    if (std::sscanf(p, "%llu %llu", &utime, &stime) == 2) {
+      total += static_cast<double>(utime + stime) / tick;
+    }
+  }
+  ::closedir(d);
+  return total;
+}
+
+// Drops the bench's schema in the database of `url`.
+void drop_schema(const std::string& url, const char* schema) {
+  PGconn* c = ::PQconnectdb(url.c_str());
+  if (::PQstatus(c) != CONNECTION_OK) {
+    const std::string why = ::PQerrorMessage(c);
+    ::PQfinish(c);
+    throw std::runtime_error("connect: " + why);
+  }
+  ::PQclear(::PQexec(c, "SET client_min_messages = warning"));
+  ::PQclear(::PQexec(c, (std::string{"DROP SCHEMA IF EXISTS "} + schema + " CASCADE").c_str()));
+  ::PQfinish(c);
 }
 
 double since(std::chrono::steady_clock::time_point t0) {
@@ -302,10 +354,20 @@ long rss_kib() {
 }
 
 int ingest(const std::string& path, int targets, int seconds, int interval) {
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
-  std::filesystem::remove(path + "-shm");
-  vitals::sqlite_history h{{.path = path, .flush_interval = std::chrono::hours{1}}};
+  const bool pg = path.starts_with("postgres");
+  std::unique_ptr<vitals::results_history> store;
+  if (pg) {
+    drop_schema(path, "bench_ingest");
+    store = std::make_unique<vitals::postgres_history>(vitals::history_options{
+        .url = path, .schema = "bench_ingest", .flush_interval = std::chrono::hours{1}});
+  } else {
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-wal");
+    std::filesystem::remove(path + "-shm");
+    store = std::make_unique<vitals::sqlite_history>(
+        vitals::history_options{.path = path, .flush_interval = std::chrono::hours{1}});
+  }
+  vitals::results_history& h = *store;
   std::vector<vitals::check_state> states(static_cast<std::size_t>(targets));
   for (int i = 0; i < targets; ++i) {
     states[static_cast<std::size_t>(i)].name = "t." + std::to_string(i);
@@ -316,10 +378,18 @@ int ingest(const std::string& path, int targets, int seconds, int interval) {
   std::mt19937_64 rng{7};
   const long rss_before = rss_kib();
   const double cpu0 = cpu_seconds();
+  const double server0 = pg ? postgres_cpu_seconds() : 0;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<double> flush_ms;
   std::uint64_t fed = 0;
+  // From the second interval on every target is known to the writer: the steady state.
+  double steady_cpu0 = 0, steady_server0 = 0;
+  std::vector<double> steady_ms;
   for (int s = 0; s < seconds; ++s) {
+    if (s == interval) {
+      steady_cpu0 = cpu_seconds();
+      steady_server0 = pg ? postgres_cpu_seconds() : 0;
+    }
     // Each target runs once per interval, spread evenly: targets/interval results a second.
     const int per_second = targets / interval;
     const int offset = (s % interval) * per_second;
@@ -333,10 +403,15 @@ int ingest(const std::string& path, int targets, int seconds, int interval) {
     const auto f0 = std::chrono::steady_clock::now();
     h.flush();
     flush_ms.push_back(since(f0) * 1000.0);
+    if (s >= interval) steady_ms.push_back(flush_ms.back());
   }
   const double wall = since(t0);
   const double cpu = cpu_seconds() - cpu0;
+  const double server = pg ? postgres_cpu_seconds() - server0 : 0;
+  const double steady_cpu = cpu_seconds() - steady_cpu0;
+  const double steady_server = pg ? postgres_cpu_seconds() - steady_server0 : 0;
   std::sort(flush_ms.begin(), flush_ms.end());
+  std::sort(steady_ms.begin(), steady_ms.end());
   const auto st = h.stats();
   std::printf(
       "ingest: %d targets at %d s for %d simulated s: %llu results in %.2f s wall, %.2f s CPU\n"
@@ -351,7 +426,26 @@ int ingest(const std::string& path, int targets, int seconds, int interval) {
       static_cast<double>(st.file_bytes) / 1048576.0, static_cast<unsigned long long>(st.faults),
       static_cast<unsigned long long>(st.dropped), static_cast<double>(rss_before) / 1024.0,
       static_cast<double>(rss_kib()) / 1024.0, targets);
-  return 0;
+  if (pg) {
+    std::printf(
+        "  PostgreSQL server: %.2f s CPU, %.1f ms per simulated second (%.2f %% of a core)\n",
+        server, server / seconds * 1000.0, server / seconds * 100.0);
+  }
+  const int steady = seconds - interval;
+  if (steady > 0 && !steady_ms.empty()) {
+    std::printf(
+        "  steady state (from the 2nd interval, every target known): CPU %.1f ms per simulated s "
+        "(%.2f %%)%s, flush median %.1f ms, p99 %.1f ms\n",
+        steady_cpu / steady * 1000.0, steady_cpu / steady * 100.0,
+        pg ? (", server " + std::to_string(steady_server / steady * 1000.0).substr(0, 5) +
+              " ms per s")
+                 .c_str()
+           : "",
+        steady_ms[steady_ms.size() / 2], steady_ms[steady_ms.size() * 99 / 100]);
+  }
+  if (st.fault.empty()) return 0;
+  std::fprintf(stderr, "history fault: %s\n", st.fault.c_str());
+  return 1;
 }
 
 int arg(int argc, char** argv, int i, int fallback) {

@@ -504,6 +504,14 @@ std::shared_ptr<const target_catalog::map> route_call::targets() const {
   return catalog ? catalog->get() : nullptr;
 }
 
+bool route_call::listed(const snapshot& snap, std::string_view name) const {
+  if (snap.find(name) != nullptr) return true;
+  const auto& fleet = scope_.st.options.fleet;
+  if (!fleet) return false;
+  const auto all = fleet->get();
+  return all->find(std::string{name}) != all->end();
+}
+
 const history_reader* route_call::history() const noexcept {
   return scope_.st.options.history.get();
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,10 +71,10 @@ struct render_context {
                                             const target_catalog::map* catalog,
                                             const check_state* only = nullptr);
 
-/// `/api/v1/uptime`: the uptime windows of every target of `current` that has history
-/// (docs/api.md); a removed target is not listed.
+/// `/api/v1/uptime`: the uptime windows of every target with history that is `listed` (a check
+/// of the running configuration, or of another shard: docs/api.md); a removed target is not.
 [[nodiscard]] typed_response render_uptimes(const std::vector<target_uptime>& table,
-                                            const snapshot& current,
+                                            const std::function<bool(std::string_view)>& listed,
                                             std::chrono::system_clock::time_point generated);
 
 /// `/api/v1/history/<target>`: rollup buckets over the query's window, the uptime windows, the
@@ -83,9 +84,10 @@ struct render_context {
                                             std::chrono::system_clock::time_point now);
 
 /// `/api/v1/incidents`: spans of failure overlapping [from, now), newest first; the cause for
-/// detailed callers only. An open incident of a target no longer in the snapshot is left out.
+/// detailed callers only. An open incident of a target no longer `listed` is left out.
 [[nodiscard]] typed_response render_incidents(const render_context& ctx,
                                               const std::vector<history_incident>& incidents,
+                                              const std::function<bool(std::string_view)>& listed,
                                               std::chrono::system_clock::time_point from,
                                               std::chrono::system_clock::time_point now);
 

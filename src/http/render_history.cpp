@@ -45,11 +45,12 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 }  // namespace
 
-typed_response render_uptimes(const std::vector<target_uptime>& table, const snapshot& current,
+typed_response render_uptimes(const std::vector<target_uptime>& table,
+                              const std::function<bool(std::string_view)>& listed,
                               std::chrono::system_clock::time_point generated) {
   json list = json::array();
   for (const auto& u : table) {
-    if (current.find(u.target) == nullptr) continue;  // removed: its rows expire in time
+    if (!listed(u.target)) continue;  // removed: its rows expire in time
     list.push_back({{"name", u.target}, {"uptime", uptime_object(u)}});
   }
   return json_answer(
@@ -106,13 +107,14 @@ typed_response render_history(const render_context& ctx, const target_uptime& up
 
 typed_response render_incidents(const render_context& ctx,
                                 const std::vector<history_incident>& incidents,
+                                const std::function<bool(std::string_view)>& listed,
                                 std::chrono::system_clock::time_point from,
                                 std::chrono::system_clock::time_point now) {
   json list = json::array();
   for (const auto& i : incidents) {
     // An incident left open by a target removed from the configuration is no longer going on
     // (nothing checks it): not listed.
-    if (!i.end && ctx.snap.find(i.target) == nullptr) continue;
+    if (!i.end && !listed(i.target)) continue;
     const auto end = i.end.value_or(now);
     json o = {{"target", i.target},
               {"start", rfc3339(i.start)},

@@ -152,7 +152,9 @@ wire_response api_uptime(const route_call& c) {
   // The targets of the running configuration: a removed one keeps its rows until they expire,
   // but is no longer listed.
   const std::shared_ptr<const snapshot> snap = c.svc.current();
-  return route_call::owned(render_uptimes(*table, *snap, std::chrono::system_clock::now()));
+  return route_call::owned(render_uptimes(
+      *table, [&](std::string_view name) { return c.listed(*snap, name); },
+      std::chrono::system_clock::now()));
 }
 
 wire_response api_incidents(const route_call& c) {
@@ -168,7 +170,9 @@ wire_response api_incidents(const route_call& c) {
   const auto from = now - q->window;
   const auto list = h->incidents(from, now + std::chrono::seconds{1}, q->target, 500);
   const std::shared_ptr<const snapshot> snap = c.svc.current();
-  return route_call::owned(render_incidents(c.context(*snap), list, from, now));
+  return route_call::owned(render_incidents(
+      c.context(*snap), list, [&](std::string_view name) { return c.listed(*snap, name); }, from,
+      now));
 }
 
 wire_response api_maintenance(const route_call& c) {

@@ -146,6 +146,9 @@ class route_call {
   [[nodiscard]] push_board& pushes() const noexcept;
   /// The groups and labels of targets (handler_options::targets); null if none are set.
   [[nodiscard]] std::shared_ptr<const target_catalog::map> targets() const;
+  /// Whether the history of `name` is listed: a check of this instance, or a target of another
+  /// shard (handler_options::fleet).
+  [[nodiscard]] bool listed(const snapshot& snap, std::string_view name) const;
   /// The results history (handler_options::history); null if none is set.
   [[nodiscard]] const history_reader* history() const noexcept;
   /// The maintenance windows (handler_options::maintenance); null if none are set.

@@ -37,7 +37,9 @@ def check_config(text, errors, where):
         path = os.path.join(tmp, "vitalsd.yaml")
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
-        env = dict(os.environ, DATABASE_URL="postgres://app@db.invalid/app", APP_VERSION="1")
+        # The values the pods take from their Secrets and fields.
+        env = dict(os.environ, DATABASE_URL="postgres://app@db.invalid/app", APP_VERSION="1",
+                   HISTORY_URL="postgresql://vitals@db.invalid/monitor")
         r = subprocess.run([VITALSD, "--config", path, "--check-config"], env=env,
                            capture_output=True, text=True, timeout=60, check=False)
         if r.returncode != 0:

@@ -182,6 +182,8 @@ def shipped_statefulset(tmp):
     cfg = os.path.join(tmp, "sts.yaml")
     with open(cfg, "w") as f:
         f.write(config)
+    # The Secret's value, as the pod's environment has it (only checked, never connected to).
+    os.environ["HISTORY_URL"] = "postgresql://vitals:from-the-secret@postgres:5432/monitor"
     ok = subprocess.run([VITALSD, "--check-config", "--config", cfg], capture_output=True,
                         text=True, timeout=30)
     assert ok.returncode == 0, ok.stdout + ok.stderr

@@ -94,6 +94,11 @@ struct handler_options {
   std::shared_ptr<push_board> pushes{};
   /// Groups and labels of monitored targets, shown by `/api/v1/targets`; null = none.
   std::shared_ptr<target_catalog> targets{};
+  /// With shards sharing one history (PostgreSQL, docs/history.md): every target of the
+  /// configuration, this instance's and the other shards'. `/api/v1/uptime` and
+  /// `/api/v1/incidents` then list the history of all of them, not only of the checks this
+  /// instance runs. Null = only this instance's checks.
+  std::shared_ptr<target_catalog> fleet{};
   /// The results history served by `/api/v1/uptime` and `/api/v1/history/<target>`
   /// (docs/history.md); null = those paths are 404.
   std::shared_ptr<history_reader> history{};

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -26,6 +27,10 @@
 #include <vector>
 
 #include "tls_client.hpp"
+
+#ifdef VITALS_TEST_WITH_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 extern char** environ;
 
@@ -659,6 +664,110 @@ TEST_F(vitalsd_test, an_incident_survives_a_kill_and_closes_on_recovery) {
   again.signal(SIGTERM);
   EXPECT_EQ(again.wait_exit(10s), 0);
 }
+
+#ifdef VITALS_TEST_WITH_LIBPQ
+// Shards share a PostgreSQL history (the real server of scripts/test-servers.sh): shards 0/2
+// and 1/2 and a replica of shard 0 on one schema. Every instance serves the uptime of every
+// target, each target is written by one instance (the replica stands by), and when the
+// writer of shard 0 is killed the replica takes over and goes on counting its targets.
+TEST_F(vitalsd_test, shards_share_a_postgres_history_and_a_replica_takes_over) {
+  const char* env = std::getenv("VITALS_TEST_PG_URL");
+  if (env == nullptr || *env == '\0') {
+    const char* req = std::getenv("VITALS_REQUIRE_SERVERS");
+    if (req != nullptr && std::string{req} == "1") GTEST_FAIL() << "VITALS_TEST_PG_URL not set";
+    GTEST_SKIP() << "VITALS_TEST_PG_URL not set: start scripts/test-servers.sh, source env.sh";
+  }
+  const std::string schema = "it_vitalsd_" + std::to_string(::getpid());
+  PGconn* admin = PQconnectdb(env);
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  const auto sql = [&](const std::string& q) {
+    PGresult* r = PQexec(admin, q.c_str());
+    std::string out =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return out;
+  };
+  sql("SET client_min_messages = warning");
+  sql("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  // Twelve targets on ports where nothing listens (refused at once: each run is a failure).
+  std::string list;
+  std::vector<std::uint16_t> closed;
+  while (closed.size() < 12) {
+    const std::uint16_t p = free_port();
+    if (p == port_ || std::find(closed.begin(), closed.end(), p) != closed.end()) continue;
+    list += std::string{closed.empty() ? "" : ", "} + "\"127.0.0.1:" + std::to_string(p) + "\"";
+    closed.push_back(p);
+  }
+  const std::uint16_t ports[3] = {port_, free_port(), free_port()};
+  const auto config = [&](int n) {
+    return write("s" + std::to_string(n) + ".yaml",
+                 "listen: 127.0.0.1:" + std::to_string(ports[n]) +
+                     "\nlog: {format: text, level: debug}\n"
+                     "shutdown: {drain_delay: 1s, grace_period: 5s}\n"
+                     "http: {details: everyone, metrics: everyone}\n"
+                     "storage: {postgres: {url: \"${VITALS_TEST_PG_URL}\", schema: " +
+                     schema + ", flush_interval: 100ms}}\n" +
+                     "targets:\n  - {group: t, type: tcp, interval: 100ms, timeout: 80ms, " +
+                     "targets: [" + list + "]}\n");
+  };
+  auto shard0 = std::make_unique<vitalsd>(
+      std::vector<std::string>{"--config", config(0).string(), "--shard", "0/2"}, dir_ / "log0");
+  vitalsd shard1{{"--config", config(1).string(), "--shard", "1/2"}, dir_ / "log1"};
+  // The replica starts once shard 0 holds the lock.
+  ASSERT_TRUE(shard0->wait_log("standby=no")) << shard0->log();
+  vitalsd replica{{"--config", config(2).string(), "--shard", "0/2"}, dir_ / "log2"};
+  ASSERT_TRUE(replica.wait_log("standby=yes")) << replica.log();
+  const auto metric = [&](std::uint16_t port, const std::string& name) -> long {
+    std::string body;
+    if (get_once(port, "/metrics", &body) != 200) return -1;
+    const auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stol(body.substr(at + name.size() + 2));
+  };
+  const auto listed = [&](std::uint16_t port) -> std::size_t {
+    std::string body;
+    if (get_once(port, "/api/v1/uptime", &body) != 200) return 0;
+    return count(body, "\"name\":\"t.127.0.0.1_");
+  };
+  // Every instance serves all twelve targets, though each shard checks only its own.
+  for (const auto port : ports) {
+    const auto until = clock_type::now() + 15s;
+    while (clock_type::now() < until && listed(port) < 12) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(listed(port), 12U) << port << "\n" << shard0->log() << shard1.log();
+  }
+  EXPECT_EQ(metric(ports[0], "vitals_history_standby"), 0);
+  EXPECT_EQ(metric(ports[1], "vitals_history_standby"), 0);
+  EXPECT_EQ(metric(ports[2], "vitals_history_standby"), 1);
+  EXPECT_GT(metric(ports[2], "vitals_history_skipped_total"), 0);
+  EXPECT_EQ(metric(ports[2], "vitals_history_results_written_total"), 0);
+  EXPECT_EQ(get_once(ports[2], "/readyz/storage"), 200);  // standing by is not a fault
+  // Each target's runs were written by one instance: one minute row per target and hour, and
+  // the per-instance `storage` checks are not in the shared history.
+  EXPECT_EQ(sql("SELECT count(*) FROM " + schema + ".targets WHERE name LIKE 't.%'"), "12");
+  EXPECT_EQ(sql("SELECT count(*) FROM " + schema + ".targets WHERE name NOT LIKE 't.%'"), "0");
+  // The writer of shard 0 dies: the replica gets the lock and writes shard 0's targets.
+  shard0->signal(SIGKILL);
+  ASSERT_TRUE(shard0->wait_exit(5s).has_value());
+  shard0.reset();
+  const auto until = clock_type::now() + 15s;
+  while (clock_type::now() < until &&
+         metric(ports[2], "vitals_history_results_written_total") <= 0) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(metric(ports[2], "vitals_history_standby"), 0) << replica.log();
+  EXPECT_GT(metric(ports[2], "vitals_history_results_written_total"), 0) << replica.log();
+  const std::string password = PQpass(admin) != nullptr ? PQpass(admin) : "";
+  ASSERT_FALSE(password.empty());
+  for (const auto* d : {&shard1, &replica}) {
+    EXPECT_EQ(d->log().find(password), std::string::npos);  // the password is in no log line
+  }
+  replica.signal(SIGTERM);
+  shard1.signal(SIGTERM);
+  EXPECT_EQ(replica.wait_exit(10s), 0);
+  EXPECT_EQ(shard1.wait_exit(10s), 0);
+  sql("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  PQfinish(admin);
+}
+#endif
 
 TEST_F(vitalsd_test, sighup_applies_a_good_configuration_and_keeps_unchanged_state) {
   // `kept` checks a file that is deleted right after its first pass, with a long interval: a

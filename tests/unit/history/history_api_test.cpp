@@ -129,6 +129,37 @@ TEST(HistoryApi, UptimeAndHistoryOfATarget) {
   EXPECT_EQ(authed.body.find(token), std::string::npos);
 }
 
+// Shards sharing a history: the targets of the other shards (handler_options::fleet) are
+// listed too, with their open incidents; a name in neither is not.
+TEST(HistoryApi, TheOtherShardsTargetsAreListedFromTheFleet) {
+  fixture f;
+  const auto now = std::chrono::system_clock::now();
+  f.feed("web", now - 2min, status::pass, "");
+  f.feed("other.shard", now - 2min, status::pass, "");
+  f.feed("gone", now - 2min, status::pass, "");
+  vitals::check_state c;
+  c.name = "other.shard";
+  c.reported = vitals::fail("down");
+  c.reported.time = now - 1min;
+  f.history->on_transition(c, status::pass, status::fail);
+  f.history->flush();
+  auto fleet = std::make_shared<vitals::http::target_catalog>();
+  fleet->set({{"web", {}}, {"other.shard", {.group = "other"}}});
+  vitals::http::handler h{*f.svc, {.token = token, .fleet = fleet, .history = f.history}};
+  const json u = json::parse(get(h, "/api/v1/uptime").body);
+  ASSERT_EQ(u["count"], 2) << u.dump();
+  EXPECT_EQ(u["targets"][0]["name"], "other.shard");
+  EXPECT_EQ(u["targets"][1]["name"], "web");
+  const json i = json::parse(get(h, "/api/v1/incidents").body);
+  ASSERT_EQ(i["count"], 1) << i.dump();
+  EXPECT_EQ(i["incidents"][0]["target"], "other.shard");
+  EXPECT_EQ(i["incidents"][0]["ongoing"], true);
+  // Without the fleet: this instance's checks only.
+  vitals::http::handler own{*f.svc, {.token = token, .history = f.history}};
+  EXPECT_EQ(json::parse(get(own, "/api/v1/uptime").body)["count"], 1);
+  EXPECT_EQ(json::parse(get(own, "/api/v1/incidents").body)["count"], 0);
+}
+
 TEST(HistoryApi, IncidentsOfAWindowWithTheCauseForTheTokenOnly) {
   fixture f;
   const auto now = std::chrono::system_clock::now();
