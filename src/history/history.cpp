@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "bucket.hpp"
@@ -308,6 +309,18 @@ struct results_history::impl {
     uptime_table = std::move(table);
   }
 
+  // Tells the store which targets of `batch` are new to the writer (their first results).
+  void preload(const std::deque<item>& batch) {
+    std::vector<history_detail::first_seen> fresh;
+    std::unordered_set<std::string_view> seen;
+    for (const item& it : batch) {
+      if (targets.contains(it.name) || !seen.insert(it.name).second) continue;
+      const std::int64_t t = floor_to(it.t_ms, 1000) / 1000;
+      fresh.push_back({.name = it.name, .hour = floor_to(t, hour_s), .day = floor_to(t, day_s)});
+    }
+    if (!fresh.empty()) w->preload(fresh);
+  }
+
   target_state& state_of(const std::string& name) {
     auto it = targets.find(name);
     if (it != targets.end()) return it->second;
@@ -426,6 +439,7 @@ struct results_history::impl {
     history_stats delta;
     try {
       w->begin();
+      preload(batch);
       for (const item& it : batch) {
         target_state& s = state_of(it.name);
         if (it.transition) {

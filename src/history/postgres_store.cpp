@@ -10,8 +10,11 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -158,6 +161,30 @@ std::string_view bytes(const PGresult* r, int row, int col) {
   return {pq().getvalue(r, row, col), static_cast<std::size_t>(pq().getlength(r, row, col))};
 }
 
+// Array literals for `= ANY($1::text[])` and `bigint[]` parameters.
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const auto& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + '}';
+}
+
+std::string int_array(const std::vector<std::int64_t>& values) {
+  std::string out = "{";
+  for (const auto v : values) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(v);
+  }
+  return out + '}';
+}
+
 std::uint64_t u64(std::int64_t v) { return v < 0 ? 0 : static_cast<std::uint64_t>(v); }
 std::int64_t i64(std::uint64_t v) { return static_cast<std::int64_t>(v); }
 
@@ -269,6 +296,91 @@ class postgres_writer final : public writer_store {
 
   void begin() override { clear(); }
 
+  // A few statements for all the new targets of a flush, instead of four or five round trips
+  // each (10,000 targets starting together: ≈ 10 s of the writer's time otherwise).
+  void preload(const std::vector<first_seen>& fresh) override {
+    std::vector<std::string> names;
+    names.reserve(fresh.size());
+    for (const auto& f : fresh) names.push_back(f.name);
+    const std::string name_list = text_array(names);
+    c_.run("INSERT INTO targets(name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING",
+           params{}.add(name_list));
+    result_ptr r = c_.run("SELECT id, name FROM targets WHERE name = ANY($1::text[])",
+                          params{}.add(name_list));
+    std::unordered_map<std::string, std::int64_t> id_of;
+    for (int i = 0, n = pq().ntuples(r.get()); i < n; ++i) {
+      id_of.emplace(std::string{bytes(r.get(), i, 1)}, integer(r.get(), i, 0));
+    }
+    std::vector<std::int64_t> ids;
+    // The periods asked for, with the targets first seen in each.
+    std::map<std::int64_t, std::vector<std::int64_t>> by_hour, by_day;
+    for (const auto& f : fresh) {
+      const auto it = id_of.find(f.name);
+      if (it == id_of.end()) continue;
+      ids.push_back(it->second);
+      known_[f.name] = {it->second, 0};
+      by_hour[f.hour].push_back(it->second);
+      by_day[f.day].push_back(it->second);
+    }
+    if (ids.empty()) return;
+    std::unordered_map<std::int64_t, std::uint64_t> counts;
+    result_ptr n = c_.run(
+        "SELECT target, count(*) FROM results WHERE target = ANY($1::bigint[]) GROUP BY target",
+        params{}.add(int_array(ids)));
+    for (int i = 0, rows = pq().ntuples(n.get()); i < rows; ++i) {
+      counts[integer(n.get(), i, 0)] = u64(integer(n.get(), i, 1));
+    }
+    for (auto& [name, known] : known_) known.second = counts[known.first];
+    // At most a few periods (a backlog spans more): the others are read one by one.
+    constexpr std::size_t max_periods = 4;
+    std::size_t periods = 0;
+    for (const auto& [hour, targets] : by_hour) {
+      if (++periods > max_periods) break;
+      const std::string list = int_array(targets);
+      result_ptr m =
+          c_.run("SELECT target, data FROM minutes WHERE hour = $1 AND target = ANY($2::bigint[])",
+                 params{}.add(hour).add(list));
+      for (int i = 0, rows = pq().ntuples(m.get()); i < rows; ++i) {
+        rows_[{rollup::minutes, integer(m.get(), i, 0), hour}] = std::string{bytes(m.get(), i, 1)};
+      }
+      for (const auto t : targets) loaded_.insert({rollup::minutes, t, hour});
+    }
+    periods = 0;
+    for (const auto& [day, targets] : by_day) {
+      if (++periods > max_periods) break;
+      const std::string list = int_array(targets);
+      result_ptr h =
+          c_.run("SELECT target, data FROM hours WHERE day = $1 AND target = ANY($2::bigint[])",
+                 params{}.add(day).add(list));
+      for (int i = 0, rows = pq().ntuples(h.get()); i < rows; ++i) {
+        rows_[{rollup::hours, integer(h.get(), i, 0), day}] = std::string{bytes(h.get(), i, 1)};
+      }
+      result_ptr d = c_.run(
+          "SELECT target, data, cum_count - count, cum_failures - failures, count, failures FROM "
+          "days WHERE day = $1 AND target = ANY($2::bigint[])",
+          params{}.add(day).add(list));
+      for (int i = 0, rows = pq().ntuples(d.get()); i < rows; ++i) {
+        const PGresult* x = d.get();
+        days_[{integer(x, i, 0), day}] =
+            day_row{.data = std::string{bytes(x, i, 1)},
+                    .before = {u64(integer(x, i, 2)), u64(integer(x, i, 3))},
+                    .day = {u64(integer(x, i, 4)), u64(integer(x, i, 5))}};
+      }
+      result_ptr b = c_.run(
+          "SELECT DISTINCT ON (target) target, cum_count, cum_failures FROM days WHERE target = "
+          "ANY($1::bigint[]) AND day < $2 ORDER BY target, day DESC",
+          params{}.add(list).add(day));
+      for (int i = 0, rows = pq().ntuples(b.get()); i < rows; ++i) {
+        before_[{integer(b.get(), i, 0), day}] = {u64(integer(b.get(), i, 1)),
+                                                  u64(integer(b.get(), i, 2))};
+      }
+      for (const auto t : targets) {
+        loaded_.insert({rollup::hours, t, day});
+        loaded_.insert({rollup::days, t, day});
+      }
+    }
+  }
+
   std::uint64_t commit() override {
     c_.exec("BEGIN");
     for (const rollup level : {rollup::minutes, rollup::hours, rollup::days}) {
@@ -309,6 +421,7 @@ class postgres_writer final : public writer_store {
   }
 
   std::pair<std::int64_t, std::uint64_t> target(const std::string& name) override {
+    if (const auto it = known_.find(name); it != known_.end()) return it->second;
     result_ptr r = c_.run(
         "WITH added AS (INSERT INTO targets(name) VALUES($1) ON CONFLICT (name) DO NOTHING "
         "RETURNING id) SELECT id FROM added UNION ALL SELECT id FROM targets WHERE name = $1",
@@ -320,6 +433,10 @@ class postgres_writer final : public writer_store {
   }
 
   std::string rollup_data(rollup level, std::int64_t target, std::int64_t period) override {
+    if (loaded_.contains({level, target, period})) {
+      const auto it = rows_.find({level, target, period});
+      return it == rows_.end() ? std::string{} : it->second;
+    }
     const auto [table, column] = table_of(level);
     result_ptr r = c_.run(
         std::string{"SELECT data FROM "} + table + " WHERE target = $1 AND " + column + " = $2",
@@ -328,6 +445,11 @@ class postgres_writer final : public writer_store {
   }
 
   std::optional<day_row> day(std::int64_t target, std::int64_t day) override {
+    if (loaded_.contains({rollup::days, target, day})) {
+      const auto it = days_.find({target, day});
+      if (it == days_.end()) return std::nullopt;
+      return it->second;
+    }
     result_ptr r = c_.run(
         "SELECT data, cum_count - count, cum_failures - failures, count, failures FROM days "
         "WHERE target = $1 AND day = $2",
@@ -340,6 +462,10 @@ class postgres_writer final : public writer_store {
   }
 
   totals totals_before(std::int64_t target, std::int64_t day) override {
+    if (loaded_.contains({rollup::days, target, day})) {
+      const auto it = before_.find({target, day});
+      return it == before_.end() ? totals{} : it->second;
+    }
     result_ptr r = c_.run(
         "SELECT cum_count, cum_failures FROM days WHERE target = $1 AND day < $2 ORDER BY day "
         "DESC LIMIT 1",
@@ -399,6 +525,11 @@ class postgres_writer final : public writer_store {
 
  private:
   void clear() {
+    known_.clear();
+    loaded_.clear();
+    rows_.clear();
+    days_.clear();
+    before_.clear();
     for (auto& m : rollups_) m.clear();
     results_.clear();
     ordered_.clear();
@@ -486,6 +617,13 @@ class postgres_writer final : public writer_store {
   std::vector<std::pair<std::string, params>> ordered_;
   std::vector<std::pair<std::int64_t, std::uint64_t>> trims_;
   std::optional<expiry> expiry_;
+  // What preload() read for this flush (cleared with the rest).
+  using row_key = std::tuple<rollup, std::int64_t, std::int64_t>;  // level, target, period
+  std::unordered_map<std::string, std::pair<std::int64_t, std::uint64_t>> known_;
+  std::set<row_key> loaded_;
+  std::map<row_key, std::string> rows_;
+  std::map<std::pair<std::int64_t, std::int64_t>, day_row> days_;
+  std::map<std::pair<std::int64_t, std::int64_t>, totals> before_;
 };
 
 class postgres_reader final : public reader_store {

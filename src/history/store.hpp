@@ -69,6 +69,14 @@ struct expiry {
   int batch = 2000;
 };
 
+/// A target the writer meets for the first time in a flush, with the hour and day (s) of its
+/// first result there.
+struct first_seen {
+  std::string name;
+  std::int64_t hour = 0;
+  std::int64_t day = 0;
+};
+
 /// The writer's connection. Between begin() and commit() the writes may be applied at once
 /// (SQLite) or gathered and sent together at commit (PostgreSQL): callers read nothing they
 /// wrote in the same transaction.
@@ -76,6 +84,11 @@ class writer_store {
  public:
   virtual ~writer_store() = default;
   virtual void begin() = 0;
+  /// After begin(): the targets of this flush the writer does not know yet. A store for which
+  /// a read is a round trip (PostgreSQL) loads their ids, raw counts and rows of those periods
+  /// at once here, so that target(), rollup_data(), day() and totals_before() answer them
+  /// without one; by default nothing is done.
+  virtual void preload(const std::vector<first_seen>& targets) { static_cast<void>(targets); }
   /// Commits; returns the rows that the transaction's expire() removed.
   virtual std::uint64_t commit() = 0;
   virtual void rollback() noexcept = 0;

@@ -284,10 +284,14 @@ TEST(PostgresHistory, ARestartContinuesTheBucketsAndTheOpenIncidents) {
                        k == 2 ? status::fail : status::pass, 3ms));
     h->on_transition(run("t1", now, status::fail, 1ms, "refused again"), status::unknown,
                      status::fail);
+    // t2's first run after the restart is on the next day: its running totals go on from its
+    // last day's row.
+    h->on_result(run("t2", today + 25h, status::fail, 3ms));
     h->flush();
   }
   ASSERT_TRUE(pg.stats().fault.empty()) << pg.stats().fault;
   expect_same_answers(pg, lite, names_of());
+  expect_same_uptimes(pg.uptimes(now + 24h), lite.uptimes(now + 24h));
   const auto open = pg.incidents(now - 24h, now + 1s, "t1", 10);
   ASSERT_EQ(open.size(), 1U);
   EXPECT_FALSE(open[0].end.has_value());
