@@ -91,6 +91,16 @@ struct render_context {
                                               std::chrono::system_clock::time_point from,
                                               std::chrono::system_clock::time_point now);
 
+/// An SVG badge (`/badge/<target>`, docs/api.md): `label` on grey, `value` on `color` (a CSS
+/// colour), cacheable for a minute.
+[[nodiscard]] typed_response render_badge(int status_code, std::string_view label,
+                                          std::string_view value, std::string_view color);
+/// The badge words and colours of a status ("up" green, "degraded" yellow, "down" red,
+/// "unknown" grey) and of an uptime ratio (green from 99.9 %, down to red below 90 %).
+[[nodiscard]] std::string_view badge_word_of(status s) noexcept;
+[[nodiscard]] std::string_view badge_color_of(status s) noexcept;
+[[nodiscard]] std::string_view badge_color_of_ratio(double ratio) noexcept;
+
 /// `/api/v1/maintenance`: the windows, whether each is in progress, its bounds.
 [[nodiscard]] typed_response render_maintenance(const std::vector<maintenance_info>& windows,
                                                 std::chrono::system_clock::time_point now);

@@ -3,6 +3,9 @@
 #include "routes.hpp"
 
 #include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -175,6 +178,87 @@ wire_response api_incidents(const route_call& c) {
       now));
 }
 
+// "12.3 ms", "1.25 s": a latency as a badge shows it.
+std::string latency_text(std::chrono::nanoseconds d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  char buf[32];
+  if (ms >= 1000) {
+    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
+  } else if (ms >= 10) {
+    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
+  }
+  return buf;
+}
+
+// SVG badges for READMEs (docs/api.md): a target's status, its uptime over a window of the
+// history, or its latest response time. Never an output: a badge holds no secret. A target of
+// another shard (handler_options::fleet) answers from the shared history.
+wire_response badge(const route_call& c) {
+  constexpr std::string_view grey = "#9f9f9f";
+  const std::optional<badge_query> q = parse_badge_query(c.raw_query);
+  if (!q) return route_call::owned(render_badge(400, "badge", "bad query", grey));
+  std::string_view name = c.name;
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  // `<name>.svg` is the same badge (image URLs often spell the type).
+  if (name.ends_with(".svg") && !c.listed(*snap, name)) name.remove_suffix(4);
+  const std::string_view label = q->label.empty() ? name : std::string_view{q->label};
+  if (!c.listed(*snap, name)) return route_call::owned(render_badge(404, label, "not found", grey));
+  const check_state* check = snap->find(name);
+  const history_reader* h = c.history();
+  // The latest kept run, for a target this instance does not check.
+  const auto latest = [&]() -> std::optional<history_result> {
+    if (h == nullptr) return std::nullopt;
+    auto runs = h->recent(name, 1);
+    if (runs.empty()) return std::nullopt;
+    return std::move(runs.front());
+  };
+  switch (q->show) {
+    case badge_query::shown::status: {
+      status s = status::unknown;
+      if (check != nullptr) {
+        s = check->reported.status;
+      } else if (const auto run = latest()) {
+        s = run->result;
+      }
+      return route_call::owned(render_badge(200, label, badge_word_of(s), badge_color_of(s)));
+    }
+    case badge_query::shown::response_time: {
+      std::optional<std::chrono::nanoseconds> d;
+      if (check != nullptr && check->runs > 0) {
+        d = check->last_run.duration;
+      } else if (const auto run = latest()) {
+        d = run->duration;
+      }
+      if (!d) return route_call::owned(render_badge(200, label, "no data", grey));
+      return route_call::owned(render_badge(200, label, latency_text(*d), "#007ec6"));
+    }
+    case badge_query::shown::uptime:
+      break;
+  }
+  const std::string uptime_label =
+      q->label.empty() ? std::string{name} + " " + q->window : q->label;
+  if (h == nullptr) return route_call::owned(render_badge(404, uptime_label, "no history", grey));
+  const auto up = h->uptime(name, std::chrono::system_clock::now());
+  std::optional<double> ratio;
+  if (up) {
+    for (const auto& w : up->windows) {
+      if (w.window == q->window) ratio = w.ratio();
+    }
+  }
+  if (!ratio) return route_call::owned(render_badge(200, uptime_label, "no data", grey));
+  // Rounded down, never up: 99.996 % is not "100%".
+  char text[32];
+  const double percent = std::floor(*ratio * 100000.0 + 1e-6) / 1000.0;
+  std::snprintf(text, sizeof text, "%.3f", percent);
+  std::string value = text;
+  value.erase(value.find_last_not_of('0') + 1);
+  if (value.back() == '.') value.pop_back();
+  return route_call::owned(
+      render_badge(200, uptime_label, value + "%", badge_color_of_ratio(*ratio)));
+}
+
 wire_response api_maintenance(const route_call& c) {
   const maintenance_source* m = c.maintenance();
   if (m == nullptr) return c.not_found();
@@ -326,6 +410,7 @@ std::vector<route> default_routes() {
        .match = path_match::child,
        .child = "target",
        .respond = &api_history},
+      {.path = "/badge", .match = path_match::child, .child = "target", .respond = &badge},
       {.path = "/api/v1/push",
        .match = path_match::child,
        .methods = method_get | method_post,

@@ -135,6 +135,32 @@ std::optional<history_query> parse_history_query(std::string_view query) {
   return q;
 }
 
+std::optional<badge_query> parse_badge_query(std::string_view query) {
+  badge_query q;
+  const bool ok = each_parameter(query, [&](std::string_view key, std::string_view v, bool) {
+    if (key == "show") {
+      if (v == "status") {
+        q.show = badge_query::shown::status;
+      } else if (v == "uptime") {
+        q.show = badge_query::shown::uptime;
+      } else if (v == "response_time") {
+        q.show = badge_query::shown::response_time;
+      } else {
+        return false;
+      }
+    } else if (key == "window") {
+      if (v != "1h" && v != "24h" && v != "7d" && v != "30d" && v != "365d") return false;
+      q.window.assign(v);
+    } else if (key == "label") {
+      if (v.size() > 64) return false;
+      q.label.assign(v);
+    }
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  return q;
+}
+
 std::optional<incident_query> parse_incident_query(std::string_view query) {
   incident_query q;
   std::string window;

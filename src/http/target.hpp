@@ -126,6 +126,19 @@ struct incident_query {
 /// duration within 730d is nullopt (a 400).
 [[nodiscard]] std::optional<incident_query> parse_incident_query(std::string_view query);
 
+/// What `/badge/<target>` asks: `show` (status, uptime, response_time; default status),
+/// `window` for uptime (1h, 24h, 7d, 30d or 365d: the history's windows; default 30d) and
+/// `label` (the left text; default the target's name).
+struct badge_query {
+  enum class shown : std::uint8_t { status, uptime, response_time };
+  shown show = shown::status;
+  std::string window = "30d";
+  std::string label{};
+};
+/// Unknown parameters are ignored; a malformed escape, an unknown `show` or `window`, or a
+/// label over 64 bytes is nullopt (a 400).
+[[nodiscard]] std::optional<badge_query> parse_badge_query(std::string_view query);
+
 /// An event id as `Last-Event-ID` or `last_event_id=` carries it: decimal digits only (at most
 /// 20); anything else is nullopt.
 [[nodiscard]] std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept;

@@ -223,6 +223,11 @@ targets:
             ("GET", f"/api/v1/push/{PUSH}?status=maybe", {}, 400),
             ("POST", "/api/v1/push/not-a-known-token-0000", {}, 404),
             ("HEAD", "/api/v1/events", {}, 200),
+            ("GET", "/badge/" + up_name, {}, 200), ("HEAD", "/badge/" + up_name, {}, 200),
+            ("GET", "/badge/" + up_name + ".svg?show=uptime&window=7d", {}, 200),
+            ("GET", "/badge/loop?show=response_time&label=loop%20time", {}, 200),
+            ("GET", "/badge/" + up_name + "?show=sparkline", {}, 400),
+            ("GET", "/badge/nope", {}, 404),
             ("GET", "/api/v1/events?last_event_id=x", {}, 400),
         ]
         exercised = set()
