@@ -86,7 +86,8 @@ struct fixture {
         svc, vitals::http::handler_options{.token = "t0k",
                                            .details = vitals::http::detail_policy::everyone,
                                            .codes = {.warn = 299, .fail = 500, .unknown = 501},
-                                           .prefix = "/ops"});
+                                           .prefix = "/ops",
+                                           .status_page = {.enabled = true, .page_size = 10}});
     const vitals::http::handler* handlers[2] = {plain.get(), prefixed.get()};
     for (int i = 0; i < 2; ++i) {
       shared[i] = std::make_unique<detail::server_shared>();

@@ -512,6 +512,10 @@ bool route_call::listed(const snapshot& snap, std::string_view name) const {
   return all->find(std::string{name}) != all->end();
 }
 
+const status_page_options& route_call::status_page() const noexcept {
+  return scope_.st.options.status_page;
+}
+
 const history_reader* route_call::history() const noexcept {
   return scope_.st.options.history.get();
 }

@@ -91,6 +91,21 @@ struct render_context {
                                               std::chrono::system_clock::time_point from,
                                               std::chrono::system_clock::time_point now);
 
+/// The status page (`/status`, docs/status-page.md): every check of `snap`, grouped by the
+/// catalog's groups, filtered and paged by `q`; uptime and 90 days of bars from `history` (if
+/// any). No output is ever shown.
+[[nodiscard]] typed_response render_status_page(const status_page_options& o, const snapshot& snap,
+                                                const target_catalog::map* catalog,
+                                                const history_reader* history,
+                                                const status_page_query& q,
+                                                std::chrono::system_clock::time_point now);
+/// `/status/<target>`: one check, its uptime windows, 90 days of bars, the last 24 hours by
+/// hour, its incidents (without their causes) and latest runs.
+[[nodiscard]] typed_response render_status_target(const status_page_options& o,
+                                                  const check_state& c, const target_meta* meta,
+                                                  const history_reader* history,
+                                                  std::chrono::system_clock::time_point now);
+
 /// An SVG badge (`/badge/<target>`, docs/api.md): `label` on grey, `value` on `color` (a CSS
 /// colour), cacheable for a minute.
 [[nodiscard]] typed_response render_badge(int status_code, std::string_view label,

@@ -259,6 +259,38 @@ wire_response badge(const route_call& c) {
       render_badge(200, uptime_label, value + "%", badge_color_of_ratio(*ratio)));
 }
 
+// The status page (docs/status-page.md); a 404 unless handler_options::status_page.enabled.
+wire_response status_page(const route_call& c) {
+  const status_page_options& o = c.status_page();
+  if (!o.enabled) return c.not_found();
+  const std::optional<status_page_query> q = parse_status_page_query(c.raw_query);
+  if (!q) {
+    return route_call::owned(make_typed(400, "text/plain; charset=utf-8",
+                                        "bad query: q, status (pass, warn, fail, unknown), group, "
+                                        "page (from 1)\n"));
+  }
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const auto catalog = c.targets();
+  return route_call::owned(render_status_page(o, *snap, catalog.get(), c.history(), *q,
+                                              std::chrono::system_clock::now()));
+}
+
+wire_response status_target(const route_call& c) {
+  const status_page_options& o = c.status_page();
+  if (!o.enabled) return c.not_found();
+  const std::shared_ptr<const snapshot> snap = c.svc.current();
+  const check_state* check = snap->find(c.name);
+  if (check == nullptr) return c.not_found();
+  const auto catalog = c.targets();
+  const target_meta* meta = nullptr;
+  if (catalog) {
+    const auto it = catalog->find(std::string{c.name});
+    if (it != catalog->end()) meta = &it->second;
+  }
+  return route_call::owned(
+      render_status_target(o, *check, meta, c.history(), std::chrono::system_clock::now()));
+}
+
 wire_response api_maintenance(const route_call& c) {
   const maintenance_source* m = c.maintenance();
   if (m == nullptr) return c.not_found();
@@ -411,6 +443,8 @@ std::vector<route> default_routes() {
        .child = "target",
        .respond = &api_history},
       {.path = "/badge", .match = path_match::child, .child = "target", .respond = &badge},
+      {.path = "/status", .respond = &status_page},
+      {.path = "/status", .match = path_match::child, .child = "target", .respond = &status_target},
       {.path = "/api/v1/push",
        .match = path_match::child,
        .methods = method_get | method_post,

@@ -149,6 +149,8 @@ class route_call {
   /// Whether the history of `name` is listed: a check of this instance, or a target of another
   /// shard (handler_options::fleet).
   [[nodiscard]] bool listed(const snapshot& snap, std::string_view name) const;
+  /// The status page's options (handler_options::status_page).
+  [[nodiscard]] const status_page_options& status_page() const noexcept;
   /// The results history (handler_options::history); null if none is set.
   [[nodiscard]] const history_reader* history() const noexcept;
   /// The maintenance windows (handler_options::maintenance); null if none are set.

@@ -161,6 +161,43 @@ std::optional<badge_query> parse_badge_query(std::string_view query) {
   return q;
 }
 
+std::optional<status_page_query> parse_status_page_query(std::string_view query) {
+  status_page_query q;
+  const bool ok = each_parameter(query, [&](std::string_view key, std::string_view v, bool) {
+    if (key == "q") {
+      if (v.size() > 128) return false;
+      q.text.assign(v);
+    } else if (key == "group") {
+      if (v.size() > 128) return false;
+      q.group.assign(v);
+    } else if (key == "status") {
+      if (v.empty()) {
+        q.only.reset();
+      } else if (v == "pass") {
+        q.only = status::pass;
+      } else if (v == "warn") {
+        q.only = status::warn;
+      } else if (v == "fail") {
+        q.only = status::fail;
+      } else if (v == "unknown") {
+        q.only = status::unknown;
+      } else {
+        return false;
+      }
+    } else if (key == "page") {
+      if (v.empty() || v.size() > 7 ||
+          v.find_first_not_of("0123456789") != std::string_view::npos) {
+        return false;
+      }
+      q.page = static_cast<std::size_t>(std::stoul(std::string{v}));
+      if (q.page == 0) return false;
+    }
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  return q;
+}
+
 std::optional<incident_query> parse_incident_query(std::string_view query) {
   incident_query q;
   std::string window;

@@ -139,6 +139,18 @@ struct badge_query {
 /// label over 64 bytes is nullopt (a 400).
 [[nodiscard]] std::optional<badge_query> parse_badge_query(std::string_view query);
 
+/// What `/status` asks: `q` (a part of the name), `status` (pass, warn, fail, unknown; empty:
+/// any), `group` (one target group) and `page` (from 1).
+struct status_page_query {
+  std::string text{};
+  std::optional<status> only{};
+  std::string group{};
+  std::size_t page = 1;
+};
+/// Unknown parameters are ignored; a malformed escape, an unknown status, a page that is not a
+/// number from 1, or a search or group over 128 bytes is nullopt (a 400).
+[[nodiscard]] std::optional<status_page_query> parse_status_page_query(std::string_view query);
+
 /// An event id as `Last-Event-ID` or `last_event_id=` carries it: decimal digits only (at most
 /// 20); anything else is nullopt.
 [[nodiscard]] std::optional<std::uint64_t> parse_event_id(std::string_view text) noexcept;

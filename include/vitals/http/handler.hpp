@@ -53,6 +53,17 @@ struct response {
   std::size_t content_length = 0;
 };
 
+/// The status page at `/status` and `/status/<target>` (docs/status-page.md): server-rendered
+/// HTML of every check's status, grouped, with the uptime and 90 days of daily bars from the
+/// history when there is one. Works without JavaScript; never shows an output.
+struct status_page_options {
+  bool enabled = false;
+  std::string title = "Status";
+  /// Targets shown per page (search, filters and further pages reach the others).
+  std::size_t page_size = 100;
+  friend bool operator==(const status_page_options&, const status_page_options&) = default;
+};
+
 /// HTTP status code for each aggregated status.
 struct status_codes {
   int pass = 200;
@@ -108,6 +119,8 @@ struct handler_options {
   /// built-in server streams them; handle() answers what is new since `Last-Event-ID` and lets
   /// the client reconnect (EventSource does). Null = that path is 404.
   std::shared_ptr<event_feed> events{};
+  /// `/status`: off unless enabled.
+  status_page_options status_page{};
   friend bool operator==(const handler_options&, const handler_options&) = default;
 };
 

@@ -156,6 +156,30 @@ const section_spec& http_section() {
   return s;
 }
 
+const section_spec& status_page_section() {
+  static const section_spec s = [] {
+    section_builder<http::handler_options> b{
+        "status_page",
+        "The status page at /status (docs/status-page.md): server-rendered, public, never an "
+        "output."};
+    const http::status_page_options defaults{};
+    b.custom(
+        "enabled", value_kind::boolean, "Serve /status and /status/<target>.",
+        [](http::handler_options& o, const value& v) { assign(o.status_page.enabled, v); },
+        to_value(defaults.enabled));
+    b.custom(
+        "title", value_kind::string, "The page's title and heading.",
+        [](http::handler_options& o, const value& v) { assign(o.status_page.title, v); },
+        to_value(defaults.title));
+    b.custom("page_size", value_kind::integer,
+             "Targets per page (search, filters and further pages reach the others).",
+             [](http::handler_options& o, const value& v) { assign(o.status_page.page_size, v); },
+             to_value(defaults.page_size), {.min = 10.0, .max = 10000.0});
+    return b.section();
+  }();
+  return s;
+}
+
 const section_spec& status_codes_section() {
   static const section_spec s = [] {
     section_builder<http::handler_options> b{"status_codes", "HTTP status code per probe status."};
@@ -232,7 +256,8 @@ top_level_key http_key() {
   return {.name = "http",
           .doc = http_section().doc,
           .section = &http_section(),
-          .children = {{"status_codes", &status_codes_section()}},
+          .children = {{"status_codes", &status_codes_section()},
+                       {"status_page", &status_page_section()}},
           .bind = [](document& d) -> void* { return &d.cfg.http; }};
 }
 

@@ -137,6 +137,7 @@ def main():
 auth: {{token: {TOKEN}}}
 shutdown: {{drain_delay: 0s, grace_period: 5s}}
 storage: {{sqlite: {{path: {tmp}/history.db, flush_interval: 100ms}}}}
+http: {{status_page: {{enabled: true, title: API test}}}}
 notify:
   - {{name: ops, type: command, command: [/bin/true], checks: [nothing-matches],
      maintenance: ["2026-01-01T00:00:00Z/2099-01-01T00:00:00Z", "0 2 * * SUN for 2h"]}}
@@ -228,6 +229,11 @@ targets:
             ("GET", "/badge/loop?show=response_time&label=loop%20time", {}, 200),
             ("GET", "/badge/" + up_name + "?show=sparkline", {}, 400),
             ("GET", "/badge/nope", {}, 404),
+            ("GET", "/status", {}, 200), ("HEAD", "/status", {}, 200),
+            ("GET", "/status?status=fail&group=down&q=127&page=1", {}, 200),
+            ("GET", "/status?status=broken", {}, 400),
+            ("GET", "/status/" + up_name, {}, 200), ("HEAD", "/status/" + up_name, {}, 200),
+            ("GET", "/status/nope", {}, 404),
             ("GET", "/api/v1/events?last_event_id=x", {}, 400),
         ]
         exercised = set()
