@@ -110,6 +110,11 @@ struct render_context {
 /// colour), cacheable for a minute.
 [[nodiscard]] typed_response render_badge(int status_code, std::string_view label,
                                           std::string_view value, std::string_view color);
+/// Text for HTML and SVG: &, <, >, " and ' as entities, control characters as spaces.
+void markup_escape_into(std::string& out, std::string_view text);
+/// A latency as badges and the status page show it: "0.4 ms", "12 ms", "1.25 s".
+[[nodiscard]] std::string latency_text(std::chrono::nanoseconds d);
+
 /// The badge words and colours of a status ("up" green, "degraded" yellow, "down" red,
 /// "unknown" grey) and of an uptime ratio (green from 99.9 %, down to red below 90 %).
 [[nodiscard]] std::string_view badge_word_of(status s) noexcept;

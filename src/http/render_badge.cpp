@@ -3,7 +3,9 @@
 // texts). Text widths come from a table of Verdana 11 px advance widths, so the boxes fit
 // without a font at hand.
 #include <array>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -36,7 +38,16 @@ double text_width(std::string_view text) {
   return tenths / 10.0;
 }
 
-void append_escaped(std::string& out, std::string_view text) {
+std::string num(double v) {
+  std::string s = std::to_string(std::round(v * 10.0) / 10.0);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void markup_escape_into(std::string& out, std::string_view text) {
   for (const char c : text) {
     switch (c) {
       case '&':
@@ -52,7 +63,7 @@ void append_escaped(std::string& out, std::string_view text) {
         out += "&quot;";
         break;
       case '\'':
-        out += "&apos;";
+        out += "&#39;";
         break;
       default:
         // Control characters are not XML text.
@@ -61,14 +72,18 @@ void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
-std::string num(double v) {
-  std::string s = std::to_string(std::round(v * 10.0) / 10.0);
-  s.erase(s.find_last_not_of('0') + 1);
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
+std::string latency_text(std::chrono::nanoseconds d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  char buf[32];
+  if (ms >= 1000) {
+    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
+  } else if (ms >= 10) {
+    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
+  }
+  return buf;
 }
-
-}  // namespace
 
 typed_response render_badge(int status_code, std::string_view label, std::string_view value,
                             std::string_view color) {
@@ -77,9 +92,9 @@ typed_response render_badge(int status_code, std::string_view label, std::string
   const double vw = std::round(text_width(value) + pad);
   const double w = lw + vw;
   std::string esc_label;
-  append_escaped(esc_label, label);
+  markup_escape_into(esc_label, label);
   std::string esc_value;
-  append_escaped(esc_value, value);
+  markup_escape_into(esc_value, value);
   std::string svg;
   svg.reserve(1024);
   svg += R"~(<svg xmlns="http://www.w3.org/2000/svg" width=")~" + num(w) +

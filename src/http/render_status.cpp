@@ -47,33 +47,9 @@ footer{margin-top:2rem;font-size:.8rem;color:var(--none)}
 @media (max-width:40rem){.wide{display:none}}
 )css";
 
-void escape_into(std::string& out, std::string_view text) {
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
-    }
-  }
-}
-
 std::string esc(std::string_view text) {
   std::string out;
-  escape_into(out, text);
+  markup_escape_into(out, text);
   return out;
 }
 
@@ -95,20 +71,6 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-std::string_view word_of(status s) {
-  switch (s) {
-    case status::pass:
-      return "up";
-    case status::warn:
-      return "degraded";
-    case status::fail:
-      return "down";
-    case status::unknown:
-      break;
-  }
-  return "unknown";
-}
-
 std::string_view class_of(status s) {
   switch (s) {
     case status::pass:
@@ -121,19 +83,6 @@ std::string_view class_of(status s) {
       break;
   }
   return "s-unknown";
-}
-
-std::string latency(std::chrono::nanoseconds d) {
-  const double ms = std::chrono::duration<double, std::milli>(d).count();
-  char buf[32];
-  if (ms >= 1000) {
-    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
-  } else if (ms >= 10) {
-    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
-  }
-  return buf;
 }
 
 // "99.95%", rounded down ("—" without runs).
@@ -231,7 +180,7 @@ std::string page_head(std::string_view title) {
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
       "<title>";
-  escape_into(out, title);
+  markup_escape_into(out, title);
   out += "</title><style>";
   out += css;
   out += "</style></head><body>";
@@ -294,7 +243,7 @@ typed_response render_status_page(const status_page_options& o, const snapshot& 
 
   std::string out = page_head(o.title);
   out += "<header><h1>";
-  escape_into(out, o.title);
+  markup_escape_into(out, o.title);
   out += "</h1>";
   const std::size_t total = snap.checks.size();
   status overall = status::pass;
@@ -353,7 +302,7 @@ typed_response render_status_page(const status_page_options& o, const snapshot& 
       current_group = group;
       const std::string id = "g-" + url_encode(group.empty() ? "checks" : group);
       out += R"(<section aria-labelledby=")" + id + R"("><h2 id=")" + id + "\">";
-      escape_into(out, group.empty() ? std::string_view{"Checks"} : std::string_view{group});
+      markup_escape_into(out, group.empty() ? std::string_view{"Checks"} : std::string_view{group});
       if (r.meta != nullptr && !r.meta->labels.empty()) {
         out += R"( <span class="labels">)";
         for (std::size_t k = 0; k < r.meta->labels.size(); ++k) {
@@ -375,8 +324,8 @@ typed_response render_status_page(const status_page_options& o, const snapshot& 
     const check_state& c = *r.check;
     out += "<tr><th scope=\"row\"><a href=\"status/" + url_encode(c.name) + "\">" + esc(c.name) +
            "</a></th><td><span class=\"st " + std::string{class_of(c.reported.status)} + "\">" +
-           std::string{word_of(c.reported.status)} + "</span></td><td class=\"num wide\">" +
-           (c.runs > 0 ? latency(c.last_run.duration) : std::string{"—"}) + "</td>";
+           std::string{badge_word_of(c.reported.status)} + "</span></td><td class=\"num wide\">" +
+           (c.runs > 0 ? latency_text(c.last_run.duration) : std::string{"—"}) + "</td>";
     if (history != nullptr) {
       const auto it = uptime_of.find(c.name);
       const target_uptime* u = it == uptime_of.end() ? nullptr : it->second;
@@ -411,12 +360,13 @@ typed_response render_status_target(const status_page_options& o, const check_st
                                     system_clock::time_point now) {
   std::string out = page_head(c.name + " · " + o.title);
   out += "<header><p><a href=\"../status\">← ";
-  escape_into(out, o.title);
+  markup_escape_into(out, o.title);
   out += "</a></p><h1>";
-  escape_into(out, c.name);
+  markup_escape_into(out, c.name);
   out += "</h1>";
   out += R"(<p class="overall )" + std::string{class_of(c.reported.status)} +
-         R"(" role="status">)" + std::string{word_of(c.reported.status)} + "</p></header><main>";
+         R"(" role="status">)" + std::string{badge_word_of(c.reported.status)} +
+         "</p></header><main>";
   out += "<table><tbody>";
   const auto field = [&](std::string_view key, const std::string& value) {
     out += "<tr><th scope=\"row\">" + std::string{key} + "</th><td>" + value + "</td></tr>";
@@ -426,8 +376,9 @@ typed_response render_status_target(const status_page_options& o, const check_st
   if (meta != nullptr) {
     for (const auto& [k, v] : meta->labels) field(esc(k), esc(v));
   }
-  field("Checked", std::to_string(c.runs) + " times" +
-                       (c.runs > 0 ? ", latest " + latency(c.last_run.duration) : std::string{}));
+  field("Checked",
+        std::to_string(c.runs) + " times" +
+            (c.runs > 0 ? ", latest " + latency_text(c.last_run.duration) : std::string{}));
   if (c.runs > 0 && c.reported.time != system_clock::time_point{}) {
     field("Latest result", time_of(c.reported.time));
   }
@@ -458,7 +409,7 @@ typed_response render_status_target(const status_page_options& o, const check_st
   for (const auto& b : hours) {
     if (b.count == 0) continue;
     const auto ms = [](double v) {
-      return latency(std::chrono::nanoseconds{static_cast<std::int64_t>(v * 1e6)});
+      return latency_text(std::chrono::nanoseconds{static_cast<std::int64_t>(v * 1e6)});
     };
     out += "<tr><td>" + time_of(b.start).substr(11, 5) + "</td><td class=\"num\">" +
            std::to_string(b.count) + "</td><td class=\"num\">" + std::to_string(b.failures) +
@@ -497,9 +448,10 @@ typed_response render_status_target(const status_page_options& o, const check_st
   const auto recent = history->recent(c.name, 20);
   for (const auto& r : recent) {
     out += "<tr><td>" + time_of(r.time) + "</td><td><span class=\"st " +
-           std::string{class_of(r.result)} + "\">" + std::string{word_of(r.result)} +
+           std::string{class_of(r.result)} + "\">" + std::string{badge_word_of(r.result)} +
            "</span></td><td class=\"num\">" +
-           latency(std::chrono::duration_cast<std::chrono::nanoseconds>(r.duration)) + "</td></tr>";
+           latency_text(std::chrono::duration_cast<std::chrono::nanoseconds>(r.duration)) +
+           "</td></tr>";
   }
   if (recent.empty()) out += "<tr><td colspan=\"3\">No runs kept.</td></tr>";
   out += "</tbody></table></main>" + page_foot(now);

@@ -178,20 +178,6 @@ wire_response api_incidents(const route_call& c) {
       now));
 }
 
-// "12.3 ms", "1.25 s": a latency as a badge shows it.
-std::string latency_text(std::chrono::nanoseconds d) {
-  const double ms = std::chrono::duration<double, std::milli>(d).count();
-  char buf[32];
-  if (ms >= 1000) {
-    std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000);
-  } else if (ms >= 10) {
-    std::snprintf(buf, sizeof buf, "%.0f ms", ms);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f ms", ms);
-  }
-  return buf;
-}
-
 // SVG badges for READMEs (docs/api.md): a target's status, its uptime over a window of the
 // history, or its latest response time. Never an output: a badge holds no secret. A target of
 // another shard (handler_options::fleet) answers from the shared history.
