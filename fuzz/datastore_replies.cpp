@@ -51,7 +51,9 @@ void read_reply(const redisReply& r, int depth) {
 }
 
 void redis(std::string_view bytes, std::size_t piece) {
-  const std::unique_ptr<redisReader, reader_deleter> reader{redisReaderCreate()};
+  // The reader as the check creates it: arrays over max_reply_elements refused.
+  const std::unique_ptr<redisReader, reader_deleter> reader{
+      vitals::checks::detail::bounded_reader()};
   std::size_t fed = 0;
   for (;;) {
     void* raw = nullptr;

@@ -96,6 +96,40 @@ std::string redis_version_from_info(std::string_view info) {
   return std::string(info.substr(from, end == std::string_view::npos ? end : end - from));
 }
 
+namespace {
+
+// hiredis' own array constructor, which the bounded one calls within the limit.
+void* (*hiredis_create_array)(const redisReadTask*, int) = nullptr;
+
+void* bounded_create_array(const redisReadTask* task, int elements) {
+  // A negative count is never an array (-1 is nil, made by createNil).
+  if (elements < 0 || elements > max_reply_elements) return nullptr;  // fails with REDIS_ERR_OOM
+  return hiredis_create_array(task, elements);
+}
+
+}  // namespace
+
+::redisReader* bounded_reader() {
+  redisReader* r = redisReaderCreate();
+  if (r == nullptr) return nullptr;
+  // hiredis' default functions with a bounded createArray; set up once, shared by every reader.
+  static redisReplyObjectFunctions functions = [r] {
+    redisReplyObjectFunctions f = *r->fn;
+    hiredis_create_array = f.createArray;
+    f.createArray = &bounded_create_array;
+    return f;
+  }();
+  r->fn = &functions;
+  return r;
+}
+
+std::string reader_error_text(const ::redisReader& r) {
+  if (r.err == REDIS_ERR_OOM) {
+    return "an array reply of more than " + std::to_string(max_reply_elements) + " elements";
+  }
+  return r.errstr;
+}
+
 }  // namespace detail
 
 namespace {
@@ -156,12 +190,13 @@ class redis_check final : public detail::connection_check {
       return failed(e->kind, link_error(*e));
     }
     bool got_any = false;
+    std::size_t fed = 0;  // bytes of this exchange's replies
     doing("waiting for a reply from " + where_);
     while (replies.size() < count) {
       void* raw = nullptr;
       if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
-        return failed(failure_kind::protocol,
-                      "not a Redis reply from " + where_ + ": " + std::string(reader_->errstr));
+        return failed(failure_kind::protocol, "not a Redis reply from " + where_ + ": " +
+                                                  detail::reader_error_text(*reader_));
       }
       if (raw != nullptr) {
         replies.emplace_back(static_cast<redisReply*>(raw));
@@ -182,6 +217,12 @@ class redis_check final : public detail::connection_check {
       }
       got_any = true;
       fresh_ = false;
+      fed += r.bytes;
+      if (fed > detail::max_reply_bytes) {
+        return failed(failure_kind::protocol, "replies of more than " +
+                                                  std::to_string(detail::max_reply_bytes >> 20) +
+                                                  " MiB from " + where_ + ": not a Redis server?");
+      }
       redisReaderFeed(reader_.get(), buf, r.bytes);
     }
     return std::nullopt;
@@ -245,7 +286,7 @@ class redis_check final : public detail::connection_check {
       }
       tls_version_ = link_.tls_version();
     }
-    reader_.reset(redisReaderCreate());
+    reader_.reset(detail::bounded_reader());
     if (!reader_) return failed(failure_kind::internal, detail::descriptors_exhausted().message);
     // AUTH, SELECT and INFO once per connection, pipelined in one round trip.
     std::string cmds;

@@ -1,6 +1,7 @@
 #pragma once
 // Pure pieces of the redis check, exposed for unit tests. Private.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -9,7 +10,22 @@
 #include "common/net.hpp"
 #include "vitals/status.hpp"
 
+struct redisReader;
+
 namespace vitals::checks::detail {
+
+/// The most elements an array reply may declare, and the most bytes the replies of one run may
+/// take. hiredis 0.14 (Debian 12) allocates an array's element table as soon as it reads the
+/// header: `*666666666\r\n` from a broken or hostile server would cost 5 GB.
+inline constexpr int max_reply_elements = 65536;
+inline constexpr std::size_t max_reply_bytes = std::size_t{4} << 20;
+
+/// hiredis' reply reader, refusing an array over max_reply_elements (the reader then fails
+/// with REDIS_ERR_OOM, which reply_limit_error() words); null if out of memory. Free it with
+/// redisReaderFree().
+[[nodiscard]] ::redisReader* bounded_reader();
+/// What a reader error means for a person: a refused array, or hiredis' own message.
+[[nodiscard]] std::string reader_error_text(const ::redisReader& r);
 
 /// What the redis check needs from its URL and option overrides.
 struct redis_target {

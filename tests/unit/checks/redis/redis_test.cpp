@@ -1,12 +1,14 @@
 #include "vitals/checks/redis.hpp"
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -183,3 +185,41 @@ TEST(redis_info, extracts_the_version) {
 }
 
 }  // namespace
+
+namespace {
+
+struct reader_free {
+  void operator()(redisReader* r) const noexcept { redisReaderFree(r); }
+};
+
+// What the reader makes of `bytes`: "reply", "pending" or the error text.
+std::string read_one(const std::string& bytes) {
+  const std::unique_ptr<redisReader, reader_free> r{vitals::checks::detail::bounded_reader()};
+  EXPECT_TRUE(r != nullptr);
+  EXPECT_EQ(redisReaderFeed(r.get(), bytes.data(), bytes.size()), REDIS_OK);
+  void* reply = nullptr;
+  if (redisReaderGetReply(r.get(), &reply) != REDIS_OK) {
+    return vitals::checks::detail::reader_error_text(*r);
+  }
+  if (reply == nullptr) return "pending";
+  freeReplyObject(reply);
+  return "reply";
+}
+
+}  // namespace
+
+// Found by fuzz_datastore_replies: hiredis 0.14 allocated the element table of `*666666666`
+// (5 GB) as soon as it read the header. The check's reader refuses such an array.
+TEST(redis_reader, an_array_header_cannot_ask_for_gigabytes) {
+  EXPECT_EQ(read_one("*666666666\r\n"), "an array reply of more than 65536 elements");
+  EXPECT_EQ(read_one("*65537\r\n"), "an array reply of more than 65536 elements");
+  EXPECT_EQ(read_one("*3\r\n$6\r\nmaster\r\n:0\r\n*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\n0\r\n"),
+            "reply");                                  // ROLE of a master with one replica
+  EXPECT_EQ(read_one("*65536\r\n:1\r\n"), "pending");  // within the bound, waiting for more
+  EXPECT_EQ(read_one("*2\r\n*70000\r\n"), "an array reply of more than 65536 elements");  // nested
+  EXPECT_EQ(read_one("+OK\r\n"), "reply");
+  EXPECT_NE(read_one("?what\r\n"), "reply");  // not RESP: hiredis' own message
+  EXPECT_NE(read_one("*-2\r\n"), "reply");
+  EXPECT_NE(read_one("*99999999999\r\n"), "reply");
+  EXPECT_EQ(read_one("*-1\r\n"), "reply");  // nil
+}
