@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "render.hpp"
@@ -209,6 +210,7 @@ typed_response render_status_page(const status_page_options& o, const snapshot& 
   // check, checks without a group last.
   std::vector<row> rows;
   std::vector<std::string> groups;
+  std::unordered_map<std::string_view, std::size_t> rank_of;  // group -> its place in `groups`
   std::size_t counts[4] = {0, 0, 0, 0};  // pass, warn, fail, unknown over all checks
   for (const auto& c : snap.checks) {
     const target_meta* meta = nullptr;
@@ -217,7 +219,8 @@ typed_response render_status_page(const status_page_options& o, const snapshot& 
       if (it != catalog->end()) meta = &it->second;
     }
     const std::string group = meta != nullptr ? meta->group : std::string{};
-    if (!group.empty() && std::find(groups.begin(), groups.end(), group) == groups.end()) {
+    if (!group.empty() && !rank_of.contains(group)) {
+      rank_of.emplace(meta->group, groups.size());
       groups.push_back(group);
     }
     const status s = c.reported.status;
@@ -230,8 +233,7 @@ typed_response render_status_page(const status_page_options& o, const snapshot& 
   std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
     const auto rank = [&](const row& r) {
       if (r.meta == nullptr || r.meta->group.empty()) return groups.size();
-      return static_cast<std::size_t>(std::find(groups.begin(), groups.end(), r.meta->group) -
-                                      groups.begin());
+      return rank_of.at(r.meta->group);
     };
     return rank(a) < rank(b);
   });
