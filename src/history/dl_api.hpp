@@ -26,4 +26,26 @@ inline void* open_library(const char* library, const char* package, std::string&
   return lib;
 }
 
+/// A library's table of entry points, or why it could not be loaded.
+template <class Api>
+struct loaded_api {
+  Api api{};
+  std::string why;
+  bool ok = false;
+};
+
+/// dlopen()s `library` and fills its table: `fill(api, find)` calls `find(name, member)` for each
+/// entry point and returns how many were missing (the first one is named in `why`).
+template <class Api, class Fill>
+loaded_api<Api> load_api(const char* library, const char* package, Fill&& fill) {
+  loaded_api<Api> l;
+  void* lib = open_library(library, package, l.why);
+  if (lib == nullptr) return l;
+  const auto find = [&](const char* name, auto& out) {
+    return find_symbol(lib, library, name, out, l.why) ? 0 : 1;
+  };
+  l.ok = fill(l.api, find) == 0;
+  return l;
+}
+
 }  // namespace vitals::history_detail

@@ -5,7 +5,6 @@
 // by. libpq is dlopen()ed when the first such history opens.
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -25,16 +24,12 @@
 namespace vitals::history_detail {
 namespace {
 
-std::atomic<const pq_api*> loaded_api{nullptr};
+// The loaded library: need_pq() has succeeded before any connection exists.
+const pq_api& pq() noexcept { return pq_library().api; }
 
-const pq_api& pq() noexcept { return *loaded_api.load(std::memory_order_acquire); }
-
+// Loads libpq (once); a failure is a storage fault.
 void need_pq() {
-  if (loaded_api.load(std::memory_order_acquire) != nullptr) return;
-  std::string why;
-  const pq_api* api = load_pq(why);
-  if (api == nullptr) throw store_error{why};
-  loaded_api.store(api, std::memory_order_release);
+  if (const auto& l = pq_library(); !l.ok) throw store_error{l.why};
 }
 
 constexpr std::int64_t open_end = std::numeric_limits<std::int64_t>::max();

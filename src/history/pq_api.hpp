@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "dl_api.hpp"
+
 namespace vitals::history_detail {
 
 struct pq_api {
@@ -27,8 +29,7 @@ struct pq_api {
   decltype(&::PQcmdTuples) cmd_tuples;
 };
 
-/// The entry points, loaded on first use (thread-safe); null with `why` set if libpq.so.5
-/// cannot be loaded or lacks one of them.
-[[nodiscard]] const pq_api* load_pq(std::string& why);
+/// The library, loaded on the first call (thread-safe; `ok` false and `why` set if it cannot be).
+[[nodiscard]] const loaded_api<pq_api>& pq_library();
 
 }  // namespace vitals::history_detail

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "dl_api.hpp"
+
 namespace vitals::history_detail {
 
 struct sqlite_api {
@@ -35,8 +37,7 @@ struct sqlite_api {
   decltype(&::sqlite3_changes) changes;
 };
 
-/// The entry points, loaded on first use (thread-safe); null with `why` set if libsqlite3.so.0
-/// cannot be loaded or lacks one of them.
-[[nodiscard]] const sqlite_api* load_sqlite(std::string& why);
+/// The library, loaded on the first call (thread-safe; `ok` false and `why` set if it cannot be).
+[[nodiscard]] const loaded_api<sqlite_api>& sqlite_library();
 
 }  // namespace vitals::history_detail

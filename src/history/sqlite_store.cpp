@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 
 #include <array>
-#include <atomic>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -28,19 +27,13 @@ struct db_error : store_error {
         code(rc & 0xff) {}
 };
 
-// The loaded library: set by need_sqlite() before any connection exists, so every other call
-// finds it.
-std::atomic<const sqlite_api*> loaded_api{nullptr};
-
-const sqlite_api& sql() noexcept { return *loaded_api.load(std::memory_order_acquire); }
+// The loaded library: need_sqlite() has succeeded before any connection exists, so every other
+// call finds it.
+const sqlite_api& sql() noexcept { return sqlite_library().api; }
 
 // Loads libsqlite3 (once); a failure is a fault like a missing file.
 void need_sqlite() {
-  if (loaded_api.load(std::memory_order_acquire) != nullptr) return;
-  std::string why;
-  const sqlite_api* api = load_sqlite(why);
-  if (api == nullptr) throw db_error{SQLITE_ERROR, why};
-  loaded_api.store(api, std::memory_order_release);
+  if (const auto& l = sqlite_library(); !l.ok) throw db_error{SQLITE_ERROR, l.why};
 }
 
 struct db_closer {
