@@ -114,6 +114,9 @@ struct render_context {
 void markup_escape_into(std::string& out, std::string_view text);
 /// A latency as badges and the status page show it: "0.4 ms", "12 ms", "1.25 s".
 [[nodiscard]] std::string latency_text(std::chrono::nanoseconds d);
+/// An uptime ratio as a percentage with at most `decimals` decimals, rounded down (99.996 % is
+/// not "100%"): "99.95%", "100%".
+[[nodiscard]] std::string percent_text(double ratio, int decimals);
 
 /// The badge words and colours of a status ("up" green, "degraded" yellow, "down" red,
 /// "unknown" grey) and of an uptime ratio (green from 99.9 %, down to red below 90 %).

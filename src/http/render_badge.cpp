@@ -85,6 +85,19 @@ std::string latency_text(std::chrono::nanoseconds d) {
   return buf;
 }
 
+std::string percent_text(double ratio, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals,
+                std::floor(ratio * 100.0 * scale + 1e-6) / scale);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos) {
+    s.erase(s.find_last_not_of('0') + 1);
+    if (s.back() == '.') s.pop_back();
+  }
+  return s + "%";
+}
+
 typed_response render_badge(int status_code, std::string_view label, std::string_view value,
                             std::string_view color) {
   constexpr double pad = 10;  // 5 px on each side of a text

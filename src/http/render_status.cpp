@@ -88,13 +88,7 @@ std::string_view class_of(status s) {
 
 // "99.95%", rounded down ("—" without runs).
 std::string percent(const std::optional<double>& ratio) {
-  if (!ratio) return "—";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", std::floor(*ratio * 10000.0 + 1e-6) / 100.0);
-  std::string s = buf;
-  s.erase(s.find_last_not_of('0') + 1);
-  if (s.back() == '.') s.pop_back();
-  return s + "%";
+  return ratio ? percent_text(*ratio, 2) : std::string{"—"};
 }
 
 std::optional<double> ratio_of(const target_uptime* u, std::string_view window) {

@@ -4,8 +4,6 @@
 
 #include <array>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -234,15 +232,8 @@ wire_response badge(const route_call& c) {
     }
   }
   if (!ratio) return route_call::owned(render_badge(200, uptime_label, "no data", grey));
-  // Rounded down, never up: 99.996 % is not "100%".
-  char text[32];
-  const double percent = std::floor(*ratio * 100000.0 + 1e-6) / 1000.0;
-  std::snprintf(text, sizeof text, "%.3f", percent);
-  std::string value = text;
-  value.erase(value.find_last_not_of('0') + 1);
-  if (value.back() == '.') value.pop_back();
   return route_call::owned(
-      render_badge(200, uptime_label, value + "%", badge_color_of_ratio(*ratio)));
+      render_badge(200, uptime_label, percent_text(*ratio, 3), badge_color_of_ratio(*ratio)));
 }
 
 // The status page (docs/status-page.md); a 404 unless handler_options::status_page.enabled.
